@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Tessera runs from its TypeScript sources: tsx compiles each module as it loads.
+import { register } from 'tsx/esm/api'
+
+register()
+const { main } = await import('../scripts/cli/main.ts')
+process.exitCode = await main(process.argv.slice(2))
