@@ -97,6 +97,12 @@ export interface Lease {
   readonly isLost: boolean
   /** End the lease now, deleting its keys. Idempotent. */
   revoke(): Promise<void>
+  /**
+   * Stop renewing without revoking: the keys stay until the store expires the lease one TTL later,
+   * exactly as when the process holding it freezes or dies. The holder has given the lease up, so
+   * `lost` resolves at once. Idempotent.
+   */
+  release(): void
 }
 
 export interface LeaseOptions {
