@@ -4,7 +4,7 @@ import { PrefixCache } from '../../core/prefix-cache.ts'
 import type { CacheChange } from '../../core/prefix-cache.ts'
 import { CompactedError, MemoryStore } from '../../core/store/index.ts'
 import type { ClusterStore } from '../../core/store/types.ts'
-import { eventually } from '../helpers/map-audit.ts'
+import { eventually } from '../helpers/eventually.ts'
 
 const decode = (_key: string, value: string) => {
   const n = Number(value)
