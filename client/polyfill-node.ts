@@ -1,0 +1,39 @@
+/**
+ * Node only: gives `@geckos.io/client` the WebRTC globals a browser has, from node-datachannel's
+ * polyfill. Call `installNodeWebRTC()` before the first `connect()`; `connect` imports the geckos
+ * client lazily, after the globals exist. Browser bundles must not import this file.
+ */
+import {
+  RTCIceCandidate,
+  RTCPeerConnection as PolyfillPeerConnection,
+  RTCSessionDescription,
+} from 'node-datachannel/polyfill'
+
+/**
+ * geckos' client keeps fetching the server's ICE candidates on a back-off schedule for ~10 s and
+ * adds each one without awaiting. Once the peer connection is closed the polyfill rejects with
+ * `addRemoteCandidate() called on destroyed peer connection`, and in Node an unhandled rejection
+ * ends the process. Late candidates for a closed connection are meaningless, so only that case is
+ * ignored; every other error still rejects.
+ */
+class TesseraRTCPeerConnection extends PolyfillPeerConnection {
+  override async addIceCandidate(candidate?: RTCIceCandidateInit | null): Promise<void> {
+    try {
+      await super.addIceCandidate(candidate ?? undefined)
+    } catch (err) {
+      if (err instanceof Error && /destroyed peer connection/.test(err.message)) return
+      throw err
+    }
+  }
+}
+
+/** Installs RTCPeerConnection, RTCSessionDescription and RTCIceCandidate on globalThis (idempotent). */
+export function installNodeWebRTC(): void {
+  const g = globalThis as Record<string, unknown>
+  if (g['RTCPeerConnection'] === TesseraRTCPeerConnection) return
+  Object.assign(g, {
+    RTCPeerConnection: TesseraRTCPeerConnection,
+    RTCSessionDescription,
+    RTCIceCandidate,
+  })
+}

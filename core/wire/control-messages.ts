@@ -1,0 +1,63 @@
+/**
+ * The messages carried by the control stream: rare, so JSON, but validated with zod at the edge so
+ * the rest of the code sees a typed tagged union.
+ */
+import { z } from 'zod'
+import { DecodeError } from './errors.ts'
+import { Protocol, isErrorCodeName } from './protocol.ts'
+import type { CloseCodeName, ErrorCodeName } from './protocol.ts'
+
+const K = Protocol.controlKind
+
+const errorCode = z.custom<ErrorCodeName>((v) => typeof v === 'string' && isErrorCodeName(v), 'unknown error code')
+const closeCode = z.custom<CloseCodeName>((v) => typeof v === 'string' && Object.hasOwn(Protocol.closeCode, v), 'unknown close code')
+const id = z.string().min(1).max(256)
+
+export const controlMessageSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal(K.JOIN_ACCEPTED),
+    /** The player's own entity in snapshots. */
+    entityId: z.number().int().min(0).max(2 ** 30),
+    worldId: id,
+    /** Partition (worlds) or null (rooms). */
+    partition: id.nullable(),
+    /** Server tick at acceptance: the client's tick clock starts here. */
+    tick: z.number().int().min(0),
+    tickRate: z.number().positive().max(1000),
+  }),
+  z.object({ kind: z.literal(K.ERROR), code: errorCode, message: z.string().max(1024) }),
+  z.object({
+    kind: z.literal(K.MIGRATE),
+    /** Where to connect next. */
+    url: z.string().min(1).max(2048),
+    ticket: z.string().min(1).max(3072),
+    worldId: id,
+  }),
+  z.object({ kind: z.literal(K.KICK), code: closeCode, reason: z.string().max(1024) }),
+  z.object({ kind: z.literal(K.BYE), code: closeCode }),
+])
+
+export type ControlMessage = z.infer<typeof controlMessageSchema>
+export type JoinAccepted = Extract<ControlMessage, { kind: 'join-accepted' }>
+export type ControlError = Extract<ControlMessage, { kind: 'error' }>
+export type Migrate = Extract<ControlMessage, { kind: 'migrate' }>
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function encodeControlMessage(msg: ControlMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(msg))
+}
+
+export function decodeControlMessage(bytes: Uint8Array): ControlMessage | DecodeError {
+  if (bytes.length > Protocol.limits.maxControlMessageBytes) return new DecodeError('too_large', `${bytes.length} bytes`)
+  let value: unknown
+  try {
+    value = JSON.parse(decoder.decode(bytes))
+  } catch {
+    return new DecodeError('invalid', 'control message is not UTF-8 JSON')
+  }
+  const parsed = controlMessageSchema.safeParse(value)
+  if (!parsed.success) return new DecodeError('invalid', parsed.error.issues[0]?.message ?? 'schema mismatch')
+  return parsed.data
+}

@@ -1,0 +1,42 @@
+/**
+ * The context a simulation hands its game: fixed facts (dt, rng, bounds), the tick the simulation
+ * advances, and the operations the simulation implements.
+ */
+import type { Entity, EntityId, GameContext, Rect, Rng } from './game/types.ts'
+
+export type ContextOps<S, M> = Omit<GameContext<S, M>, 'tick' | 'dt' | 'rng' | 'bounds'>
+
+/** The context handed to the game; `tick` is advanced by the simulation. */
+export class SimContext<S, M> implements GameContext<S, M> {
+  constructor(
+    readonly dt: number,
+    readonly rng: Rng,
+    readonly bounds: Readonly<Rect>,
+    public tick: number,
+    private readonly ops: ContextOps<S, M>,
+  ) {}
+
+  entities(): Iterable<Entity<S>> {
+    return this.ops.entities()
+  }
+
+  get(id: EntityId): Entity<S> | undefined {
+    return this.ops.get(id)
+  }
+
+  nearby(x: number, y: number, r: number, out: Entity<S>[]): Entity<S>[] {
+    return this.ops.nearby(x, y, r, out)
+  }
+
+  send(from: EntityId, to: EntityId, payload: M): void {
+    this.ops.send(from, to, payload)
+  }
+
+  spawnNpc(spec?: { x?: number; y?: number }): EntityId {
+    return this.ops.spawnNpc(spec)
+  }
+
+  despawn(id: EntityId): void {
+    this.ops.despawn(id)
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * One partition's (or room's) simulation, pure: no sockets, no timers. The shell calls `step()` once
+ * per tick, feeds decoded inputs and acks in between, and asks for each player's snapshot bytes.
+ *
+ * Order within a tick: messages sent last tick are delivered, players' inputs are applied (in
+ * sequence order, exactly once), the game ticks, despawns happen, then the world is quantised once
+ * and the interest index rebuilt — the basis of every snapshot of this tick and of the game's
+ * `nearby` queries next tick.
+ */
+import { BitWriter } from '../core/wire/bits.ts'
+import { dequantizeAxis } from '../core/wire/input-codec.ts'
+import type { InputPacket } from '../core/wire/input-codec.ts'
+import { SnapshotEncoder } from '../core/wire/snapshot-codec.ts'
+import { DEFAULT_SNAPSHOT_HISTORY, SnapshotRing } from '../core/wire/snapshot-ring.ts'
+import { SeededRng } from './game/rng.ts'
+import type { Entity, EntityId, Game, Rect, SpawnSpec } from './game/types.ts'
+import { SimContext } from './game-context.ts'
+import { InputQueue } from './input-queue.ts'
+import type { InputQueueStats } from './input-queue.ts'
+import { densityRects } from './load-summary.ts'
+import type { LoadRect } from './load-summary.ts'
+import { WorldView } from './world-view.ts'
+import type { Ghost } from './world-view.ts'
+
+export interface SimulationOptions<S, M> {
+  game: Game<S, M>
+  /** Seed of the game's RNG: same seed and inputs, same run. */
+  seed: number
+  /** The area simulated (spawn area, load summary grid). */
+  bounds: Rect
+  /** Ticks per second (default 20). */
+  tickRate?: number
+  /** Area-of-interest radius in world units (default 100). */
+  interestRadius?: number
+  /** Pending inputs per player at most (default 32). */
+  maxPendingInputs?: number
+  /** Snapshots kept per player as delta baselines (default 32; clients must keep as many). */
+  snapshotHistory?: number
+  /** First entity id handed out (default 1); partitions of one world use disjoint ranges. */
+  firstEntityId?: number
+  /** Number of the first tick (default 0). */
+  startTick?: number
+  /** Monotonic ms, for the tick cost statistics only (default `performance.now`). */
+  now?: () => number
+}
+
+export interface SimulationStats {
+  /** Last tick simulated (-1 before the first). */
+  tick: number
+  entities: number
+  players: number
+  /** Cost of the last `step()` in ms. */
+  stepMs: number
+  /** Cost of building snapshots since the last step, in ms. */
+  snapshotMs: number
+  /** Snapshot bytes built since the last step, and their count. */
+  snapshotBytes: number
+  snapshots: number
+  bytesTotal: number
+  inputs: InputQueueStats
+  /** Messages addressed to entities not in this simulation (to forward across borders). */
+  outboundMessages: number
+}
+
+interface Session {
+  playerId: string
+  entityId: EntityId
+  queue: InputQueue
+  ring: SnapshotRing
+  /** Last snapshot tick the client applied. */
+  ackedTick: number | null
+}
+
+interface Envelope<M> {
+  from: EntityId
+  to: EntityId
+  payload: M
+}
+
+export type { Ghost } from './world-view.ts'
+
+/** Default interest radius in world units. */
+export const DEFAULT_INTEREST_RADIUS = 100
+
+export class Simulation<S, M = never> {
+  private readonly game: Game<S, M>
+  private readonly entities = new Map<EntityId, Entity<S>>()
+  private readonly sessions = new Map<string, Session>()
+  private readonly bounds: Rect
+  private readonly dt: number
+  private readonly radius: number
+  private readonly maxPending: number
+  private readonly history: number
+  private readonly now: () => number
+  private readonly rng: SeededRng
+  private readonly ctx: SimContext<S, M>
+  private nextId = 1
+  private nextTick: number
+  private inbox: Envelope<M>[] = []
+  private outbox: Envelope<M>[] = []
+  private outbound: Envelope<M>[] = []
+  private despawns: EntityId[] = []
+
+  /** Quantised rows, their entities and the interest index, rebuilt at the end of each step. */
+  private readonly view: WorldView<S>
+  private readonly arena = new BitWriter(64 * 1024)
+  private readonly encoder = new SnapshotEncoder()
+  private readonly counters = { stepMs: 0, snapshotMs: 0, snapshotBytes: 0, snapshots: 0, bytesTotal: 0 }
+  private readonly retiredInputs: InputQueueStats = { applied: 0, duplicates: 0, dropped: 0, lost: 0 }
+
+  constructor(options: SimulationOptions<S, M>) {
+    this.game = options.game
+    this.bounds = { ...options.bounds }
+    this.dt = 1 / (options.tickRate ?? 20)
+    this.radius = options.interestRadius ?? DEFAULT_INTEREST_RADIUS
+    this.maxPending = options.maxPendingInputs ?? 32
+    this.history = options.snapshotHistory ?? DEFAULT_SNAPSHOT_HISTORY
+    this.nextTick = options.startTick ?? 0
+    this.nextId = options.firstEntityId ?? 1
+    this.now = options.now ?? (() => performance.now())
+    this.rng = new SeededRng(options.seed)
+    this.view = new WorldView<S>(this.game, Math.max(8, this.radius))
+    this.ctx = this.makeContext()
+  }
+
+  /** Last tick simulated; -1 before the first `step()` (with the default start tick). */
+  get tick(): number {
+    return this.nextTick - 1
+  }
+
+  get entityCount(): number {
+    return this.entities.size
+  }
+
+  entity(id: EntityId): Readonly<Entity<S>> | undefined {
+    return this.entities.get(id)
+  }
+
+  allEntities(): IterableIterator<Readonly<Entity<S>>> {
+    return this.entities.values()
+  }
+
+  /** The entity a joined player drives. */
+  playerEntity(playerId: string): EntityId | undefined {
+    return this.sessions.get(playerId)?.entityId
+  }
+
+  /** Add a player (spawning its entity) and return the entity id; an existing player keeps its entity. */
+  addPlayer(playerId: string, at?: { x: number; y: number }): EntityId {
+    const existing = this.sessions.get(playerId)
+    if (existing !== undefined) return existing.entityId
+    const spec: SpawnSpec = { type: 'player', playerId, ...at }
+    const id = this.create(spec, 'player', playerId)
+    this.sessions.set(playerId, {
+      playerId,
+      entityId: id,
+      queue: new InputQueue({ maxPending: this.maxPending }),
+      ring: new SnapshotRing(this.history),
+      ackedTick: null,
+    })
+    return id
+  }
+
+  /** Remove a player and its entity. False if unknown. */
+  removePlayer(playerId: string): boolean {
+    const s = this.sessions.get(playerId)
+    if (s === undefined) return false
+    const e = this.entities.get(s.entityId)
+    if (e !== undefined) {
+      this.game.leave(this.ctx, e)
+      this.entities.delete(s.entityId)
+    }
+    const st = s.queue.stats
+    this.retiredInputs.applied += st.applied
+    this.retiredInputs.duplicates += st.duplicates
+    this.retiredInputs.dropped += st.dropped
+    this.retiredInputs.lost += st.lost
+    this.sessions.delete(playerId)
+    return true
+  }
+
+  spawnNpc(spec: { x?: number; y?: number } = {}): EntityId {
+    return this.create({ type: 'npc', ...spec }, 'npc', null)
+  }
+
+  /**
+   * Replace the ghosts (entities of neighbouring partitions near the border). They enter the
+   * interest index and snapshots from the end of the next `step()`.
+   */
+  setGhosts(ghosts: readonly Ghost[]): void {
+    this.view.setGhosts(ghosts)
+  }
+
+  /** Take in a decoded INPUT packet: queues its inputs and records its snapshot ack. */
+  receiveInput(playerId: string, packet: InputPacket): boolean {
+    const s = this.sessions.get(playerId)
+    if (s === undefined) return false
+    s.queue.receive(packet.inputs)
+    if (packet.ackTick !== null) this.acknowledge(playerId, packet.ackTick)
+    return true
+  }
+
+  /** The client applied the snapshot of `tick`: deltas may be based on it. */
+  acknowledge(playerId: string, tick: number): void {
+    const s = this.sessions.get(playerId)
+    // Acks only move forward and only for ticks we sent; anything else is ignored, not trusted.
+    if (s === undefined || tick >= this.nextTick || (s.ackedTick !== null && tick <= s.ackedTick)) return
+    if (s.ring.get(tick) !== undefined) s.ackedTick = tick
+  }
+
+  /** Highest input sequence applied for a player (what snapshots acknowledge). */
+  lastInputSeq(playerId: string): number {
+    return this.sessions.get(playerId)?.queue.lastApplied ?? 0
+  }
+
+  /** Simulate one tick. Snapshot bytes from the previous tick become invalid. */
+  step(): void {
+    const t0 = this.now()
+    const tick = this.nextTick
+    this.ctx.tick = tick
+    this.arena.reset()
+    this.counters.snapshotBytes = 0
+    this.counters.snapshots = 0
+    this.counters.snapshotMs = 0
+
+    const inbox = this.outbox
+    this.outbox = this.inbox
+    this.inbox = inbox
+    for (const m of inbox) {
+      const to = this.entities.get(m.to)
+      if (to !== undefined) this.game.message(this.ctx, m.from, to, m.payload)
+    }
+    inbox.length = 0
+
+    for (const s of this.sessions.values()) {
+      const e = this.entities.get(s.entityId)
+      if (e === undefined) continue
+      s.queue.drain(tick, (input) => {
+        this.game.input(this.ctx, e, {
+          seq: input.seq,
+          tick: input.tick,
+          moveX: dequantizeAxis(input.moveX),
+          moveY: dequantizeAxis(input.moveY),
+          buttons: input.buttons,
+        })
+      })
+    }
+
+    this.game.tick(this.ctx, this.dt)
+
+    for (const id of this.despawns) {
+      const e = this.entities.get(id)
+      if (e !== undefined && e.control === 'npc') this.entities.delete(id)
+    }
+    this.despawns.length = 0
+    this.view.rebuild(this.entities.values())
+    this.nextTick = tick + 1
+    this.ctx.tick = this.nextTick
+    this.counters.stepMs = this.now() - t0
+  }
+
+  /**
+   * The SNAPSHOT datagram for one player at the last simulated tick (null if unknown or before the
+   * first step). The bytes are a view valid until the next `step()`; send or copy them before.
+   */
+  buildSnapshot(playerId: string): Uint8Array | null {
+    const s = this.sessions.get(playerId)
+    const tick = this.nextTick - 1
+    if (s === undefined || tick < 0) return null
+    const me = this.entities.get(s.entityId)
+    if (me === undefined) return null
+    const t0 = this.now()
+    const table = s.ring.claim(tick)
+    this.view.visible(me.x, me.y, this.radius, table)
+    const acked = s.ackedTick
+    const baseline = acked !== null && acked < tick && tick - acked < s.ring.size ? (s.ring.get(acked) ?? null) : null
+    const bytes = this.encoder.encode(
+      this.arena,
+      { tick, baseTick: baseline === null ? null : acked, ackInputSeq: s.queue.lastApplied },
+      table,
+      baseline,
+    )
+    this.counters.snapshotBytes += bytes.length
+    this.counters.bytesTotal += bytes.length
+    this.counters.snapshots++
+    this.counters.snapshotMs += this.now() - t0
+    return bytes
+  }
+
+  /** Build every player's snapshot for the last tick and hand each to `send`. */
+  buildSnapshots(send: (playerId: string, bytes: Uint8Array) => void): void {
+    for (const playerId of this.sessions.keys()) {
+      const bytes = this.buildSnapshot(playerId)
+      if (bytes !== null) send(playerId, bytes)
+    }
+  }
+
+  /** Messages sent to entities that are not here, since the last call (for the border shell). */
+  takeOutboundMessages(): { from: EntityId; to: EntityId; payload: M }[] {
+    const out = this.outbound
+    this.outbound = []
+    return out
+  }
+
+  stats(): SimulationStats {
+    const inputs = { ...this.retiredInputs }
+    for (const s of this.sessions.values()) {
+      inputs.applied += s.queue.stats.applied
+      inputs.duplicates += s.queue.stats.duplicates
+      inputs.dropped += s.queue.stats.dropped
+      inputs.lost += s.queue.stats.lost
+    }
+    return {
+      tick: this.tick,
+      entities: this.entities.size,
+      players: this.sessions.size,
+      ...this.counters,
+      inputs,
+      outboundMessages: this.outbound.length,
+    }
+  }
+
+  /**
+   * Entity density as up to `maxRects` (≤ 64) weighted rectangles; players weigh `playerWeight`
+   * (default 2: they cost a snapshot each on top of their simulation).
+   */
+  loadSummary(maxRects = 64, playerWeight = 2): LoadRect[] {
+    const n = this.entities.size
+    const xs = new Float64Array(n)
+    const ys = new Float64Array(n)
+    const ws = new Float64Array(n)
+    let i = 0
+    for (const e of this.entities.values()) {
+      xs[i] = e.x
+      ys[i] = e.y
+      ws[i] = e.control === 'player' ? playerWeight : 1
+      i++
+    }
+    return densityRects(xs, ys, ws, n, this.bounds, maxRects)
+  }
+
+  private create(spec: SpawnSpec, control: 'player' | 'npc', playerId: string | null): EntityId {
+    const init = this.game.spawn(this.ctx, spec)
+    const id = this.nextId++
+    this.entities.set(id, {
+      id,
+      control,
+      playerId,
+      x: init.x,
+      y: init.y,
+      vx: 0,
+      vy: 0,
+      heading: init.heading ?? 0,
+      radius: init.radius ?? 0.5,
+      state: init.state,
+    })
+    return id
+  }
+
+  private makeContext(): SimContext<S, M> {
+    return new SimContext<S, M>(this.dt, this.rng, this.bounds, this.nextTick, {
+      entities: () => this.entities.values(),
+      get: (id) => this.entities.get(id),
+      nearby: (x, y, r, out) => {
+        this.view.nearby(x, y, r, out)
+        // Entities removed since the index was built are not offered.
+        let w = 0
+        for (const e of out) if (this.entities.get(e.id) === e) out[w++] = e
+        out.length = w
+        return out
+      },
+      send: (from, to, payload) => {
+        if (this.entities.has(to)) this.outbox.push({ from, to, payload })
+        else this.outbound.push({ from, to, payload })
+      },
+      spawnNpc: (spec = {}) => this.spawnNpc(spec),
+      despawn: (id) => {
+        this.despawns.push(id)
+      },
+    })
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Fixed-step tick loop. The tick number is the authority: tick n is due at `origin + n × step` on a
+ * monotonic clock, computed by multiplication so no rounding accumulates. When the loop falls
+ * behind it runs up to `maxCatchUpTicks` at once; beyond that it drops the backlog (moving the
+ * origin forward, so tick numbers stay contiguous) and reports an overrun instead of silently
+ * stretching time.
+ *
+ * `TickStepper` is the pure core (`advance(now) → ticks to run`); `TickLoop` drives it with an
+ * injectable clock and scheduler.
+ */
+
+export interface TickStepperOptions {
+  /** Ticks per second (default 20). */
+  tickRate?: number
+  /** Most ticks run back to back to catch up (default 5). */
+  maxCatchUpTicks?: number
+  /** Clock time of tick `startTick` (ms). */
+  startMs: number
+  /** First tick number (default 0). */
+  startTick?: number
+}
+
+export interface OverrunStats {
+  /** Times the backlog exceeded the catch-up bound. */
+  overruns: number
+  /** Ticks' worth of time dropped in total. */
+  droppedTicks: number
+  /** Largest lag seen behind the schedule, in ms. */
+  maxLagMs: number
+}
+
+export class TickStepper {
+  readonly stepMs: number
+  private readonly maxCatchUp: number
+  private originMs: number
+  /** Ticks run since the origin. */
+  private ran = 0
+  private tickValue: number
+  private readonly over: OverrunStats = { overruns: 0, droppedTicks: 0, maxLagMs: 0 }
+
+  constructor(options: TickStepperOptions) {
+    const rate = options.tickRate ?? 20
+    if (!(rate > 0 && rate <= 1000)) throw new RangeError('tickRate must be in (0, 1000]')
+    this.stepMs = 1000 / rate
+    this.maxCatchUp = Math.max(1, options.maxCatchUpTicks ?? 5)
+    this.originMs = options.startMs
+    this.tickValue = options.startTick ?? 0
+  }
+
+  /** The next tick number to run. */
+  get tick(): number {
+    return this.tickValue
+  }
+
+  /** When the next tick is due (ms, same clock as `advance`). */
+  get nextDueMs(): number {
+    return this.originMs + this.ran * this.stepMs
+  }
+
+  get overrun(): Readonly<OverrunStats> {
+    return this.over
+  }
+
+  /**
+   * How many ticks to run now (0 … maxCatchUpTicks). The caller runs exactly that many, in order;
+   * the tick counter has already moved past them.
+   */
+  advance(nowMs: number): number {
+    const due = Math.floor((nowMs - this.originMs) / this.stepMs) + 1
+    let pending = due - this.ran
+    if (pending <= 0) return 0
+    const lag = nowMs - this.nextDueMs
+    if (lag > this.over.maxLagMs) this.over.maxLagMs = lag
+    if (pending > this.maxCatchUp) {
+      const dropped = pending - this.maxCatchUp
+      this.over.overruns++
+      this.over.droppedTicks += dropped
+      // Rebase rather than keep a growing `ran` offset: the schedule restarts from the kept ticks.
+      this.originMs += dropped * this.stepMs
+      pending = this.maxCatchUp
+    }
+    this.ran += pending
+    this.tickValue += pending
+    return pending
+  }
+}
+
+export interface Clock {
+  /** Monotonic milliseconds. */
+  now(): number
+}
+
+export interface Scheduler {
+  /** Call `fn` after about `delayMs`; returns a cancel function. */
+  schedule(fn: () => void, delayMs: number): () => void
+}
+
+export const monotonicClock: Clock = { now: () => performance.now() }
+
+/** `setImmediate` for waits under 1 ms (timers cannot resolve those), `setTimeout` otherwise. */
+export const timerScheduler: Scheduler = {
+  schedule(fn, delayMs) {
+    if (delayMs < 1) {
+      const h = setImmediate(fn)
+      return () => clearImmediate(h)
+    }
+    const h = setTimeout(fn, Math.floor(delayMs))
+    return () => clearTimeout(h)
+  },
+}
+
+export interface TickLoopOptions {
+  /** Ticks per second (default 20). */
+  tickRate?: number
+  /** Most ticks run back to back to catch up (default 5). */
+  maxCatchUpTicks?: number
+  /** First tick number (default 0). */
+  startTick?: number
+  /** Runs one tick. Errors are the caller's to handle: a throw stops the loop and reaches `onError`. */
+  onTick: (tick: number) => void
+  /** Called after an `advance` that dropped ticks. */
+  onOverrun?: (stats: Readonly<OverrunStats>) => void
+  onError?: (err: unknown) => void
+  clock?: Clock
+  scheduler?: Scheduler
+}
+
+export class TickLoop {
+  private stepper: TickStepper | null = null
+  private cancel: (() => void) | null = null
+  private running = false
+  private readonly clock: Clock
+  private readonly scheduler: Scheduler
+
+  constructor(private readonly options: TickLoopOptions) {
+    this.clock = options.clock ?? monotonicClock
+    this.scheduler = options.scheduler ?? timerScheduler
+  }
+
+  /** The next tick number to run (the start tick before `start`). */
+  get tick(): number {
+    return this.stepper?.tick ?? this.options.startTick ?? 0
+  }
+
+  get overrun(): Readonly<OverrunStats> {
+    return this.stepper?.overrun ?? { overruns: 0, droppedTicks: 0, maxLagMs: 0 }
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    const opts: TickStepperOptions = { startMs: this.clock.now() }
+    if (this.options.tickRate !== undefined) opts.tickRate = this.options.tickRate
+    if (this.options.maxCatchUpTicks !== undefined) opts.maxCatchUpTicks = this.options.maxCatchUpTicks
+    opts.startTick = this.stepper?.tick ?? this.options.startTick ?? 0
+    this.stepper = new TickStepper(opts)
+    this.wake()
+  }
+
+  /** Stop after the current tick; no callback runs afterwards. */
+  stop(): void {
+    this.running = false
+    this.cancel?.()
+    this.cancel = null
+  }
+
+  private readonly wake = (): void => {
+    this.cancel = null
+    const stepper = this.stepper
+    if (!this.running || stepper === null) return
+    const before = stepper.overrun.overruns
+    const n = stepper.advance(this.clock.now())
+    const first = stepper.tick - n
+    try {
+      for (let k = 0; k < n && this.running; k++) this.options.onTick(first + k)
+    } catch (err) {
+      this.stop()
+      this.options.onError?.(err)
+      return
+    }
+    if (stepper.overrun.overruns !== before) this.options.onOverrun?.(stepper.overrun)
+    if (!this.running) return
+    this.cancel = this.scheduler.schedule(this.wake, Math.max(0, stepper.nextDueMs - this.clock.now()))
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Transport-level frames carried on the same geckos.io data channel as the game's own messages.
+ *
+ * Reservation: a raw message whose first byte is in 0xF0–0xFF belongs to the transport and is never
+ * passed to a route handler; every other first byte is the game protocol's (core/wire). Handlers
+ * must not send messages that start with a reserved byte (`sendRaw` refuses them). The client
+ * library keeps an identical copy of this table in `client/frames.ts` (it may not import worker
+ * code); a test checks the two agree.
+ *
+ * Layouts (little-endian):
+ * - PING  `F0 n0 n1 n2 n3`  nonce u32; the peer answers with PONG carrying the same nonce.
+ * - PONG  `F1 n0 n1 n2 n3`
+ * - CLOSE `F2 c0 c1`        close code u16, sent (unreliably) just before a deliberate close.
+ */
+
+export const TransportOp = {
+  PING: 0xf0,
+  PONG: 0xf1,
+  CLOSE: 0xf2,
+} as const
+
+/** Lowest first byte reserved for transport frames. */
+export const TRANSPORT_RESERVED_MIN = 0xf0
+
+/** Close codes the transport itself uses; handlers may pass any other u16 to `close(code)`. */
+export const TransportCloseCode = {
+  NORMAL: 1000,
+  SHUTDOWN: 1001,
+  HANDLER_ERROR: 1011,
+  TIMEOUT: 4001,
+  ABUSE: 4002,
+  NO_ROUTE: 4003,
+} as const
+
+export function isTransportFrame(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && (bytes[0] as number) >= TRANSPORT_RESERVED_MIN
+}
+
+export function encodePing(nonce: number): Uint8Array {
+  return encodeNonceFrame(TransportOp.PING, nonce)
+}
+
+export function encodePong(nonce: number): Uint8Array {
+  return encodeNonceFrame(TransportOp.PONG, nonce)
+}
+
+export function encodeClose(code: number): Uint8Array {
+  const out = new Uint8Array(3)
+  out[0] = TransportOp.CLOSE
+  new DataView(out.buffer).setUint16(1, code & 0xffff, true)
+  return out
+}
+
+/** Reads the nonce of a PING/PONG frame, or undefined when the frame is too short. */
+export function readNonce(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 5) return undefined
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, true)
+}
+
+/** Reads the code of a CLOSE frame, or undefined when the frame is too short. */
+export function readCloseCode(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 3) return undefined
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(1, true)
+}
+
+function encodeNonceFrame(op: number, nonce: number): Uint8Array {
+  const out = new Uint8Array(5)
+  out[0] = op
+  new DataView(out.buffer).setUint32(1, nonce >>> 0, true)
+  return out
+}
