@@ -23,11 +23,35 @@ const notYet = (summary: string): Command => ({
 })
 
 export const commands: Record<string, Command> = {
-  coordinator: notYet('run a coordinator (partition planning, leader election, operator API)'),
-  worker: notYet('run a worker (simulates partitions, serves players over geckos.io)'),
+  coordinator: {
+    summary: 'run a coordinator (partition planning, leader election, operator API)',
+    load: async () => {
+      const { runCoordinator } = await import('./coordinator.ts')
+      return (argv) => runCoordinator(argv, process.env)
+    },
+  },
+  worker: {
+    summary: 'run a worker (simulates partitions, serves players over geckos.io)',
+    load: async () => {
+      const { runWorker } = await import('./worker.ts')
+      return (argv) => runWorker(argv, process.env)
+    },
+  },
   gateway: notYet('run a gateway (rooms, joins, matchmaking, tickets over HTTP)'),
-  dev: notYet('run the whole cluster in one process on an in-memory store, with bots'),
-  ctl: notYet('operate a running cluster through the coordinator API'),
+  dev: {
+    summary: 'run the whole cluster in one process on an in-memory store, with bots',
+    load: async () => {
+      const { runDev } = await import('./dev.ts')
+      return (argv) => runDev(argv, process.env)
+    },
+  },
+  ctl: {
+    summary: 'operate a running cluster through the coordinator API',
+    load: async () => {
+      const { runCtl } = await import('./ctl.ts')
+      return (argv) => runCtl(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env })
+    },
+  },
 }
 
 function usage(): string {

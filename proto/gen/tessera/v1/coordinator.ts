@@ -58,6 +58,13 @@ export interface PartitionLoad {
   overruns: number;
   /** Last simulated tick of this partition. */
   tick: number;
+  /**
+   * The partition's rectangle and its world's bounds and kind ("world" or "room"), as the worker
+   * knows them: enough for a leader to rebuild a lost partition map from what workers own.
+   */
+  bounds?: Rect | undefined;
+  worldBounds?: Rect | undefined;
+  worldKind: string;
 }
 
 export interface ProcessLoad {
@@ -287,6 +294,9 @@ function createBasePartitionLoad(): PartitionLoad {
     summary: [],
     overruns: 0,
     tick: 0,
+    bounds: undefined,
+    worldBounds: undefined,
+    worldKind: "",
   };
 }
 
@@ -321,6 +331,15 @@ export const PartitionLoad: MessageFns<PartitionLoad> = {
     }
     if (message.tick !== 0) {
       writer.uint32(80).uint64(message.tick);
+    }
+    if (message.bounds !== undefined) {
+      Rect.encode(message.bounds, writer.uint32(90).fork()).join();
+    }
+    if (message.worldBounds !== undefined) {
+      Rect.encode(message.worldBounds, writer.uint32(98).fork()).join();
+    }
+    if (message.worldKind !== "") {
+      writer.uint32(106).string(message.worldKind);
     }
     return writer;
   },
@@ -418,6 +437,30 @@ export const PartitionLoad: MessageFns<PartitionLoad> = {
             message.tick = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.bounds = Rect.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.worldBounds = Rect.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.worldKind = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -460,6 +503,17 @@ export const PartitionLoad: MessageFns<PartitionLoad> = {
         : [],
       overruns: isSet(object.overruns) ? globalThis.Number(object.overruns) : 0,
       tick: isSet(object.tick) ? globalThis.Number(object.tick) : 0,
+      bounds: isSet(object.bounds) ? Rect.fromJSON(object.bounds) : undefined,
+      worldBounds: isSet(object.worldBounds)
+        ? Rect.fromJSON(object.worldBounds)
+        : isSet(object.world_bounds)
+        ? Rect.fromJSON(object.world_bounds)
+        : undefined,
+      worldKind: isSet(object.worldKind)
+        ? globalThis.String(object.worldKind)
+        : isSet(object.world_kind)
+        ? globalThis.String(object.world_kind)
+        : "",
     };
   },
 
@@ -495,6 +549,15 @@ export const PartitionLoad: MessageFns<PartitionLoad> = {
     if (message.tick !== 0) {
       obj.tick = Math.round(message.tick);
     }
+    if (message.bounds !== undefined) {
+      obj.bounds = Rect.toJSON(message.bounds);
+    }
+    if (message.worldBounds !== undefined) {
+      obj.worldBounds = Rect.toJSON(message.worldBounds);
+    }
+    if (message.worldKind !== "") {
+      obj.worldKind = message.worldKind;
+    }
     return obj;
   },
 
@@ -515,6 +578,13 @@ export const PartitionLoad: MessageFns<PartitionLoad> = {
     message.summary = object.summary?.map((e) => WeightedRect.fromPartial(e)) || [];
     message.overruns = object.overruns ?? 0;
     message.tick = object.tick ?? 0;
+    message.bounds = (object.bounds !== undefined && object.bounds !== null)
+      ? Rect.fromPartial(object.bounds)
+      : undefined;
+    message.worldBounds = (object.worldBounds !== undefined && object.worldBounds !== null)
+      ? Rect.fromPartial(object.worldBounds)
+      : undefined;
+    message.worldKind = object.worldKind ?? "";
     return message;
   },
 };

@@ -1,0 +1,76 @@
+/**
+ * The planner's parameters, parsed and defaulted in one place. Loads are in the unit workers report
+ * tick cost in: milliseconds of simulation work per second (1000 = one core kept busy).
+ */
+import { z } from 'zod'
+
+const fraction = z.number().gt(0).lte(1)
+const positive = z.number().gt(0)
+const rounds = z.number().int().nonnegative()
+const count = z.number().int().nonnegative()
+
+const schema = z
+  .object({
+    /** Ghost margin in world units; no partition is made narrower than twice it. Default 16. */
+    ghostMargin: z.number().nonnegative().default(16),
+    /** The balance the planner promises: max/mean worker utilisation after convergence. Default 1.25. */
+    imbalanceBound: z.number().gt(1).default(1.25),
+    /** Rebalancing starts when a worker's utilisation exceeds mean × this (the low edge of the band). Default 1.1. */
+    balanceTrigger: z.number().gt(1).default(1.1),
+    /** A move or shift must lower the pair's higher utilisation by at least this × mean. Default 0.02. */
+    minGain: z.number().nonnegative().default(0.02),
+    /** Never grow a worker's partitions past this fraction of its capacity. Default 0.9. */
+    safetyFraction: fraction.default(0.9),
+    /** Split a leaf heavier than this × its owner's fair share when the owner is hot. Default 0.5. */
+    splitAbove: positive.default(0.5),
+    /** Split any leaf heavier than this fraction of its owner's capacity, hot or not. Default 0.5. */
+    maxLeafFraction: positive.default(0.5),
+    /** Merge sibling leaves whose joint load is below this × the receiver's fair share. Default 0.15. */
+    mergeBelow: z.number().nonnegative().default(0.15),
+    /** K: at most this many balancing moves (owner changes between live workers) per round. Default 32. */
+    maxMovesPerRound: count.default(32),
+    /** Ownership changes that empty draining workers, per round. Default: unlimited. */
+    maxDrainMovesPerRound: count.default(Number.MAX_SAFE_INTEGER),
+    /** Splits per round (a hot leaf may be split several times in one round). Default 64. */
+    maxSplitsPerRound: count.default(64),
+    /** Merges per round. Default 16. */
+    maxMergesPerRound: count.default(16),
+    /** Border shifts per round. Default 32. */
+    maxShiftsPerRound: count.default(32),
+    /** A moved or merged leaf stays where it is for this many rounds. Default 3. */
+    partitionCooldownRounds: rounds.default(3),
+    /** A leaf moved for balance does not go back to the worker it left for this many rounds. Default 10. */
+    returnCooldownRounds: rounds.default(10),
+    /** A border may not reverse direction within this many rounds of its last shift. Default 10. */
+    borderCooldownRounds: rounds.default(10),
+    /** Weight of a new report when load rises (fast reaction to crowds). Default 0.8. */
+    smoothingUp: fraction.default(0.8),
+    /** Weight of a new report when load falls (a little slower than rises). Default 0.7. */
+    smoothingDown: fraction.default(0.7),
+    /** Largest border step, as a fraction of the two leaves' joint extent on the axis. Default 0.125. */
+    shiftMaxStep: fraction.default(0.125),
+    /** Smallest border step (a step halves on every reversal down to this). Default 1/64. */
+    shiftMinStep: fraction.default(1 / 64),
+    /** Utilisation the autoscaler should aim at when it adds or removes workers. Default 0.7. */
+    targetUtilization: fraction.default(0.7),
+    /** Ask for fewer workers when total load is below this fraction of total capacity. Default 0.35. */
+    scaleDownBelow: z.number().nonnegative().lt(1).default(0.35),
+    /** Never ask to go below this many workers. Default 1. */
+    minWorkers: count.default(1),
+  })
+  .refine((c) => c.mergeBelow * 2 < c.splitAbove, 'mergeBelow must be well below splitAbove (hysteresis)')
+  .refine((c) => c.balanceTrigger < c.imbalanceBound, 'balanceTrigger must lie below imbalanceBound')
+  .refine((c) => c.shiftMinStep <= c.shiftMaxStep, 'shiftMinStep must not exceed shiftMaxStep')
+
+export type PlannerConfig = Readonly<z.output<typeof schema>>
+export type PlannerConfigInput = z.input<typeof schema>
+
+/** Parses, defaults and checks planner options; throws a `ZodError` naming every bad field. */
+export function plannerConfig(partial: PlannerConfigInput = {}): PlannerConfig {
+  return Object.freeze(schema.parse(partial))
+}
+
+/** The narrowest a partition may become: twice the ghost margin. */
+export function minWidth(config: PlannerConfig): number {
+  return 2 * config.ghostMargin
+}

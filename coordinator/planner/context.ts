@@ -1,0 +1,71 @@
+/** What every phase of a planning round shares: config, clock, cluster, worlds, budgets, the log. */
+import type { PlannerConfig } from './config.ts'
+import type { Cluster } from './cluster.ts'
+import type { BorderState, Decision } from './types.ts'
+import type { WLeaf, WNode, WSplit, WWorld } from './work-tree.ts'
+
+export interface RoundCtx {
+  config: PlannerConfig
+  round: number
+  cluster: Cluster
+  worlds: WWorld[]
+  decisions: Decision[]
+  /** Mean utilisation of the eligible workers: total load over their capacity. */
+  mean: number
+  /** Copies of the carried state, updated as the round decides. */
+  cooldownUntil: Record<string, number>
+  borders: Record<string, BorderState>
+  returns: Record<string, { owner: string; until: number }>
+  budget: { moves: number; drainMoves: number; splits: number; merges: number; shifts: number }
+}
+
+export function key(world: WWorld, id: string): string {
+  return `${world.worldId}/${id}`
+}
+
+/** Whether the leaf is still cooling down from a move or merge. */
+export function cooling(ctx: RoundCtx, leaf: WLeaf): boolean {
+  return (ctx.cooldownUntil[key(leaf.world, leaf.id)] ?? Number.NEGATIVE_INFINITY) > ctx.round
+}
+
+export function startCooldown(ctx: RoundCtx, leaf: WLeaf): void {
+  ctx.cooldownUntil[key(leaf.world, leaf.id)] = ctx.round + ctx.config.partitionCooldownRounds
+}
+
+/** Whether moving `leaf` to `owner` would hand it back to the worker it left too recently. */
+export function wouldReturn(ctx: RoundCtx, leaf: WLeaf, owner: string): boolean {
+  const r = ctx.returns[key(leaf.world, leaf.id)]
+  return r !== undefined && r.owner === owner && r.until > ctx.round
+}
+
+/** Every leaf of every world, in world then tree order (low before high). */
+export function allLeaves(ctx: RoundCtx): WLeaf[] {
+  const out: WLeaf[] = []
+  for (const w of ctx.worlds) walk(w.root, (n) => n.kind === 'leaf' && out.push(n))
+  return out
+}
+
+/** Inner nodes whose two children are both leaves: where merges and shifts happen. */
+export function leafPairs(ctx: RoundCtx): WSplit[] {
+  const out: WSplit[] = []
+  for (const w of ctx.worlds) {
+    walk(w.root, (n) => {
+      if (n.kind === 'split' && n.low.kind === 'leaf' && n.high.kind === 'leaf') out.push(n)
+    })
+  }
+  return out
+}
+
+function walk(root: WNode, visit: (n: WNode) => void): void {
+  const stack: WNode[] = [root]
+  while (stack.length > 0) {
+    const n = stack.pop() as WNode
+    visit(n)
+    if (n.kind === 'split') stack.push(n.high, n.low)
+  }
+}
+
+/** Rounds a load for reason strings. */
+export function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2)
+}

@@ -1,0 +1,10 @@
+/** The partition planner: pure functions from cluster state to the next partition maps. */
+export { plan, workersWanted } from './plan.ts'
+export { plannerConfig, minWidth } from './config.ts'
+export type { PlannerConfig, PlannerConfigInput } from './config.ts'
+export { initialPlannerState } from './types.ts'
+export type * from './types.ts'
+export { splitLeaf, mergeLeaf } from './operator.ts'
+export type { OperatorResult } from './operator.ts'
+export { placeRoom } from './placement.ts'
+export type { PlacementRequest, PlacementResult } from './placement.ts'

@@ -1,0 +1,126 @@
+/**
+ * One planning round: (maps, loads, workers, carried state, round number) → new maps, decisions,
+ * state and the number of workers wanted. Pure: the input is never modified, there is no clock and
+ * no randomness, so the same input always gives the same plan.
+ *
+ * Order of work: smooth the loads; give partitions of dead or missing owners a new home; empty
+ * draining workers; merge cold siblings; split heavy leaves; move leaves from hot to cool workers;
+ * shift borders between siblings owned by different workers.
+ */
+import type { PlannerConfig } from './config.ts'
+import { Cluster } from './cluster.ts'
+import type { RoundCtx } from './context.ts'
+import { allLeaves } from './context.ts'
+import { balance } from './balance.ts'
+import { mergeCold } from './merge.ts'
+import { assignOrphans, drain } from './reassign.ts'
+import { shiftBorders } from './shift.ts'
+import { splitHeavy } from './split.ts'
+import type { BorderState, PlanInput, PlanResult, PlannerState } from './types.ts'
+import type { WWorld } from './work-tree.ts'
+import { toMap, toWork } from './work-tree.ts'
+
+export function plan(input: PlanInput, config: PlannerConfig): PlanResult {
+  process.stdout.write('PLAN START\n')
+  const { state, round } = input
+  const worlds = input.worlds.map((w) => {
+    const prev = state.smoothed[w.map.worldId] ?? {}
+    return toWork(w, (id) => smoothed(config, prev[id], w.loads[id]?.tickCostMs))
+  })
+  const cluster = new Cluster(input.workers, config)
+  const ctx: RoundCtx = {
+    config, round, cluster, worlds, decisions: [], mean: 0,
+    cooldownUntil: { ...state.cooldownUntil },
+    borders: { ...state.borders },
+    returns: { ...state.returns },
+    budget: {
+      moves: config.maxMovesPerRound, drainMoves: config.maxDrainMovesPerRound, splits: config.maxSplitsPerRound,
+      merges: config.maxMergesPerRound, shifts: config.maxShiftsPerRound,
+    },
+  }
+  let leaves = allLeaves(ctx)
+  let total = 0
+  for (const leaf of leaves) {
+    cluster.add(leaf)
+    total += leaf.load
+  }
+  ctx.mean = cluster.capacity > 0 ? total / cluster.capacity : 0
+
+  assignOrphans(ctx, leaves)
+  drain(ctx, leaves)
+  if (cluster.eligible.length > 0 && ctx.mean > 0) {
+    mergeCold(ctx)
+    leaves = allLeaves(ctx)
+    splitHeavy(ctx, leaves)
+    balance(ctx)
+    shiftBorders(ctx)
+  }
+
+  const workerLoads: Record<string, number> = {}
+  for (const [id, slot] of cluster.slots) workerLoads[id] = slot.load
+  const maps = worlds.map(toMap)
+  process.stdout.write('PLAN END\n')
+  return {
+    maps,
+    decisions: ctx.decisions,
+    state: nextState(ctx, worlds),
+    workersWanted: workersWanted(config, cluster, total),
+    workerLoads,
+  }
+}
+
+/** Exponential smoothing that rises faster than it falls; a missing or bad report keeps the old value. */
+function smoothed(config: PlannerConfig, prev: number | undefined, report: number | undefined): number {
+  const fresh = report !== undefined && Number.isFinite(report) && report >= 0 ? report : undefined
+  if (fresh === undefined) return prev ?? 0
+  if (prev === undefined) return fresh
+  const alpha = fresh > prev ? config.smoothingUp : config.smoothingDown
+  return prev + alpha * (fresh - prev)
+}
+
+/** State for the next round, holding only entries for nodes that still exist and cooldowns still running. */
+function nextState(ctx: RoundCtx, worlds: readonly WWorld[]): PlannerState {
+  const smoothedOut: Record<string, Record<string, number>> = {}
+  const cooldownUntil: Record<string, number> = {}
+  const borders: Record<string, BorderState> = {}
+  const returns: PlannerState['returns'] = {}
+  const byId = new Map(worlds.map((w) => [w.worldId, w]))
+  // Entries are `${worldId}/${nodeId}`; node ids hold no slash, world ids may.
+  const find = (k: string): [WWorld | undefined, string] => {
+    const cut = k.lastIndexOf('/')
+    return [byId.get(k.slice(0, cut)), k.slice(cut + 1)]
+  }
+  const isLeaf = (k: string): boolean => {
+    const [w, id] = find(k)
+    return w !== undefined && w.leaves.has(id)
+  }
+  const isSplit = (k: string): boolean => {
+    const [w, id] = find(k)
+    return w !== undefined && w.splits.has(id)
+  }
+  for (const world of worlds) {
+    const loads: Record<string, number> = {}
+    for (const [id, leaf] of world.leaves) loads[id] = leaf.load
+    smoothedOut[world.worldId] = loads
+  }
+  // Cooldowns, returns and borders are few: filter them rather than key every node.
+  for (const [k, until] of Object.entries(ctx.cooldownUntil)) if (until > ctx.round + 1 && isLeaf(k)) cooldownUntil[k] = until
+  for (const [k, back] of Object.entries(ctx.returns)) if (back.until > ctx.round + 1 && isLeaf(k)) returns[k] = back
+  for (const [k, b] of Object.entries(ctx.borders)) if (isSplit(k)) borders[k] = b
+  return { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
+}
+
+/**
+ * Workers to add (+) when the load passes the eligible workers' safety bound, or to remove (−)
+ * when it is below `scaleDownBelow` of their capacity; sized for `targetUtilization`.
+ */
+export function workersWanted(config: PlannerConfig, cluster: Cluster, total: number): number {
+  const n = cluster.eligible.length
+  const meanCap = n > 0 ? cluster.capacity / n : 0
+  if (n === 0) return total > 0 ? Math.max(1, config.minWorkers) : config.minWorkers
+  if (meanCap <= 0) return 0
+  const needed = Math.max(config.minWorkers, Math.ceil(total / (config.targetUtilization * meanCap)))
+  if (total > config.safetyFraction * cluster.capacity) return Math.max(1, needed - n)
+  if (total < config.scaleDownBelow * cluster.capacity && needed < n) return needed - n
+  return 0
+}

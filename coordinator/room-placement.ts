@@ -1,0 +1,154 @@
+/**
+ * Placing a room: the leader picks a worker with the planner's placement strategy, then creates the
+ * room's world spec and its one-partition map (owned by that worker, epoch 1) in one fenced
+ * transaction. The worker sees the map through its watch and starts simulating the room.
+ *
+ * A room's load is known only once its worker reports it, so placements made in the last few
+ * seconds are counted at their estimated cost: a burst of creates spreads out instead of piling
+ * onto the worker that looked idlest when the burst began.
+ */
+import type { Logger } from '../core/log.ts'
+import { createMap, decodeMap, encodeMap } from '../core/partition-map.ts'
+import type { PartitionMap } from '../core/partition-map.ts'
+import type { WorldSpec } from '../core/records.ts'
+import type { Leadership } from '../core/store/election.ts'
+import type { Keys } from '../core/store/keys.ts'
+import type { ClusterStore } from '../core/store/types.ts'
+import type { EventLog } from './events.ts'
+import type { LoadTable } from './load-table.ts'
+import { placeRoom } from './planner/index.ts'
+import { workerInfos, workerLoads } from './planning-input.ts'
+import type { ClusterView } from './view.ts'
+
+export interface RoomRequest {
+  roomId: string
+  mode?: string
+  maxPlayers: number
+  labels: Record<string, string>
+  region?: string
+  strategy?: 'distributed' | 'packed'
+  bounds?: { minX: number; minY: number; maxX: number; maxY: number }
+}
+
+export type RoomPlacement =
+  | { placed: true; workerId: string; clientUrl: string; partitionId: string; epoch: number }
+  | { placed: false; reason: string; workersWanted: number }
+
+export interface RoomPlacerOptions {
+  /** Default strategy. Default `distributed`. */
+  strategy: 'distributed' | 'packed'
+  /** Estimated cost of a room before it reports: base + per player, ms/s. Defaults 2 and 0.5. */
+  roomBaseCostMs: number
+  roomPlayerCostMs: number
+  /** How long a placement counts at its estimate. Default 10 s. */
+  pendingMs: number
+  defaultBounds: { minX: number; minY: number; maxX: number; maxY: number }
+}
+
+export class RoomPlacer {
+  private readonly pending = new Map<string, { workerId: string; cost: number; at: number }>()
+
+  constructor(
+    private readonly deps: {
+      store: ClusterStore
+      keys: Keys
+      view: ClusterView
+      loads: LoadTable
+      events: EventLog
+      logger: Logger
+      options: RoomPlacerOptions
+      now?: () => number
+    },
+  ) {}
+
+  async place(lead: Leadership, req: RoomRequest): Promise<RoomPlacement> {
+    const { view, keys, store, options } = this.deps
+    const existing = this.existingPlacement(req.roomId)
+    if (existing) return existing
+
+    const cost = options.roomBaseCostMs + options.roomPlayerCostMs * req.maxPlayers
+    const loads = this.loadsWithPending()
+    const placementRequest: { labels: Record<string, string>; region?: string; cost: number } = { labels: req.labels, cost }
+    if (req.region) placementRequest.region = req.region
+    const choice = placeRoom(workerInfos(view), loads, placementRequest, req.strategy ?? options.strategy)
+    if (!choice.ok) return { placed: false, reason: choice.message, workersWanted: choice.workersWanted }
+
+    const worker = view.worker(choice.workerId)
+    if (!worker) return { placed: false, reason: 'chosen worker just left', workersWanted: 0 }
+    const spec: WorldSpec = {
+      id: req.roomId,
+      kind: 'room',
+      bounds: req.bounds ?? options.defaultBounds,
+      maxPlayers: req.maxPlayers,
+      labels: req.labels,
+      createdAt: Date.now(),
+    }
+    if (req.mode) spec.mode = req.mode
+    if (req.region) spec.region = req.region
+    const map = createMap(req.roomId, spec.bounds, worker.id)
+    map.root = { ...map.root, kind: 'leaf', id: 'p0', owner: worker.id, epoch: 1 }
+    const res = await store.txn({
+      compare: [
+        { key: lead.key, target: 'createRevision', op: '==', value: lead.revision },
+        { key: keys.world(req.roomId), target: 'createRevision', op: '==', value: 0 },
+      ],
+      success: [
+        { type: 'put', key: keys.world(req.roomId), value: JSON.stringify(spec) },
+        { type: 'put', key: keys.worldMap(req.roomId), value: encodeMap(map) },
+      ],
+    })
+    if (!res.succeeded) {
+      // Either leadership moved or the room was created concurrently: answer from the store.
+      const again = await this.readPlacement(req.roomId)
+      if (again) return again
+      return { placed: false, reason: 'leadership changed during placement', workersWanted: 0 }
+    }
+    this.pending.set(req.roomId, { workerId: worker.id, cost, at: this.now() })
+    this.deps.events.publish({
+      type: 'decision',
+      worldId: req.roomId,
+      partitionId: 'p0',
+      workerId: worker.id,
+      epoch: 1,
+      message: `placed room ${req.roomId} on ${worker.id} (${req.strategy ?? options.strategy})`,
+      details: { kind: 'place', cost, maxPlayers: req.maxPlayers, labels: req.labels },
+    })
+    return { placed: true, workerId: worker.id, clientUrl: worker.clientUrl, partitionId: 'p0', epoch: 1 }
+  }
+
+  /** Reported worker loads plus rooms placed but not reported yet. */
+  loadsWithPending(): Record<string, number> {
+    const loads = workerLoads(this.deps.loads)
+    const now = this.now()
+    for (const [roomId, p] of this.pending) {
+      if (now - p.at > this.deps.options.pendingMs || this.reported(roomId)) this.pending.delete(roomId)
+      else loads[p.workerId] = (loads[p.workerId] ?? 0) + p.cost
+    }
+    return loads
+  }
+
+  private reported(roomId: string): boolean {
+    return this.deps.loads.fresh().some((r) => r.report.partitions.some((p) => p.partition?.worldId === roomId))
+  }
+
+  private existingPlacement(roomId: string): RoomPlacement | undefined {
+    const map = this.deps.view.map(roomId)?.value
+    return map && this.placementOf(map)
+  }
+
+  private async readPlacement(roomId: string): Promise<RoomPlacement | undefined> {
+    const kv = await this.deps.store.get(this.deps.keys.worldMap(roomId))
+    return kv && this.placementOf(decodeMap(kv.value))
+  }
+
+  private placementOf(map: PartitionMap): RoomPlacement | undefined {
+    if (map.root.kind !== 'leaf' || !map.root.owner) return undefined
+    const worker = this.deps.view.worker(map.root.owner)
+    if (!worker) return undefined
+    return { placed: true, workerId: worker.id, clientUrl: worker.clientUrl, partitionId: map.root.id, epoch: map.root.epoch }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)()
+  }
+}

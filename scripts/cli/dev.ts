@@ -1,0 +1,95 @@
+/**
+ * `tessera dev`: the whole cluster in one process on the in-memory store: a coordinator (operator
+ * API and dashboard), several workers sharing the process's one client transport, a demo world, and
+ * (once a gateway is available) bots. The same components as production, with a different store.
+ */
+import { z } from 'zod'
+import { Coordinator } from '../../coordinator/coordinator.ts'
+import { coordinatorOptions } from '../../coordinator/options.ts'
+import { opt } from '../../core/config.ts'
+import { componentLogger, createLogger } from '../../core/log.ts'
+import { MemoryStore } from '../../core/store/index.ts'
+import { scopedKeys } from '../../core/store/keys.ts'
+import { generateTicketKeys } from '../../core/tickets.ts'
+import type { TicketClaims } from '../../core/tickets.ts'
+import { createDemoGame } from '../../worker/game/demo.ts'
+import { workerOptions } from '../../worker/options.ts'
+import { ticketAdmission } from '../../worker/ticket-admission.ts'
+import { ClientTransport } from '../../worker/transport/geckos-server.ts'
+import { Worker } from '../../worker/worker.ts'
+import { serviceOptions, untilSignal } from './service.ts'
+
+export const devOptionsSchema = z.object({
+  /** Workers in the process. Default 2. */
+  workers: opt.int().min(1).max(16).default(2),
+  /** Coordinator operator API and dashboard port. Default 7070. */
+  httpPort: opt.port().default(7070),
+  /** Player transport (signalling) port; 0 picks one. Default 9208. */
+  port: opt.port().default(9208),
+  /** Side of the demo world, world units. Default 2000. */
+  worldSize: opt.number().positive().default(2000),
+  /** NPC walkers in the demo world. Default 400. */
+  npcs: opt.int().min(0).default(400),
+  /** Each worker's load budget, ms/s. Default 800. */
+  capacity: opt.number().positive().default(800),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+})
+
+export async function runDev(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
+  const options = serviceOptions(devOptionsSchema, argv, env)
+  const root = createLogger({ level: options.logLevel, base: { node: 'dev' } })
+  const store = new MemoryStore({ logger: componentLogger(root, 'store') })
+  const keys = scopedKeys()
+
+  const coordinator = new Coordinator(
+    store,
+    keys,
+    coordinatorOptions({ id: 'dev-coordinator', grpcPort: 0, httpPort: options.httpPort, logLevel: options.logLevel }),
+    componentLogger(root, 'coordinator'),
+  )
+  await coordinator.start()
+
+  const tickets = await generateTicketKeys()
+  const publicKeys = new Map([['dev', tickets.publicKey]])
+  const workerIds = Array.from({ length: options.workers }, (_, i) => `dev-w${i + 1}`)
+  const transport = await ClientTransport.start<TicketClaims>({
+    authorize: ticketAdmission(() => publicKeys, (id) => workerIds.includes(id)),
+    port: options.port,
+    logger: componentLogger(root, 'transport'),
+  })
+  const workers = workerIds.map(
+    (id) =>
+      new Worker({
+        store, keys, transport, logger: componentLogger(root, 'worker', { worker: id }),
+        options: workerOptions({ id, port: transport.port, grpcPort: 0, opsPort: 0, npcs: options.npcs, capacity: options.capacity, logLevel: options.logLevel }),
+        game: () => createDemoGame({}),
+      }),
+  )
+  for (const w of workers) await w.start()
+
+  const size = options.worldSize
+  await store.put(
+    keys.world('lobby'),
+    JSON.stringify({ id: 'lobby', kind: 'world', bounds: { minX: 0, minY: 0, maxX: size, maxY: size }, labels: {}, createdAt: Date.now() }),
+  )
+
+  const api = coordinator.addresses.api
+  process.stdout.write(
+    [
+      'Tessera dev cluster is running (in-memory store).',
+      `  dashboard and operator API  ${api}/   (${api}/api/v1/cluster)`,
+      `  players connect to          ${transport.url}:${transport.port}`,
+      `  workers                     ${workerIds.join(', ')}`,
+      `  try: node bin/tessera.js ctl workers --url ${api}`,
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  )
+  process.stdout.write(`${JSON.stringify({ ready: 'dev', api, clientUrl: `${transport.url}:${transport.port}` })}\n`)
+  await untilSignal()
+  for (const w of workers) await w.stop()
+  await transport.close()
+  await coordinator.stop()
+  await store.close()
+  return 0
+}

@@ -1,0 +1,120 @@
+/** A planning round end to end: duties first, then balance; autoscaling hints; damping; reasons. */
+import { describe, expect, it } from 'vitest'
+import type { PartitionMap } from '../../core/partition-map.ts'
+import { leaves } from '../../core/partition-map.ts'
+import { plannerConfig } from '../../coordinator/planner/config.ts'
+import { plan } from '../../coordinator/planner/plan.ts'
+import type { PartitionLoad, PlanInput, WorkerInfo } from '../../coordinator/planner/types.ts'
+import { initialPlannerState } from '../../coordinator/planner/types.ts'
+import { balancedMap } from '../../scripts/sim/maps.ts'
+
+const w = (id: string, extra: Partial<WorkerInfo> = {}): WorkerInfo => ({ id, capacity: 100, live: true, draining: false, labels: {}, ...extra })
+const bounds = { minX: 0, minY: 0, maxX: 1600, maxY: 1600 }
+const config = plannerConfig({ ghostMargin: 8 })
+
+function uniform(map: PartitionMap, each: number): Record<string, PartitionLoad> {
+  const out: Record<string, PartitionLoad> = {}
+  for (const { leaf } of leaves(map)) out[leaf.id] = { tickCostMs: each, entities: 0, clients: 0, summary: [] }
+  return out
+}
+
+const input = (map: PartitionMap, loads: Record<string, PartitionLoad>, workers: WorkerInfo[]): PlanInput =>
+  ({ round: 0, worlds: [{ map, loads }], workers, state: initialPlannerState() })
+
+describe('plan', () => {
+  it('re-homes the partitions of a dead worker first, on the coolest workers, with epochs bumped', () => {
+    const map = balancedMap('w', bounds, 8, (i) => ['a', 'b', 'dead', 'dead'][i % 4] ?? null)
+    const r = plan(input(map, uniform(map, 10), [w('a'), w('b'), w('dead', { live: false })]), config)
+    const assigns = r.decisions.filter((d) => d.kind === 'assign')
+    expect(assigns).toHaveLength(4)
+    // They come before anything else in the log.
+    expect(r.decisions.slice(0, 4).every((d) => d.kind === 'assign')).toBe(true)
+    for (const d of assigns) {
+      if (d.kind !== 'assign') continue
+      expect(d.cause).toBe('orphan')
+      expect(d.reason).toMatch(/dead is not live/)
+      expect(d.after.epoch).toBe(d.before.epoch + 1)
+    }
+    const owners = leaves(r.maps[0] as PartitionMap).map((l) => l.leaf.owner)
+    expect(owners.filter((o) => o === 'a')).toHaveLength(4)
+    expect(owners.filter((o) => o === 'b')).toHaveLength(4)
+  })
+
+  it('empties a draining worker in one round by default and gives it nothing', () => {
+    const map = balancedMap('w', bounds, 6, (i) => ['a', 'b', 'c'][i % 3] ?? null)
+    const r = plan(input(map, uniform(map, 10), [w('a'), w('b'), w('c', { draining: true })]), config)
+    expect(leaves(r.maps[0] as PartitionMap).some((l) => l.leaf.owner === 'c')).toBe(false)
+    expect(r.decisions.filter((d) => d.kind === 'move' && d.cause === 'drain')).toHaveLength(2)
+  })
+
+  it('asks for more workers when load passes the safety bound, fewer when it is low', () => {
+    const map = balancedMap('w', bounds, 4, (i) => (i % 2 ? 'a' : 'b'))
+    // 4 × 60 = 240 on 200 of capacity: at 0.7 target, 240 / 70 → 4 workers, 2 more.
+    expect(plan(input(map, uniform(map, 60), [w('a'), w('b')]), config).workersWanted).toBe(2)
+    // Mid load: nothing to say.
+    expect(plan(input(map, uniform(map, 30), [w('a'), w('b')]), config).workersWanted).toBe(0)
+    // 4 × 5 = 20 on 400: one worker is enough, three fewer.
+    expect(plan(input(map, uniform(map, 5), [w('a'), w('b'), w('c'), w('d')]), config).workersWanted).toBe(-3)
+    // No worker at all: one wanted.
+    expect(plan(input(map, uniform(map, 5), []), config).workersWanted).toBe(1)
+  })
+
+  it('moves at most K leaves a round, from the hottest worker toward the coolest', () => {
+    const map = balancedMap('w', bounds, 16, () => 'a')
+    const k2 = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 2 })
+    const r = plan(input(map, uniform(map, 5), [w('a'), w('b'), w('c'), w('d')]), k2)
+    const moves = r.decisions.filter((d) => d.kind === 'move')
+    expect(moves).toHaveLength(2)
+    for (const d of moves) if (d.kind === 'move') expect(d.before.owner).toBe('a')
+  })
+
+  it('keeps a moved leaf still during its cooldown', () => {
+    const map = balancedMap('w', bounds, 16, () => 'a')
+    const k2 = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownRounds: 5 })
+    const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), k2)
+    const moved = new Set(first.decisions.filter((d) => d.kind === 'move').map((d) => d.partition))
+    expect(moved.size).toBeGreaterThan(0)
+    // Next round b is suddenly the hot one: the leaves it just got must stay.
+    const next = first.maps[0] as PartitionMap
+    const loads = uniform(next, 5)
+    for (const id of moved) loads[id] = { tickCostMs: 40, entities: 0, clients: 0, summary: [] }
+    const second = plan({ round: 1, worlds: [{ map: next, loads }], workers: [w('a'), w('b')], state: first.state }, k2)
+    for (const d of second.decisions) if (d.kind === 'move') expect(moved.has(d.partition)).toBe(false)
+  })
+
+  it('never grows a worker past its safety bound to balance', () => {
+    // Leaf 0 on b (80); leaves 1 and 2 on a (15 and 85): a is at 1.0, b at 0.8 of capacity. Handing
+    // a's 15 to b would even them out (0.95 / 0.85) but take b past its 0.9 safety bound.
+    const map = balancedMap('w', bounds, 3, (i) => (i === 0 ? 'b' : 'a'))
+    const costs = [80, 15, 85]
+    const loads: Record<string, PartitionLoad> = {}
+    leaves(map).forEach((l, i) => (loads[l.leaf.id] = { tickCostMs: costs[i] as number, entities: 0, clients: 0, summary: [] }))
+    const moves = (safetyFraction: number) =>
+      plan(input(map, loads, [w('a'), w('b')]), plannerConfig({ ghostMargin: 8, maxSplitsPerRound: 0, safetyFraction }))
+        .decisions.filter((d) => d.kind === 'move')
+    expect(moves(0.9)).toEqual([])
+    // The control: with the bound at full capacity the same move is made.
+    expect(moves(1).map((d) => d.partition)).toEqual([leaves(map)[1]?.leaf.id])
+  })
+
+  it('smooths loads: rises quickly, falls a little slower, carried in the state', () => {
+    const map = balancedMap('w', bounds, 1, () => 'a')
+    const cfg = plannerConfig({ smoothingUp: 0.5, smoothingDown: 0.25 })
+    let state = initialPlannerState()
+    const step = (cost: number) => {
+      const r = plan({ round: 0, worlds: [{ map, loads: { p0: { tickCostMs: cost, entities: 0, clients: 0, summary: [] } } }], workers: [w('a')], state }, cfg)
+      state = r.state
+      return state.smoothed['w']?.['p0']
+    }
+    expect(step(10)).toBe(10)
+    expect(step(30)).toBe(20)
+    expect(step(0)).toBe(15)
+  })
+
+  it('leaves a map with one worker and moderate load alone (a fixed point from the start)', () => {
+    const map = balancedMap('w', bounds, 4, () => 'a')
+    const r = plan(input(map, uniform(map, 10), [w('a')]), config)
+    expect(r.decisions).toEqual([])
+    expect(r.maps[0]).toBe(map)
+  })
+})

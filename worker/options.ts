@@ -1,0 +1,46 @@
+/** The worker's options: one schema, parsed once in `tessera worker`'s main. */
+import { z } from 'zod'
+import { opt } from '../core/config.ts'
+
+export const workerOptionsSchema = z.object({
+  /** This worker's id (unique in the cluster). Default `worker-<pid>`. */
+  id: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default(`worker-${process.pid}`),
+  etcdEndpoints: opt.list().default([]),
+  keyPrefix: z.string().min(1).default('/tessera/'),
+  /** Host of the client transport (geckos.io signalling over HTTP, then UDP). Default 127.0.0.1. */
+  host: z.string().default('127.0.0.1'),
+  /** Signalling HTTP port; 0 picks one. Default 9208. */
+  port: opt.port().default(9208),
+  /** The one UDP port of all player connections; 0 picks one. */
+  udpPort: opt.port().default(0),
+  /** URL players use to reach this worker, if not `http://host:port`. */
+  advertiseUrl: z.string().optional(),
+  grpcHost: z.string().default('127.0.0.1'),
+  /** Neighbour/transfer gRPC port; 0 picks one. Default 0. */
+  grpcPort: opt.port().default(0),
+  advertiseGrpc: z.string().optional(),
+  /** Port of /metrics, /healthz, /readyz; 0 picks one. Default 0. */
+  opsPort: opt.port().default(0),
+  /** Load budget in ms of simulation per second (1000 = one core). Default 800. */
+  capacity: opt.number().positive().default(800),
+  labels: opt.labels().default({}),
+  region: z.string().optional(),
+  tickRate: opt.int().min(1).max(120).default(20),
+  interestRadius: opt.number().positive().default(100),
+  /** NPC walkers per world (the demo game); each partition it starts gets its share by area. Default 0. */
+  npcs: opt.int().min(0).default(0),
+  /** Ed25519 public keys that sign tickets: `kid=path-to-pem,...` or an object in the config file. */
+  ticketPublicKeys: opt.labels().default({}),
+  leaseTtlSeconds: opt.int().min(1).default(3),
+  reportIntervalMs: opt.int().min(100).default(1000),
+  /** Keep simulating a partition whose map vanished (a store wipe) this long, so it can be rebuilt. */
+  orphanGraceMs: opt.int().min(0).default(15_000),
+  seed: opt.int().default(1),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+})
+
+export type WorkerOptions = z.infer<typeof workerOptionsSchema>
+
+export function workerOptions(partial: z.input<typeof workerOptionsSchema> = {}): WorkerOptions {
+  return workerOptionsSchema.parse(partial)
+}
