@@ -25,6 +25,7 @@ import { Operator } from './operator.ts'
 import { plannerConfig } from './planner/index.ts'
 import { Rebalancer } from './rebalancer.ts'
 import { RoomPlacer } from './room-placement.ts'
+import { RoomSweeper } from './room-sweeper.ts'
 import { ClusterView } from './view.ts'
 
 /** What a leader announces through the election. */
@@ -43,6 +44,7 @@ export class Coordinator {
   readonly registry: Registry
   private readonly election: Election
   private readonly placer: RoomPlacer
+  private readonly sweeper: RoomSweeper
   private readonly pausedFlag: PrefixCache<boolean>
   private leadership: Leadership | undefined
   private leaderInfo: LeaderInfo | null = null
@@ -81,6 +83,7 @@ export class Coordinator {
         defaultBounds: { minX: 0, minY: 0, maxX: options.roomSize, maxY: options.roomSize },
       },
     })
+    this.sweeper = new RoomSweeper({ store, keys, logger, events: this.events })
     this.pausedFlag = new PrefixCache({
       store, prefix: this.pausedKey(), logger,
       decode: (key, value) => (key === this.pausedKey() ? value === 'true' : undefined),
@@ -260,6 +263,8 @@ export class Coordinator {
             this.metrics.conflicts.set(outcome.conflicts.length)
           }
         })
+        // Empty rooms are removed by the leader only, once per round (see room-sweeper.ts).
+        .then(() => (this.leadership && !this.leadership.isLost ? this.sweeper.sweep(this.leadership) : undefined))
         .catch((err: unknown) => this.logger.warn({ err }, 'planning round failed'))
         .finally(() => this.scheduleRound())
     }, this.options.rebalanceIntervalMs)

@@ -11,9 +11,10 @@ import type { Logger } from '../core/log.ts'
 import { createMap, decodeMap, encodeMap } from '../core/partition-map.ts'
 import type { PartitionMap } from '../core/partition-map.ts'
 import type { WorldSpec } from '../core/records.ts'
+import { decodeRoom, openedRoom } from '../core/rooms.ts'
 import type { Leadership } from '../core/store/election.ts'
 import type { Keys } from '../core/store/keys.ts'
-import type { ClusterStore } from '../core/store/types.ts'
+import type { ClusterStore, Compare, TxnOp } from '../core/store/types.ts'
 import type { EventLog } from './events.ts'
 import type { LoadTable } from './load-table.ts'
 import { placeRoom } from './planner/index.ts'
@@ -28,10 +29,15 @@ export interface RoomRequest {
   region?: string
   strategy?: 'distributed' | 'packed'
   bounds?: { minX: number; minY: number; maxX: number; maxY: number }
+  /**
+   * The gateway's `rooms/{roomId}` record (state `placing`) as written at `revision`: opened in the
+   * placement transaction with seats reserved for `players` until `reserveUntil`.
+   */
+  open?: { recordJson: string; revision: number; players: string[]; reserveUntil: number }
 }
 
 export type RoomPlacement =
-  | { placed: true; workerId: string; clientUrl: string; partitionId: string; epoch: number }
+  | { placed: true; workerId: string; clientUrl: string; partitionId: string; epoch: number; roomRecordRevision?: number }
   | { placed: false; reason: string; workersWanted: number }
 
 export interface RoomPlacerOptions {
@@ -87,16 +93,21 @@ export class RoomPlacer {
     if (req.region) spec.region = req.region
     const map = createMap(req.roomId, spec.bounds, worker.id)
     map.root = { ...map.root, kind: 'leaf', id: 'p0', owner: worker.id, epoch: 1 }
-    const res = await store.txn({
-      compare: [
-        { key: lead.key, target: 'createRevision', op: '==', value: lead.revision },
-        { key: keys.world(req.roomId), target: 'createRevision', op: '==', value: 0 },
-      ],
-      success: [
-        { type: 'put', key: keys.world(req.roomId), value: JSON.stringify(spec) },
-        { type: 'put', key: keys.worldMap(req.roomId), value: encodeMap(map) },
-      ],
-    })
+    const compare: Compare[] = [
+      { key: lead.key, target: 'createRevision', op: '==', value: lead.revision },
+      { key: keys.world(req.roomId), target: 'createRevision', op: '==', value: 0 },
+    ]
+    const success: TxnOp[] = [
+      { type: 'put', key: keys.world(req.roomId), value: JSON.stringify(spec) },
+      { type: 'put', key: keys.worldMap(req.roomId), value: encodeMap(map) },
+    ]
+    // Opening the gateway's room record here saves the gateway a write on the create path.
+    const open = req.open && this.openRecord(req.roomId, req.open, { workerId: worker.id, clientUrl: worker.clientUrl, partitionId: 'p0', epoch: 1 })
+    if (open && req.open) {
+      compare.push({ key: keys.room(req.roomId), target: 'modRevision', op: '==', value: req.open.revision })
+      success.push({ type: 'put', key: keys.room(req.roomId), value: open })
+    }
+    const res = await store.txn({ compare, success })
     if (!res.succeeded) {
       // Either leadership moved or the room was created concurrently: answer from the store.
       const again = await this.readPlacement(req.roomId)
@@ -113,7 +124,18 @@ export class RoomPlacer {
       message: `placed room ${req.roomId} on ${worker.id} (${req.strategy ?? options.strategy})`,
       details: { kind: 'place', cost, maxPlayers: req.maxPlayers, labels: req.labels },
     })
-    return { placed: true, workerId: worker.id, clientUrl: worker.clientUrl, partitionId: 'p0', epoch: 1 }
+    return { placed: true, workerId: worker.id, clientUrl: worker.clientUrl, partitionId: 'p0', epoch: 1, ...(open ? { roomRecordRevision: res.revision } : {}) }
+  }
+
+  /** The gateway's room record opened on `target`, or undefined if it does not decode (the gateway then opens it). */
+  private openRecord(roomId: string, open: NonNullable<RoomRequest['open']>, target: { workerId: string; clientUrl: string; partitionId: string; epoch: number }): string | undefined {
+    try {
+      const room = decodeRoom(this.deps.keys.room(roomId), open.recordJson)
+      return room.state === 'placing' ? JSON.stringify(openedRoom(room, target, open.players, open.reserveUntil)) : undefined
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'ignoring a room record that does not decode')
+      return undefined
+    }
   }
 
   /** Reported worker loads plus rooms placed but not reported yet. */

@@ -13,15 +13,6 @@ export interface Command {
   load(): Promise<CommandRun>
 }
 
-/** Commands not built yet answer that they are not available rather than pretending to work. */
-const notYet = (summary: string): Command => ({
-  summary,
-  load: async () => async () => {
-    process.stderr.write(`tessera: this command is not available in this version yet: ${summary}\n`)
-    return 2
-  },
-})
-
 export const commands: Record<string, Command> = {
   coordinator: {
     summary: 'run a coordinator (partition planning, leader election, operator API)',
@@ -37,7 +28,13 @@ export const commands: Record<string, Command> = {
       return (argv) => runWorker(argv, process.env)
     },
   },
-  gateway: notYet('run a gateway (rooms, joins, matchmaking, tickets over HTTP)'),
+  gateway: {
+    summary: 'run a gateway (rooms, joins, matchmaking, tickets over HTTP)',
+    load: async () => {
+      const { runGateway } = await import('./gateway.ts')
+      return (argv) => runGateway(argv, process.env)
+    },
+  },
   dev: {
     summary: 'run the whole cluster in one process on an in-memory store, with bots',
     load: async () => {

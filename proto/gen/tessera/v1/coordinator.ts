@@ -96,7 +96,19 @@ export interface PlaceRoomRequest {
    * coordinator's default.
    */
   strategy: string;
-  bounds?: Rect | undefined;
+  bounds?:
+    | Rect
+    | undefined;
+  /**
+   * Set by a gateway that created rooms/{room_id} in state "placing": the record as written and its
+   * modRevision. The leader then opens that record (worker, client URL, partition, and a seat
+   * reserved for each of reserve_for until reserve_until_ms) in the placement transaction, which
+   * saves the gateway a write. Unset: the gateway opens the record itself.
+   */
+  roomRecordJson: string;
+  roomRecordRevision: number;
+  reserveFor: string[];
+  reserveUntilMs: number;
 }
 
 export interface PlaceRoomRequest_LabelsEntry {
@@ -117,6 +129,8 @@ export interface PlaceRoomResponse {
   /** Set when this coordinator is not the leader. */
   leaderAddress: string;
   reason: string;
+  /** modRevision of rooms/{room_id} once this placement opened it; 0 when the gateway must open it. */
+  roomRecordRevision: number;
 }
 
 function createBaseReportLoadRequest(): ReportLoadRequest {
@@ -893,7 +907,19 @@ export const ReportLoadResponse: MessageFns<ReportLoadResponse> = {
 };
 
 function createBasePlaceRoomRequest(): PlaceRoomRequest {
-  return { roomId: "", mode: "", maxPlayers: 0, labels: {}, region: "", strategy: "", bounds: undefined };
+  return {
+    roomId: "",
+    mode: "",
+    maxPlayers: 0,
+    labels: {},
+    region: "",
+    strategy: "",
+    bounds: undefined,
+    roomRecordJson: "",
+    roomRecordRevision: 0,
+    reserveFor: [],
+    reserveUntilMs: 0,
+  };
 }
 
 export const PlaceRoomRequest: MessageFns<PlaceRoomRequest> = {
@@ -918,6 +944,18 @@ export const PlaceRoomRequest: MessageFns<PlaceRoomRequest> = {
     }
     if (message.bounds !== undefined) {
       Rect.encode(message.bounds, writer.uint32(58).fork()).join();
+    }
+    if (message.roomRecordJson !== "") {
+      writer.uint32(66).string(message.roomRecordJson);
+    }
+    if (message.roomRecordRevision !== 0) {
+      writer.uint32(72).int64(message.roomRecordRevision);
+    }
+    for (const v of message.reserveFor) {
+      writer.uint32(82).string(v!);
+    }
+    if (message.reserveUntilMs !== 0) {
+      writer.uint32(88).int64(message.reserveUntilMs);
     }
     return writer;
   },
@@ -994,6 +1032,38 @@ export const PlaceRoomRequest: MessageFns<PlaceRoomRequest> = {
             message.bounds = Rect.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.roomRecordJson = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.roomRecordRevision = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reserveFor.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.reserveUntilMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1036,6 +1106,26 @@ export const PlaceRoomRequest: MessageFns<PlaceRoomRequest> = {
       region: isSet(object.region) ? globalThis.String(object.region) : "",
       strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
       bounds: isSet(object.bounds) ? Rect.fromJSON(object.bounds) : undefined,
+      roomRecordJson: isSet(object.roomRecordJson)
+        ? globalThis.String(object.roomRecordJson)
+        : isSet(object.room_record_json)
+        ? globalThis.String(object.room_record_json)
+        : "",
+      roomRecordRevision: isSet(object.roomRecordRevision)
+        ? globalThis.Number(object.roomRecordRevision)
+        : isSet(object.room_record_revision)
+        ? globalThis.Number(object.room_record_revision)
+        : 0,
+      reserveFor: globalThis.Array.isArray(object?.reserveFor)
+        ? object.reserveFor.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.reserve_for)
+        ? object.reserve_for.map((e: any) => globalThis.String(e))
+        : [],
+      reserveUntilMs: isSet(object.reserveUntilMs)
+        ? globalThis.Number(object.reserveUntilMs)
+        : isSet(object.reserve_until_ms)
+        ? globalThis.Number(object.reserve_until_ms)
+        : 0,
     };
   },
 
@@ -1068,6 +1158,18 @@ export const PlaceRoomRequest: MessageFns<PlaceRoomRequest> = {
     if (message.bounds !== undefined) {
       obj.bounds = Rect.toJSON(message.bounds);
     }
+    if (message.roomRecordJson !== "") {
+      obj.roomRecordJson = message.roomRecordJson;
+    }
+    if (message.roomRecordRevision !== 0) {
+      obj.roomRecordRevision = Math.round(message.roomRecordRevision);
+    }
+    if (message.reserveFor?.length) {
+      obj.reserveFor = message.reserveFor;
+    }
+    if (message.reserveUntilMs !== 0) {
+      obj.reserveUntilMs = Math.round(message.reserveUntilMs);
+    }
     return obj;
   },
 
@@ -1093,6 +1195,10 @@ export const PlaceRoomRequest: MessageFns<PlaceRoomRequest> = {
     message.bounds = (object.bounds !== undefined && object.bounds !== null)
       ? Rect.fromPartial(object.bounds)
       : undefined;
+    message.roomRecordJson = object.roomRecordJson ?? "";
+    message.roomRecordRevision = object.roomRecordRevision ?? 0;
+    message.reserveFor = object.reserveFor?.map((e) => e) || [];
+    message.reserveUntilMs = object.reserveUntilMs ?? 0;
     return message;
   },
 };
@@ -1191,6 +1297,7 @@ function createBasePlaceRoomResponse(): PlaceRoomResponse {
     workersWanted: 0,
     leaderAddress: "",
     reason: "",
+    roomRecordRevision: 0,
   };
 }
 
@@ -1216,6 +1323,9 @@ export const PlaceRoomResponse: MessageFns<PlaceRoomResponse> = {
     }
     if (message.reason !== "") {
       writer.uint32(58).string(message.reason);
+    }
+    if (message.roomRecordRevision !== 0) {
+      writer.uint32(64).int64(message.roomRecordRevision);
     }
     return writer;
   },
@@ -1289,6 +1399,14 @@ export const PlaceRoomResponse: MessageFns<PlaceRoomResponse> = {
             message.reason = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.roomRecordRevision = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1326,6 +1444,11 @@ export const PlaceRoomResponse: MessageFns<PlaceRoomResponse> = {
         ? globalThis.String(object.leader_address)
         : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      roomRecordRevision: isSet(object.roomRecordRevision)
+        ? globalThis.Number(object.roomRecordRevision)
+        : isSet(object.room_record_revision)
+        ? globalThis.Number(object.room_record_revision)
+        : 0,
     };
   },
 
@@ -1352,6 +1475,9 @@ export const PlaceRoomResponse: MessageFns<PlaceRoomResponse> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.roomRecordRevision !== 0) {
+      obj.roomRecordRevision = Math.round(message.roomRecordRevision);
+    }
     return obj;
   },
 
@@ -1369,6 +1495,7 @@ export const PlaceRoomResponse: MessageFns<PlaceRoomResponse> = {
     message.workersWanted = object.workersWanted ?? 0;
     message.leaderAddress = object.leaderAddress ?? "";
     message.reason = object.reason ?? "";
+    message.roomRecordRevision = object.roomRecordRevision ?? 0;
     return message;
   },
 };
