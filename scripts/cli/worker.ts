@@ -8,6 +8,7 @@ import { createDemoGame } from '../../worker/game/demo.ts'
 import { workerOptionsSchema } from '../../worker/options.ts'
 import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
+import { playerRecords } from '../../worker/player-records.ts'
 import { Worker } from '../../worker/worker.ts'
 import { serviceLogger, serviceOptions, serviceStore, untilSignal } from './service.ts'
 
@@ -29,8 +30,10 @@ export async function runWorker(argv: readonly string[], env: Record<string, str
     udpPort: options.udpPort,
     logger: componentLogger(logger, 'transport'),
   })
+  const keys = scopedKeys(options.keyPrefix)
   const worker = new Worker({
-    store, keys: scopedKeys(options.keyPrefix), options, logger, transport, game: () => createDemoGame({}),
+    store, keys, options, logger, transport, game: () => createDemoGame({}),
+    onPlayer: playerRecords({ store, keys, workerId: options.id, logger }),
   })
   await worker.start()
   process.stdout.write(`${JSON.stringify({ ready: 'worker', id: options.id, ...worker.addresses })}\n`)
