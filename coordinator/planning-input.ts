@@ -40,7 +40,12 @@ export function leafLoads(map: PartitionMap, loads: LoadTable): Record<string, P
 
 export function worldInputs(view: ClusterView, loads: LoadTable): WorldInput[] {
   const out: WorldInput[] = []
-  for (const entry of view.maps.values()) out.push({ map: entry.value, loads: leafLoads(entry.value, loads) })
+  for (const entry of view.maps.values()) {
+    const map = entry.value
+    // A room is one partition for its whole life: only its owner may change.
+    const fixedLayout = view.world(map.worldId)?.kind === 'room'
+    out.push({ map, loads: leafLoads(map, loads), fixedLayout })
+  }
   return out.sort((a, b) => (a.map.worldId < b.map.worldId ? -1 : 1))
 }
 

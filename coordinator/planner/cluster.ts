@@ -90,10 +90,4 @@ export class Cluster {
   home(load: number): WorkerSlot | undefined {
     return this.coolest(load, (s) => this.hasRoom(s, load)) ?? this.coolest(load)
   }
-
-  totalLoad(): number {
-    let sum = 0
-    for (const s of this.slots.values()) sum += s.load
-    return sum
-  }
 }

@@ -15,8 +15,8 @@ const schema = z
     ghostMargin: z.number().nonnegative().default(16),
     /** The balance the planner promises: max/mean worker utilisation after convergence. Default 1.25. */
     imbalanceBound: z.number().gt(1).default(1.25),
-    /** Rebalancing starts when a worker's utilisation exceeds mean × this (the low edge of the band). Default 1.1. */
-    balanceTrigger: z.number().gt(1).default(1.1),
+    /** Rebalancing starts when a worker's utilisation exceeds mean × this (below the bound: hysteresis; high enough that load noise across many workers does not keep partitions moving). Default 1.15. */
+    balanceTrigger: z.number().gt(1).default(1.15),
     /** A move or shift must lower the pair's higher utilisation by at least this × mean. Default 0.02. */
     minGain: z.number().nonnegative().default(0.02),
     /** Never grow a worker's partitions past this fraction of its capacity. Default 0.9. */

@@ -45,10 +45,11 @@ export function allLeaves(ctx: RoundCtx): WLeaf[] {
   return out
 }
 
-/** Inner nodes whose two children are both leaves: where merges and shifts happen. */
+/** Inner nodes whose two children are both leaves: where merges and shifts happen (never in fixed-layout worlds). */
 export function leafPairs(ctx: RoundCtx): WSplit[] {
   const out: WSplit[] = []
   for (const w of ctx.worlds) {
+    if (w.fixedLayout) continue
     walk(w.root, (n) => {
       if (n.kind === 'split' && n.low.kind === 'leaf' && n.high.kind === 'leaf') out.push(n)
     })

@@ -21,7 +21,6 @@ import type { WWorld } from './work-tree.ts'
 import { toMap, toWork } from './work-tree.ts'
 
 export function plan(input: PlanInput, config: PlannerConfig): PlanResult {
-  process.stdout.write('PLAN START\n')
   const { state, round } = input
   const worlds = input.worlds.map((w) => {
     const prev = state.smoothed[w.map.worldId] ?? {}
@@ -58,10 +57,8 @@ export function plan(input: PlanInput, config: PlannerConfig): PlanResult {
 
   const workerLoads: Record<string, number> = {}
   for (const [id, slot] of cluster.slots) workerLoads[id] = slot.load
-  const maps = worlds.map(toMap)
-  process.stdout.write('PLAN END\n')
   return {
-    maps,
+    maps: worlds.map(toMap),
     decisions: ctx.decisions,
     state: nextState(ctx, worlds),
     workersWanted: workersWanted(config, cluster, total),

@@ -2,6 +2,7 @@
  * First duties of a round, before any optimisation: partitions whose owner is gone get a new owner,
  * and draining workers hand theirs over.
  */
+import type { WorkerSlot } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
 import { fmt, key, startCooldown } from './context.ts'
 import type { MoveCause } from './types.ts'
@@ -64,9 +65,8 @@ export function give(ctx: RoundCtx, leaf: WLeaf, owner: string, cause: MoveCause
 }
 
 /** With no eligible worker, a live draining one is still better than a dead owner. */
-function fallback(ctx: RoundCtx): { info: { id: string } } | undefined {
-  let best: { info: { id: string }; load: number } | undefined
+function fallback(ctx: RoundCtx): WorkerSlot | undefined {
+  let best: WorkerSlot | undefined
   for (const s of ctx.cluster.slots.values()) if (!best || s.load < best.load) best = s
   return best
 }
-

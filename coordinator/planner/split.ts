@@ -10,9 +10,9 @@ import { fmt } from './context.ts'
 import type { WLeaf } from './work-tree.ts'
 import { splitWork } from './work-tree.ts'
 
-/** Whether the leaf may be split at all (it is not pinned, reshaped already, or too narrow). */
+/** Whether the leaf may be split at all (not pinned, not in a fixed-layout world, not too narrow). */
 export function splittable(ctx: RoundCtx, leaf: WLeaf): boolean {
-  return !leaf.pinned && extent(leaf.rect, longerAxis(leaf.rect)) >= 2 * minWidth(ctx.config)
+  return !leaf.pinned && !leaf.world.fixedLayout && extent(leaf.rect, longerAxis(leaf.rect)) >= 2 * minWidth(ctx.config)
 }
 
 /** Splits `leaf` once at its median; `undefined` when it cannot be split or the budget is spent. */

@@ -34,6 +34,11 @@ export interface WorldInput {
   map: PartitionMap
   /** Latest report per leaf id; a leaf without one keeps its smoothed load. */
   loads: Record<string, PartitionLoad>
+  /**
+   * The tree must keep its shape: no split, merge or border shift, only owner changes. Rooms are
+   * worlds of exactly one partition. Default false.
+   */
+  fixedLayout?: boolean
 }
 
 /** Per-border memory for BigWorld-style shifting. */

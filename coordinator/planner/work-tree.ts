@@ -76,6 +76,8 @@ export interface WWorld {
   root: WNode
   nextId: number
   changed: boolean
+  /** See `WorldInput.fixedLayout`. */
+  fixedLayout: boolean
   index: LoadIndex
   /** Current leaves by id. */
   leaves: Map<string, WLeaf>
@@ -88,6 +90,7 @@ export function toWork(input: WorldInput, loadOf: (id: string) => number): WWorl
   const map = input.map
   const world: WWorld = {
     worldId: map.worldId, source: map, root: undefined as unknown as WNode, nextId: map.nextId, changed: false,
+    fixedLayout: input.fixedLayout === true,
     index: new LoadIndex((r) => originalLeavesIn(input, r, loadOf)),
     leaves: new Map(),
     splits: new Map(),

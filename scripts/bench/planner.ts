@@ -6,7 +6,7 @@
  * convergence after a hotspot and flips.
  *
  * Flags: `--workers N`, and extra `--partitions P`, `--rects R`, `--rounds N`, `--seed S`,
- * `--sim-seeds K`, `--sim-seconds S`.
+ * `--sim-seeds K`, `--sim-seconds S`, `--drift D` (hotspot speed, × 0.2% of the world a round; default 1).
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -57,23 +57,35 @@ interface Hotspot {
   vy: number
 }
 
-/** Background rectangles scattered evenly, plus `hot` share of them packed around drifting hotspots. */
+/** `n` small weighted rectangles: scattered evenly, or packed around the hotspots when given. */
 function field(rng: Rng, size: number, n: number, hotspots: readonly Hotspot[]): LoadRect[] {
   const out: LoadRect[] = []
-  const hotShare = 0.3
   for (let i = 0; i < n; i++) {
-    const h = hotspots[i % hotspots.length] as Hotspot
-    const inHot = i < n * hotShare
-    const r = inHot ? size * 0.03 * Math.sqrt(rng.next()) : 0
+    const h = hotspots[i % Math.max(1, hotspots.length)]
+    const r = h ? size * 0.03 * Math.sqrt(rng.next()) : 0
     const a = rng.range(0, 2 * Math.PI)
-    const x = inHot ? h.x + Math.cos(a) * r : rng.range(0, size)
-    const y = inHot ? h.y + Math.sin(a) * r : rng.range(0, size)
+    const x = h ? h.x + Math.cos(a) * r : rng.range(0, size)
+    const y = h ? h.y + Math.sin(a) * r : rng.range(0, size)
     const s = rng.range(size * 0.0005, size * 0.002)
     const minX = Math.max(0, Math.min(size - s, x))
     const minY = Math.max(0, Math.min(size - s, y))
     out.push({ minX, minY, maxX: minX + s, maxY: minY + s, weight: rng.range(0.5, 1.5) })
   }
   return out
+}
+
+/** Max over mean utilisation, as the planner estimates it after its plan. */
+function maxOverMean(loads: Record<string, number>, workers: readonly WorkerInfo[]): number {
+  let total = 0
+  let cap = 0
+  let max = 0
+  for (const w of workers) {
+    const u = (loads[w.id] ?? 0) / w.capacity
+    total += loads[w.id] ?? 0
+    cap += w.capacity
+    max = Math.max(max, u)
+  }
+  return total > 0 ? max / (total / cap) : 1
 }
 
 const scenario: Scenario = {
@@ -83,10 +95,12 @@ const scenario: Scenario = {
     const workerCount = flags.workers ?? 1000
     const partitions = int(flags, 'partitions', 10_000)
     const rectCount = int(flags, 'rects', 100_000)
-    const rounds = int(flags, 'rounds', 30) + WARMUP_ROUNDS
+    const rounds = int(flags, 'rounds', 100) + WARMUP_ROUNDS
     const seed = int(flags, 'seed', 7)
     const simSeeds = int(flags, 'sim-seeds', 3)
     const simSeconds = int(flags, 'sim-seconds', 180)
+    const drift = Number(flags.extra['drift'] ?? 1)
+    if (!Number.isFinite(drift) || drift < 0) throw new Error('--drift must be a number >= 0')
     const rng = mulberry32(seed)
     const size = 100_000
     const config = plannerConfig({ ghostMargin: 16 })
@@ -94,7 +108,7 @@ const scenario: Scenario = {
 
     const hotspots: Hotspot[] = Array.from({ length: 5 }, () => ({
       x: rng.range(size * 0.1, size * 0.9), y: rng.range(size * 0.1, size * 0.9),
-      vx: rng.range(-1, 1) * size * 0.002, vy: rng.range(-1, 1) * size * 0.002,
+      vx: rng.range(-1, 1) * size * 0.002 * drift, vy: rng.range(-1, 1) * size * 0.002 * drift,
     }))
     // Capacity sized for a mean utilisation of one half: total load is about the rectangle count.
     const capacity = (rectCount * 2) / workerCount
@@ -105,8 +119,13 @@ const scenario: Scenario = {
     let map: PartitionMap = balancedMap('bench', { minX: 0, minY: 0, maxX: size, maxY: size }, partitions,
       (i) => workers[Math.floor((i * workerCount) / partitions)]?.id ?? null)
     let state: PlannerState = initialPlannerState()
+    // 70% of the rectangles are a steady background, 30% crowd around five drifting hotspots.
+    const hotCount = Math.round(rectCount * 0.3)
+    const background = field(rng, size, rectCount - hotCount, [])
     const times: number[] = []
     const cpuTimes: number[] = []
+    const imbalance: number[] = []
+    const perRound: { round: number; ms: number; cpu: number; decisions: number }[] = []
     const moves: number[] = []
     const decisions: number[] = []
     for (let round = 0; round < rounds; round++) {
@@ -114,7 +133,7 @@ const scenario: Scenario = {
         h.x = Math.min(size * 0.95, Math.max(size * 0.05, h.x + h.vx))
         h.y = Math.min(size * 0.95, Math.max(size * 0.05, h.y + h.vy))
       }
-      const loads = reportsFromField(map, field(rng, size, rectCount, hotspots))
+      const loads = reportsFromField(map, [...background, ...field(rng, size, hotCount, hotspots)])
       gc()
       const t0 = performance.now()
       const c0 = process.cpuUsage()
@@ -129,8 +148,11 @@ const scenario: Scenario = {
       times.push(ms)
       cpuTimes.push((cpu.user + cpu.system) / 1000)
       moves.push(result.decisions.filter((d) => d.kind === 'move' || d.kind === 'assign').length)
+      imbalance.push(maxOverMean(result.workerLoads, workers))
       decisions.push(result.decisions.length)
+      perRound.push({ round, ms, cpu: (cpu.user + cpu.system) / 1000, decisions: result.decisions.length })
     }
+    const slowest = [...perRound].sort((a, b) => b.ms - a.ms).slice(0, 3)
     const t = summarize(times)
     const m = summarize(moves)
 
@@ -142,12 +164,15 @@ const scenario: Scenario = {
     const notes = [
       `rounds timed: ${times.length} (after ${WARMUP_ROUNDS} warm-up), partitions at the end: ${leaves(map).length}, ` +
         `decisions per round: mean ${summarize(decisions).mean.toFixed(1)}`,
+      `max/mean worker load after each plan: first ${imbalance[0]?.toFixed(2)}, last ${imbalance.at(-1)?.toFixed(2)}, ` +
+        `moves in the last 10 rounds: ${moves.slice(-10).join(' ')}`,
+      `slowest rounds (wall ms / cpu ms / decisions): ${slowest.map((r) => `#${r.round} ${r.ms.toFixed(1)}/${r.cpu.toFixed(1)}/${r.decisions}`).join(', ')}`,
       ...sims.map((s) => `sim seed ${s.seed} (${s.kind}): converge ${s.convergeS} s, worst max/mean ${s.worstImbalance.toFixed(2)}, ` +
         `moves ${s.moves} (max ${s.maxMovesInRound} a round), splits ${s.splits}, merges ${s.merges}, shifts ${s.shifts}, ` +
         `flips ${s.flips}, problems ${s.problems.length}`),
     ]
     return {
-      params: { workers: workerCount, partitions, rects: rectCount, rounds: times.length, seed, simSeeds, simSeconds },
+      params: { workers: workerCount, partitions, rects: rectCount, rounds: times.length, seed, drift, simSeeds, simSeconds },
       metrics: {
         round_ms_p50: t.p50,
         round_ms_p99: t.p99,

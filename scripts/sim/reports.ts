@@ -4,7 +4,7 @@
  * cells left out).
  */
 import type { Point, Rect } from '../../core/geometry.ts'
-import { area, intersection, splitRect } from '../../core/geometry.ts'
+import { area, containsRect, intersection, splitRect } from '../../core/geometry.ts'
 import type { PartitionMap, PartitionNode } from '../../core/partition-map.ts'
 import { forEachLeaf, leafAt } from '../../core/partition-map.ts'
 import type { LoadRect, PartitionLoad } from '../../coordinator/planner/types.ts'
@@ -76,6 +76,11 @@ export function reportsFromField(map: PartitionMap, field: readonly LoadRect[]):
     stack.push([map.root, map.bounds])
     while (stack.length > 0) {
       const [node, r] = stack.pop() as [PartitionNode, Rect]
+      if (node.kind === 'leaf' && containsRect(r, f)) {
+        // Wholly inside: the rectangle itself is the piece (no copy for the common case).
+        ;(pieces.get(node.id) as LoadRect[]).push(f)
+        continue
+      }
       const clip = intersection(f, r)
       if (!clip) continue
       if (node.kind === 'leaf') {

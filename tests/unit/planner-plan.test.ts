@@ -90,7 +90,7 @@ describe('plan', () => {
     const loads: Record<string, PartitionLoad> = {}
     leaves(map).forEach((l, i) => (loads[l.leaf.id] = { tickCostMs: costs[i] as number, entities: 0, clients: 0, summary: [] }))
     const moves = (safetyFraction: number) =>
-      plan(input(map, loads, [w('a'), w('b')]), plannerConfig({ ghostMargin: 8, maxSplitsPerRound: 0, safetyFraction }))
+      plan(input(map, loads, [w('a'), w('b')]), plannerConfig({ ghostMargin: 8, maxSplitsPerRound: 0, balanceTrigger: 1.05, safetyFraction }))
         .decisions.filter((d) => d.kind === 'move')
     expect(moves(0.9)).toEqual([])
     // The control: with the bound at full capacity the same move is made.
