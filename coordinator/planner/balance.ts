@@ -6,14 +6,14 @@
  */
 import type { WorkerSlot } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
-import { cooling, fmt, wouldReturn } from './context.ts'
+import { cooling, fmt, hotAbove, wouldReturn } from './context.ts'
 import { give } from './reassign.ts'
 import { splitAtMedian } from './split.ts'
 import type { WLeaf } from './work-tree.ts'
 
 export function balance(ctx: RoundCtx): void {
   const { cluster, config, mean } = ctx
-  const trigger = mean * config.balanceTrigger
+  const trigger = hotAbove(ctx)
   const stuck = new Set<WorkerSlot>()
   // Each pass either moves, splits (bounded by its budget) or retires a worker: the loop ends.
   for (;;) {

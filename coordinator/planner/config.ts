@@ -17,6 +17,12 @@ const schema = z
     imbalanceBound: z.number().gt(1).default(1.25),
     /** Rebalancing starts when a worker's utilisation exceeds mean × this (below the bound: hysteresis; high enough that load noise across many workers does not keep partitions moving). Default 1.15. */
     balanceTrigger: z.number().gt(1).default(1.15),
+    /**
+     * No worker below this utilisation counts as hot: while every worker has this much headroom the
+     * planner neither splits for balance nor moves leaves (each move costs a partition transfer).
+     * Default 0.2.
+     */
+    idleBelow: z.number().min(0).lt(1).default(0.2),
     /** A move or shift must lower the pair's higher utilisation by at least this × mean. Default 0.02. */
     minGain: z.number().nonnegative().default(0.02),
     /** Never grow a worker's partitions past this fraction of its capacity. Default 0.9. */

@@ -66,6 +66,14 @@ function walk(root: WNode, visit: (n: WNode) => void): void {
   }
 }
 
+/**
+ * Utilisation above which a worker counts as hot: the balance band over the mean, but never below
+ * `idleBelow`, so a cluster with headroom everywhere is left alone.
+ */
+export function hotAbove(ctx: RoundCtx): number {
+  return Math.max(ctx.mean * ctx.config.balanceTrigger, ctx.config.idleBelow)
+}
+
 /** Rounds a load for reason strings. */
 export function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2)

@@ -8,13 +8,13 @@
 import { extent, span, splitRect } from '../../core/geometry.ts'
 import { minWidth } from './config.ts'
 import type { RoundCtx } from './context.ts'
-import { fmt, key, leafPairs } from './context.ts'
+import { fmt, hotAbove, key, leafPairs } from './context.ts'
 import type { WLeaf } from './work-tree.ts'
 import { shiftWork } from './work-tree.ts'
 
 export function shiftBorders(ctx: RoundCtx): void {
   const { cluster, config, mean } = ctx
-  const trigger = mean * config.balanceTrigger
+  const trigger = hotAbove(ctx)
   for (const node of leafPairs(ctx)) {
     if (ctx.budget.shifts <= 0) return
     const low = node.low as WLeaf
