@@ -16,7 +16,11 @@ import { createDemoGame } from '../../worker/game/demo.ts'
 import { workerOptions } from '../../worker/options.ts'
 import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
+import { playerRecords } from '../../worker/player-records.ts'
 import { Worker } from '../../worker/worker.ts'
+import { Gateway } from '../../gateway/gateway.ts'
+import { gatewayOptions } from '../../gateway/options.ts'
+import { builtDashboardDir } from './dashboard.ts'
 import { serviceOptions, untilSignal } from './service.ts'
 
 export const devOptionsSchema = z.object({
@@ -24,14 +28,19 @@ export const devOptionsSchema = z.object({
   workers: opt.int().min(1).max(16).default(2),
   /** Coordinator operator API and dashboard port. Default 7070. */
   httpPort: opt.port().default(7070),
+  /** Gateway (players' HTTP front door) port. Default 8080. */
+  gatewayPort: opt.port().default(8080),
   /** Player transport (signalling) port; 0 picks one. Default 9208. */
   port: opt.port().default(9208),
   /** Side of the demo world, world units. Default 2000. */
   worldSize: opt.number().positive().default(2000),
   /** NPC walkers in the demo world. Default 400. */
   npcs: opt.int().min(0).default(400),
-  /** Each worker's load budget, ms/s. Default 800. */
-  capacity: opt.number().positive().default(800),
+  /**
+   * Each worker's load budget, ms/s. Default 60: small on purpose, so that the demo's modest load
+   * (a few hundred walkers and bots) is enough to make the planner split the world over the workers.
+   */
+  capacity: opt.number().positive().default(60),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'),
 })
 
@@ -44,7 +53,7 @@ export async function runDev(argv: readonly string[], env: Record<string, string
   const coordinator = new Coordinator(
     store,
     keys,
-    coordinatorOptions({ id: 'dev-coordinator', grpcPort: 0, httpPort: options.httpPort, logLevel: options.logLevel }),
+    coordinatorOptions({ id: 'dev-coordinator', grpcPort: 0, httpPort: options.httpPort, logLevel: options.logLevel, dashboardDir: builtDashboardDir() }),
     componentLogger(root, 'coordinator'),
   )
   await coordinator.start()
@@ -63,9 +72,19 @@ export async function runDev(argv: readonly string[], env: Record<string, string
         store, keys, transport, logger: componentLogger(root, 'worker', { worker: id }),
         options: workerOptions({ id, port: transport.port, grpcPort: 0, opsPort: 0, npcs: options.npcs, capacity: options.capacity, logLevel: options.logLevel }),
         game: () => createDemoGame({}),
+        onPlayer: playerRecords({ store, keys, workerId: id, logger: componentLogger(root, 'worker', { worker: id }) }),
+        ticketSigner: { privateKey: tickets.privateKey, kid: 'dev' },
       }),
   )
   for (const w of workers) await w.start()
+
+  const gateway = new Gateway(
+    store, keys,
+    gatewayOptions({ id: 'dev-gateway', port: options.gatewayPort, coordinatorAddress: coordinator.addresses.grpc, logLevel: options.logLevel }),
+    componentLogger(root, 'gateway'),
+    { signingKey: { privateKey: tickets.privateKey, kid: 'dev' } },
+  )
+  await gateway.start()
 
   const size = options.worldSize
   await store.put(
@@ -78,6 +97,7 @@ export async function runDev(argv: readonly string[], env: Record<string, string
     [
       'Tessera dev cluster is running (in-memory store).',
       `  dashboard and operator API  ${api}/   (${api}/api/v1/cluster)`,
+      `  gateway (players join here)  ${gateway.address}   (POST ${gateway.address}/v1/worlds/lobby/join)`,
       `  players connect to          ${transport.url}:${transport.port}`,
       `  workers                     ${workerIds.join(', ')}`,
       `  try: node bin/tessera.js ctl workers --url ${api}`,
@@ -85,8 +105,9 @@ export async function runDev(argv: readonly string[], env: Record<string, string
       '',
     ].join('\n'),
   )
-  process.stdout.write(`${JSON.stringify({ ready: 'dev', api, clientUrl: `${transport.url}:${transport.port}` })}\n`)
+  process.stdout.write(`${JSON.stringify({ ready: 'dev', api, gateway: gateway.address, clientUrl: `${transport.url}:${transport.port}` })}\n`)
   await untilSignal()
+  await gateway.stop()
   for (const w of workers) await w.stop()
   await transport.close()
   await coordinator.stop()
