@@ -36,7 +36,11 @@ export async function startTessera(args: readonly string[], readyTimeoutMs = 20_
   })
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => lines.push(l))
   const info = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tessera ${args[0]} not ready in ${readyTimeoutMs} ms:\n${lines.join('\n')}`)), readyTimeoutMs)
+    const timer = setTimeout(() => {
+      // A process that never became ready must not outlive the test that started it.
+      child.kill('SIGKILL')
+      reject(new Error(`tessera ${args[0]} not ready in ${readyTimeoutMs} ms:\n${lines.join('\n')}`))
+    }, readyTimeoutMs)
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       lines.push(line)
       if (!line.startsWith('{"ready"')) return
