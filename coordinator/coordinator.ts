@@ -9,6 +9,8 @@ import type { Registry } from 'prom-client'
 import { startGrpcServer } from '../core/grpc.ts'
 import type { RunningGrpcServer } from '../core/grpc.ts'
 import { createMetricsRegistry } from '../core/http/ops.ts'
+import { encodeLeaderInfo, parseLeaderInfo } from '../core/leader.ts'
+import type { LeaderInfo } from '../core/leader.ts'
 import type { Logger } from '../core/log.ts'
 import { PrefixCache } from '../core/prefix-cache.ts'
 import { Election } from '../core/store/election.ts'
@@ -27,13 +29,6 @@ import { Rebalancer } from './rebalancer.ts'
 import { RoomPlacer } from './room-placement.ts'
 import { RoomSweeper } from './room-sweeper.ts'
 import { ClusterView } from './view.ts'
-
-/** What a leader announces through the election. */
-interface LeaderInfo {
-  id: string
-  grpcAddress: string
-  apiUrl: string
-}
 
 export class Coordinator {
   readonly events = new EventLog()
@@ -167,7 +162,7 @@ export class Coordinator {
     this.apiUrl = o.advertiseApi ?? `http://${o.httpHost}:${port}`
 
     this.observation = this.election.observe((value) => {
-      const next = value ? parseLeader(value) : null
+      const next = parseLeaderInfo(value)
       if (next?.id !== this.leaderInfo?.id) {
         this.events.publish({ type: 'leadership', message: next ? `${next.id} leads` : 'no leader' })
       }
@@ -226,7 +221,7 @@ export class Coordinator {
       try {
         this.lease = await this.store.grantLease(this.options.leaseTtlSeconds)
         const info: LeaderInfo = { id: this.options.id, grpcAddress: this.grpcAddress, apiUrl: this.apiUrl }
-        const leadership = await this.election.campaign(JSON.stringify(info), this.lease, signal)
+        const leadership = await this.election.campaign(encodeLeaderInfo(info), this.lease, signal)
         this.leadership = leadership
         // Reports went to the previous leader; workers find us within a report interval.
         this.loads.clear()
@@ -268,14 +263,5 @@ export class Coordinator {
         .catch((err: unknown) => this.logger.warn({ err }, 'planning round failed'))
         .finally(() => this.scheduleRound())
     }, this.options.rebalanceIntervalMs)
-  }
-}
-
-function parseLeader(value: string): LeaderInfo | null {
-  try {
-    const v = JSON.parse(value) as Partial<LeaderInfo>
-    return typeof v.id === 'string' ? { id: v.id, grpcAddress: v.grpcAddress ?? '', apiUrl: v.apiUrl ?? '' } : null
-  } catch {
-    return null
   }
 }

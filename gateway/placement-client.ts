@@ -3,6 +3,7 @@
  * the store election (or a fixed override); a standby that answers `placed: false` with the
  * leader's address is followed, a bounded number of times.
  */
+import { parseLeaderInfo } from '../core/leader.ts'
 import { Metadata, credentials } from '@grpc/grpc-js'
 import type { Logger } from '../core/log.ts'
 import { Election } from '../core/store/election.ts'
@@ -50,7 +51,7 @@ export class PlacementClient {
     const election = new Election(this.options.store, this.options.keys.leader(), this.options.logger)
     this.observation = election.observe(
       (value) => {
-        this.leaderAddress = leaderGrpcAddress(value)
+        this.leaderAddress = parseLeaderInfo(value)?.grpcAddress ?? ''
       },
       (err) => this.options.logger.warn({ err }, 'leader observation ended'),
     )
@@ -104,15 +105,5 @@ export class PlacementClient {
     return new Promise((resolve, reject) => {
       c.placeRoom(request, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res)))
     })
-  }
-}
-
-function leaderGrpcAddress(value: string | undefined): string {
-  if (!value) return ''
-  try {
-    const v = JSON.parse(value) as { grpcAddress?: unknown }
-    return typeof v.grpcAddress === 'string' ? v.grpcAddress : ''
-  } catch {
-    return ''
   }
 }

@@ -5,6 +5,7 @@
  */
 import { credentials } from '@grpc/grpc-js'
 import type { ClientDuplexStream } from '@grpc/grpc-js'
+import { parseLeaderInfo } from '../core/leader.ts'
 import type { Logger } from '../core/log.ts'
 import { Election } from '../core/store/election.ts'
 import type { Keys } from '../core/store/keys.ts'
@@ -42,7 +43,7 @@ export class LoadReporter {
   start(): void {
     const election = new Election(this.options.store, this.options.keys.leader())
     this.observation = election.observe((value) => {
-      this.leaderAddress = leaderGrpcAddress(value)
+      this.leaderAddress = parseLeaderInfo(value)?.grpcAddress ?? ''
     })
     const tick = () => {
       if (this.stopped) return
@@ -102,15 +103,5 @@ export class LoadReporter {
     stream?.cancel()
     this.client?.close()
     this.client = undefined
-  }
-}
-
-function leaderGrpcAddress(value: string | undefined): string {
-  if (!value) return ''
-  try {
-    const v = JSON.parse(value) as { grpcAddress?: unknown }
-    return typeof v.grpcAddress === 'string' ? v.grpcAddress : ''
-  } catch {
-    return ''
   }
 }

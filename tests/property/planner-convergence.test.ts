@@ -53,14 +53,7 @@ function utilisation(s: Scenario, map: PartitionMap): { imbalance: number; max: 
 }
 
 function imbalance(s: Scenario, map: PartitionMap): number {
-  const loads = reportsFromField(map, s.field)
-  const perWorker = new Map<string, number>()
-  for (const { leaf } of leaves(map)) perWorker.set(leaf.owner ?? '', (perWorker.get(leaf.owner ?? '') ?? 0) + (loads[leaf.id]?.tickCostMs ?? 0))
-  const eligible = s.workers.filter((w) => w.live && !w.draining)
-  const cap = eligible.reduce((sum, w) => sum + w.capacity, 0)
-  const total = [...perWorker.values()].reduce((a, b) => a + b, 0)
-  const mean = total / cap
-  return Math.max(...eligible.map((w) => (perWorker.get(w.id) ?? 0) / w.capacity)) / mean
+  return utilisation(s, map).imbalance
 }
 
 /** Worlds big enough, and loads spread enough, that balance is possible. */
