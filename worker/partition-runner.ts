@@ -133,7 +133,7 @@ export class PartitionRunner<S, M> {
     this.sim.step()
     this.sim.buildSnapshots((playerId, bytes) => {
       const link = this.links.get(playerId)
-      if (link && link.sendSnapshot(bytes)) this.bytesSinceReport += bytes.length + 1
+      if (link && link.sendSnapshot(bytes)) this.bytesSinceReport += bytes.length
     })
     const nowMs = this.now()
     for (const link of this.links.values()) link.flush(nowMs)

@@ -27,7 +27,6 @@ const MAX_MALFORMED = 50
 export class PlayerLink {
   readonly control = new ControlStream()
   private malformedCount = 0
-  private snapshotFrame = new Uint8Array(0)
 
   constructor(
     readonly conn: ClientConnection<TicketClaims>,
@@ -58,12 +57,12 @@ export class PlayerLink {
     }
   }
 
-  /** Send one snapshot (already encoded by the simulation). */
+  /**
+   * Send one snapshot datagram as the simulation encoded it: the encoder writes the SNAPSHOT opcode
+   * itself, so the bytes go out untouched (prefixing another opcode made every snapshot undecodable).
+   */
   sendSnapshot(bytes: Uint8Array): boolean {
-    if (this.snapshotFrame.length < bytes.length + 1) this.snapshotFrame = new Uint8Array(Math.max(256, bytes.length * 2))
-    this.snapshotFrame[0] = Protocol.serverOp.SNAPSHOT
-    this.snapshotFrame.set(bytes, 1)
-    return this.conn.sendRaw(this.snapshotFrame.subarray(0, bytes.length + 1))
+    return this.conn.sendRaw(bytes)
   }
 
   /** Say why the session ends, then close after the message had a moment to arrive. */

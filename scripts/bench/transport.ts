@@ -9,10 +9,11 @@
  * time), --json.
  */
 import { fork } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
+import { ServerChild } from './lib/server-child.ts'
+import { startTicker } from './lib/ticker.ts'
 import type { ClientConnection } from '../../worker/transport/geckos-server.ts'
 import type { Connection } from '../../client/connection.ts'
 
@@ -27,22 +28,6 @@ type FromChild =
   | { type: 'ready'; url: string; port: number }
   | { type: 'begun' }
   | { type: 'ended'; cpuUs: number; wallMs: number; received: number; sent: number; connections: number }
-
-/** Calls `fn` at `hz` on a fixed schedule of the monotonic clock (late ticks are not stretched). */
-function startTicker(hz: number, fn: () => void): () => void {
-  const period = 1000 / hz
-  const start = performance.now()
-  let n = 0
-  let timer: NodeJS.Timeout | undefined
-  const step = (): void => {
-    fn()
-    n++
-    const next = start + n * period
-    timer = setTimeout(step, Math.max(0, next - performance.now()))
-  }
-  timer = setTimeout(step, period)
-  return () => clearTimeout(timer)
-}
 
 // ---------------------------------------------------------------- server child
 
@@ -104,43 +89,6 @@ async function serve(hz: number): Promise<void> {
 
 // ---------------------------------------------------------------- bench process
 
-class ServerChild {
-  private readonly waiters = new Map<string, (msg: FromChild) => void>()
-
-  constructor(readonly proc: ChildProcess) {
-    proc.on('message', (msg: FromChild) => {
-      const waiter = this.waiters.get(msg.type)
-      this.waiters.delete(msg.type)
-      waiter?.(msg)
-    })
-  }
-
-  next<T extends FromChild['type']>(type: T, timeoutMs = 20_000): Promise<Extract<FromChild, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server child: no "${type}" within ${timeoutMs} ms`)), timeoutMs)
-      this.waiters.set(type, (msg) => {
-        clearTimeout(timer)
-        resolve(msg as Extract<FromChild, { type: T }>)
-      })
-    })
-  }
-
-  async ask<T extends FromChild['type']>(msg: ToChild, reply: T): Promise<Extract<FromChild, { type: T }>> {
-    const answer = this.next(reply)
-    this.proc.send(msg)
-    return answer
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()))
-    this.proc.send({ type: 'stop' } satisfies ToChild)
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  }
-}
-
 async function run(flags: BenchFlags): Promise<BenchResult> {
   const bots = flags.bots ?? 100
   const seconds = flags.seconds ?? 10
@@ -152,7 +100,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  const server = new ServerChild(proc)
+  const server = new ServerChild<ToChild, FromChild>(proc, { type: 'stop' })
   const { installNodeWebRTC } = await import('../../client/polyfill-node.ts')
   const { connect } = await import('../../client/connection.ts')
   installNodeWebRTC()

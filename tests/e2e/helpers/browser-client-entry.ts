@@ -1,0 +1,55 @@
+/**
+ * Bundled by the browser e2e test: exposes `tesseraBrowserClient`, which joins a worker with the
+ * player library's public entry (plain browser WebRTC, no polyfill), walks for a moment, and reports
+ * what it received.
+ */
+import { TesseraClient } from '../../../client/index.ts'
+
+interface BrowserResult {
+  self: number | undefined
+  snapshots: number
+  inputsSent: number
+  inputsAcked: number
+  entities: number
+  moved: number
+  states: string[]
+}
+
+async function run(url: string, ticket: string): Promise<BrowserResult> {
+  const client = new TesseraClient()
+  const states: string[] = []
+  client.on('stateChange', ({ state }) => states.push(state))
+  await client.joinWithTicket({ url, ticket })
+  const stop = client.on('tick', () => client.sendInput({ moveX: 1, moveY: 0 }))
+  const startX = await new Promise<number>((resolve) => {
+    const off = client.on('snapshot', () => {
+      const p = client.selfPosition()
+      if (p) {
+        off()
+        resolve(p.x)
+      }
+    })
+  })
+  await new Promise<void>((resolve) => {
+    const off = client.on('snapshot', () => {
+      if (client.stats().snapshots >= 30) {
+        off()
+        resolve()
+      }
+    })
+  })
+  stop()
+  const result: BrowserResult = {
+    self: client.self,
+    snapshots: client.stats().snapshots,
+    inputsSent: client.stats().inputsSent,
+    inputsAcked: client.stats().inputsAcked,
+    entities: [...client.entities()].length,
+    moved: (client.selfPosition()?.x ?? startX) - startX,
+    states,
+  }
+  client.close()
+  return result
+}
+
+;(globalThis as Record<string, unknown>)['tesseraBrowserClient'] = run
