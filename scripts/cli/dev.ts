@@ -22,6 +22,9 @@ import { Gateway } from '../../gateway/gateway.ts'
 import { gatewayOptions } from '../../gateway/options.ts'
 import { builtDashboardDir } from './dashboard.ts'
 import { serviceOptions, untilSignal } from './service.ts'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 
 export const devOptionsSchema = z.object({
   /** Workers in the process. Default 2. */
@@ -34,6 +37,8 @@ export const devOptionsSchema = z.object({
   port: opt.port().default(9208),
   /** Side of the demo world, world units. Default 2000. */
   worldSize: opt.number().positive().default(2000),
+  /** Bot players walking the demo world (a separate process joining through the gateway). Default 100. */
+  bots: opt.int().min(0).max(1000).default(100),
   /** NPC walkers in the demo world. Default 400. */
   npcs: opt.int().min(0).default(400),
   /**
@@ -91,6 +96,13 @@ export async function runDev(argv: readonly string[], env: Record<string, string
     JSON.stringify({ id: 'lobby', kind: 'world', bounds: { minX: 0, minY: 0, maxX: size, maxY: size }, labels: {}, createdAt: Date.now() }),
   )
 
+  // Bots join through the gateway like players: wait until the world has an owner to send them to.
+  await waitFor(async () => {
+    const map = (await store.get(keys.worldMap('lobby')))?.value
+    return map !== undefined && !map.includes('"owner":null')
+  })
+  const bots = options.bots > 0 ? startBots(gateway.address, options.bots) : undefined
+
   const api = coordinator.addresses.api
   process.stdout.write(
     [
@@ -99,6 +111,7 @@ export async function runDev(argv: readonly string[], env: Record<string, string
       `  gateway (players join here)  ${gateway.address}   (POST ${gateway.address}/v1/worlds/lobby/join)`,
       `  players connect to          ${transport.url}:${transport.port}`,
       `  workers                     ${workerIds.join(', ')}`,
+      `  bots                        ${options.bots} walking the world "lobby" (--bots N to change)`,
       `  try: node bin/tessera.js ctl workers --url ${api}`,
       'Ctrl-C stops it.',
       '',
@@ -106,10 +119,29 @@ export async function runDev(argv: readonly string[], env: Record<string, string
   )
   process.stdout.write(`${JSON.stringify({ ready: 'dev', api, gateway: gateway.address, clientUrl: `${transport.url}:${transport.port}` })}\n`)
   await untilSignal()
+  bots?.kill('SIGTERM')
   await gateway.stop()
   for (const w of workers) await w.stop()
   await transport.close()
   await coordinator.stop()
   await store.close()
   return 0
+}
+
+/** The bots run in a process of their own: their WebRTC work must not share the workers' event loop. */
+function startBots(gateway: string, count: number): ChildProcess {
+  const main = join(import.meta.dirname, '..', 'bots', 'main.ts')
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--gateway', gateway, '--world', 'lobby', '--bots', String(count)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  process.once('exit', () => child.kill('SIGKILL'))
+  return child
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('the demo world got no owner in time')
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }
