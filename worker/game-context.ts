@@ -2,9 +2,9 @@
  * The context a simulation hands its game: fixed facts (dt, rng, bounds), the tick the simulation
  * advances, and the operations the simulation implements.
  */
-import type { Entity, EntityId, GameContext, Rect, Rng } from './game/types.ts'
+import type { Entity, EntityId, GameContext, GhostView, Rect, Rng } from './game/types.ts'
 
-export type ContextOps<S, M> = Omit<GameContext<S, M>, 'tick' | 'dt' | 'rng' | 'bounds'>
+export type ContextOps<S, M> = Omit<GameContext<S, M>, 'tick' | 'dt' | 'rng' | 'bounds' | 'worldBounds'>
 
 /** The context handed to the game; `tick` is advanced by the simulation. */
 export class SimContext<S, M> implements GameContext<S, M> {
@@ -14,7 +14,12 @@ export class SimContext<S, M> implements GameContext<S, M> {
     readonly bounds: Readonly<Rect>,
     public tick: number,
     private readonly ops: ContextOps<S, M>,
+    readonly worldBounds: Readonly<Rect> = bounds,
   ) {}
+
+  ghosts(): readonly GhostView[] {
+    return this.ops.ghosts()
+  }
 
   entities(): Iterable<Entity<S>> {
     return this.ops.entities()

@@ -51,6 +51,16 @@ export class InputQueue {
     return this.pending.length
   }
 
+  /** Inputs received and not yet applied, in sequence order (a copy). */
+  pendingInputs(): InputRecord[] {
+    return this.pending.slice()
+  }
+
+  /** Remove and return the inputs not yet applied (the entity is leaving: they go with it). */
+  takePending(): InputRecord[] {
+    return this.pending.splice(0, this.pending.length)
+  }
+
   /** Take in inputs in any order, with any repeats. */
   receive(inputs: readonly InputRecord[]): void {
     for (const input of inputs) {

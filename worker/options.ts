@@ -35,6 +35,15 @@ export const workerOptionsSchema = z.object({
   reportIntervalMs: opt.int().min(100).default(1000),
   /** Keep simulating a partition whose map vanished (a store wipe) this long, so it can be rebuilt. */
   orphanGraceMs: opt.int().min(0).default(15_000),
+  /** Entities within this distance of a border with another partition are shown there as ghosts. Default 16. */
+  ghostMargin: opt.number().positive().default(16),
+  /** How far past its partition's edge an entity must walk before it is handed off. Default 4. */
+  handoffHysteresis: opt.number().min(0).default(4),
+  /**
+   * A partition the map gave to another worker keeps running this long at most while it hands its
+   * entities over and relays its players' connections. Default 30,000 ms.
+   */
+  retireGraceMs: opt.int().min(0).default(30_000),
   seed: opt.int().default(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })

@@ -12,6 +12,26 @@ import type { Game } from './game/types.ts'
 import { PlayerLink } from './player-link.ts'
 import { Simulation } from './simulation.ts'
 import type { ClientConnection } from './transport/geckos-server.ts'
+import type { InputPacket } from '../core/wire/input-codec.ts'
+import type { ControlMessage } from '../core/wire/control-messages.ts'
+
+/** What the border machinery (ghosts, handoffs) hears from a runner. */
+export interface RunnerBorder {
+  /** Input from a player this runner only relays (its entity lives elsewhere, or is being offered). */
+  relayInput(runner: PartitionRunner<never, never>, playerId: string, packet: InputPacket): void
+  /** A relayed player closed its connection here. */
+  relayClosed(runner: PartitionRunner<never, never>, playerId: string, entityId: number): void
+}
+
+/**
+ * A player's connection as it may move between this worker's runners: the link's events go to
+ * whichever runner holds the binding now.
+ */
+export interface PlayerBinding {
+  link: PlayerLink
+  claims: TicketClaims
+  runner: PartitionRunner<unknown, unknown>
+}
 
 export interface PartitionRunnerOptions<S, M> {
   worldId: string
@@ -32,6 +52,10 @@ export interface PartitionRunnerOptions<S, M> {
   /** Called when a player joins or leaves (sessions, seats). */
   onPlayer?: (event: 'joined' | 'left', claims: TicketClaims) => void
   now?: () => number
+  /** Number of the first tick (default 0): a worker's runners share tick numbers. */
+  startTick?: number
+  /** Ghosts and handoffs; without it the runner is an island (rooms). */
+  border?: RunnerBorder
 }
 
 /** Entity ids of one world's partitions must not collide (entities cross borders): a range each. */
@@ -39,7 +63,12 @@ const ENTITY_ID_RANGE = 100_000
 
 export class PartitionRunner<S, M> {
   readonly sim: Simulation<S, M>
-  private readonly links = new Map<string, PlayerLink>()
+  private readonly links = new Map<string, PlayerBinding>()
+  /**
+   * Set when the map gave the partition to another worker: the runner keeps running while it hands
+   * its entities to the successor (performance.now() when that began).
+   */
+  retiringSince: number | undefined
   private readonly now: () => number
   private malformed = 0
   private tickCostEwma = 0
@@ -59,6 +88,8 @@ export class PartitionRunner<S, M> {
       tickRate: options.tickRate,
       interestRadius: options.interestRadius,
       firstEntityId: (n % 10_000) * ENTITY_ID_RANGE + 1,
+      worldBounds: options.worldBounds,
+      ...(options.startTick !== undefined ? { startTick: options.startTick } : {}),
     })
     for (let i = 0; i < options.npcs; i++) this.sim.spawnNpc()
   }
@@ -75,6 +106,32 @@ export class PartitionRunner<S, M> {
     return this.links.has(playerId)
   }
 
+  get retiring(): boolean {
+    return this.retiringSince !== undefined
+  }
+
+  get ref(): { worldId: string; partitionId: string; epoch: number } {
+    return { worldId: this.options.worldId, partitionId: this.options.partitionId, epoch: this.options.epoch }
+  }
+
+  /** Take a player's connection off this runner without closing it (it moves to another runner here). */
+  detachPlayer(playerId: string): PlayerBinding | undefined {
+    const b = this.links.get(playerId)
+    if (b) this.links.delete(playerId)
+    return b
+  }
+
+  /** A connection moved here from another runner of this worker (its session was imported first). */
+  attachPlayer(binding: PlayerBinding): void {
+    binding.runner = this as PartitionRunner<unknown, unknown>
+    this.links.set(binding.claims.playerId, binding)
+  }
+
+  /** Send a player connected here a control message (e.g. `migrate`). */
+  sendControl(playerId: string, message: ControlMessage): void {
+    this.links.get(playerId)?.link.sendControl(message, this.now())
+  }
+
   /** A player's channel opened with a valid ticket for this partition. */
   addPlayer(conn: ClientConnection<TicketClaims>): void {
     const claims = conn.principal
@@ -84,34 +141,31 @@ export class PartitionRunner<S, M> {
     if (previous) {
       // The same player again (a reconnect, or a second tab): the newest connection wins.
       this.links.delete(claims.playerId)
-      previous.end({ kind: 'kick', code: 'replaced', reason: 'connected again elsewhere' }, Protocol.closeCode.replaced, nowMs)
+      previous.link.end({ kind: 'kick', code: 'replaced', reason: 'connected again elsewhere' }, Protocol.closeCode.replaced, nowMs)
       this.sim.removePlayer(claims.playerId)
     } else if (maxPlayers !== undefined && this.links.size >= maxPlayers) {
       const link = new PlayerLink(conn, this.ignoreEvents(), () => this.sim.tick)
       link.end({ kind: 'error', code: 'room_full', message: `${this.options.worldId} is full` }, Protocol.closeCode.going_away, nowMs)
       return
     }
+    // The binding's runner changes when the player's entity moves to another partition of this
+    // worker; every event goes to the runner holding it then.
+    const binding = { claims, runner: this } as unknown as PlayerBinding
     const link = new PlayerLink(
       conn,
       {
-        input: (packet) => {
-          this.sim.receiveInput(claims.playerId, packet)
-          if (packet.ackTick !== null) this.sim.acknowledge(claims.playerId, packet.ackTick)
-        },
-        ack: (tick) => this.sim.acknowledge(claims.playerId, tick),
-        malformed: () => this.malformed++,
+        input: (packet) => binding.runner.playerInput(claims.playerId, packet),
+        ack: (tick) => binding.runner.sim.acknowledge(claims.playerId, tick),
+        malformed: () => binding.runner.malformed++,
         control: () => undefined,
       },
-      () => this.sim.tick,
+      () => binding.runner.sim.tick,
     )
-    this.links.set(claims.playerId, link)
-    const entityId = this.sim.addPlayer(claims.playerId)
-    conn.onClose(() => {
-      if (this.links.get(claims.playerId) !== link) return
-      this.links.delete(claims.playerId)
-      this.sim.removePlayer(claims.playerId)
-      this.options.onPlayer?.('left', claims)
-    })
+    binding.link = link
+    this.links.set(claims.playerId, binding)
+    // A player arriving with a ticket from a handoff finds its entity here already.
+    const entityId = this.sim.playerEntity(claims.playerId) ?? this.sim.addPlayer(claims.playerId)
+    conn.onClose(() => binding.runner.playerClosed(binding))
     link.sendControl(
       {
         kind: 'join-accepted',
@@ -126,17 +180,37 @@ export class PartitionRunner<S, M> {
     this.options.onPlayer?.('joined', claims)
   }
 
+  private playerInput(playerId: string, packet: InputPacket): void {
+    if (this.sim.isRelay(playerId) || this.sim.playerEntity(playerId) === undefined) {
+      if (packet.ackTick !== null) this.sim.acknowledge(playerId, packet.ackTick)
+      this.options.border?.relayInput(this as unknown as PartitionRunner<never, never>, playerId, packet)
+      return
+    }
+    this.sim.receiveInput(playerId, packet)
+  }
+
+  private playerClosed(binding: PlayerBinding): void {
+    const { playerId } = binding.claims
+    if (this.links.get(playerId) !== binding) return
+    this.links.delete(playerId)
+    const relayed = this.sim.isRelay(playerId)
+    const entityId = this.sim.playerEntity(playerId)
+    this.sim.removePlayer(playerId)
+    if (relayed && entityId !== undefined) this.options.border?.relayClosed(this as unknown as PartitionRunner<never, never>, playerId, entityId)
+    this.options.onPlayer?.('left', binding.claims)
+  }
+
   /** One fixed step: simulate, then send every player its snapshot and due control frames. */
   tick(): void {
     if (this.stopped) return
     const started = this.now()
     this.sim.step()
     this.sim.buildSnapshots((playerId, bytes) => {
-      const link = this.links.get(playerId)
-      if (link && link.sendSnapshot(bytes)) this.bytesSinceReport += bytes.length
+      const b = this.links.get(playerId)
+      if (b && b.link.sendSnapshot(bytes)) this.bytesSinceReport += bytes.length
     })
     const nowMs = this.now()
-    for (const link of this.links.values()) link.flush(nowMs)
+    for (const b of this.links.values()) b.link.flush(nowMs)
     const ms = nowMs - started
     this.tickTimes.push(ms)
     if (this.tickTimes.length > 200) this.tickTimes.shift()
@@ -180,8 +254,8 @@ export class PartitionRunner<S, M> {
     if (this.stopped) return
     this.stopped = true
     const nowMs = this.now()
-    for (const link of this.links.values()) {
-      link.end({ kind: 'kick', code: 'going_away', reason }, Protocol.closeCode.going_away, nowMs)
+    for (const b of this.links.values()) {
+      b.link.end({ kind: 'kick', code: 'going_away', reason }, Protocol.closeCode.going_away, nowMs)
     }
     this.links.clear()
   }

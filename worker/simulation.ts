@@ -9,7 +9,7 @@
  */
 import { BitWriter } from '../core/wire/bits.ts'
 import { dequantizeAxis } from '../core/wire/input-codec.ts'
-import type { InputPacket } from '../core/wire/input-codec.ts'
+import type { InputPacket, InputRecord } from '../core/wire/input-codec.ts'
 import { SnapshotEncoder } from '../core/wire/snapshot-codec.ts'
 import { DEFAULT_SNAPSHOT_HISTORY, SnapshotRing } from '../core/wire/snapshot-ring.ts'
 import { SeededRng } from './game/rng.ts'
@@ -28,6 +28,8 @@ export interface SimulationOptions<S, M> {
   seed: number
   /** The area simulated (spawn area, load summary grid). */
   bounds: Rect
+  /** The whole world, where entities may walk (the game's `worldBounds`); default `bounds`. */
+  worldBounds?: Rect
   /** Ticks per second (default 20). */
   tickRate?: number
   /** Area-of-interest radius in world units (default 100). */
@@ -69,6 +71,30 @@ interface Session {
   ring: SnapshotRing
   /** Last snapshot tick the client applied. */
   ackedTick: number | null
+  /**
+   * Set while the player's entity is simulated elsewhere but its connection is still here: its
+   * snapshots are built around the entity's ghost and acknowledge the owner's last applied input.
+   */
+  relay: boolean
+}
+
+/** A player's session as it travels with its entity. */
+export interface SessionExport {
+  playerId: string
+  /** Highest input sequence number applied. */
+  lastAppliedSeq: number
+  /** Received, not yet applied, in sequence order. */
+  pending: InputRecord[]
+  /** Last snapshot tick the client acknowledged (meaningful only with `ring`). */
+  ackedTick: number | null
+  /** In-process moves only: the delta baselines, so the client's snapshot stream just continues. */
+  ring?: SnapshotRing
+}
+
+/** An entity leaving this simulation with everything needed to continue it elsewhere. */
+export interface EntityExport<S> {
+  entity: Entity<S>
+  session: SessionExport | null
 }
 
 interface Envelope<M> {
@@ -78,6 +104,9 @@ interface Envelope<M> {
 }
 
 export type { Ghost } from './world-view.ts'
+
+/** Imported ids this close above the next id to hand out are skipped (same partition's range). */
+const ID_GUARD = 100_000
 
 /** Default interest radius in world units. */
 export const DEFAULT_INTEREST_RADIUS = 100
@@ -120,7 +149,7 @@ export class Simulation<S, M = never> {
     this.now = options.now ?? (() => performance.now())
     this.rng = new SeededRng(options.seed)
     this.view = new WorldView<S>(this.game, Math.max(8, this.radius))
-    this.ctx = this.makeContext()
+    this.ctx = this.makeContext(options.worldBounds ?? this.bounds)
   }
 
   /** Last tick simulated; -1 before the first `step()` (with the default start tick). */
@@ -157,6 +186,7 @@ export class Simulation<S, M = never> {
       queue: new InputQueue({ maxPending: this.maxPending }),
       ring: new SnapshotRing(this.history),
       ackedTick: null,
+      relay: false,
     })
     return id
   }
@@ -170,13 +200,80 @@ export class Simulation<S, M = never> {
       this.game.leave(this.ctx, e)
       this.entities.delete(s.entityId)
     }
+    this.retire(s)
+    this.sessions.delete(playerId)
+    return true
+  }
+
+  private retire(s: Session): void {
     const st = s.queue.stats
     this.retiredInputs.applied += st.applied
     this.retiredInputs.duplicates += st.duplicates
     this.retiredInputs.dropped += st.dropped
     this.retiredInputs.lost += st.lost
-    this.sessions.delete(playerId)
+  }
+
+  /**
+   * Take an entity out to continue it elsewhere: no `leave` (it is not leaving the world), its
+   * pending inputs and session go with it. With `relay`, a player's session stays as a relay (its
+   * connection is still here; see `Session.relay`).
+   */
+  exportEntity(id: EntityId, options: { relay?: boolean } = {}): EntityExport<S> | undefined {
+    const e = this.entities.get(id)
+    if (e === undefined) return undefined
+    this.entities.delete(id)
+    const s = e.playerId === null ? undefined : this.sessions.get(e.playerId)
+    let session: SessionExport | null = null
+    if (s !== undefined && !s.relay) {
+      session = { playerId: s.playerId, lastAppliedSeq: s.queue.lastApplied, pending: s.queue.takePending(), ackedTick: s.ackedTick, ring: s.ring }
+      this.retire(s)
+      if (options.relay === true) {
+        s.relay = true
+        s.queue = new InputQueue({ maxPending: this.maxPending, lastApplied: session.lastAppliedSeq })
+      } else {
+        this.sessions.delete(s.playerId)
+      }
+    }
+    return { entity: { ...e }, session }
+  }
+
+  /**
+   * Continue an entity exported elsewhere, keeping its id and its player's input sequence. A relay
+   * session for the same player (the entity comes back) becomes its session again. False when the
+   * id is taken.
+   */
+  importEntity(x: EntityExport<S>): boolean {
+    if (this.entities.has(x.entity.id)) return false
+    this.entities.set(x.entity.id, { ...x.entity })
+    const sx = x.session
+    if (sx !== null) {
+      const existing = this.sessions.get(sx.playerId)
+      const queue = new InputQueue({ maxPending: this.maxPending, lastApplied: sx.lastAppliedSeq })
+      queue.receive(sx.pending)
+      if (existing !== undefined && existing.relay) {
+        // Inputs relayed here meanwhile went to the owner; anything newer still waiting stays.
+        queue.receive(existing.queue.takePending())
+        existing.entityId = x.entity.id
+        existing.queue = queue
+        existing.relay = false
+      } else {
+        const ring = sx.ring ?? new SnapshotRing(this.history)
+        this.sessions.set(sx.playerId, { playerId: sx.playerId, entityId: x.entity.id, queue, ring, ackedTick: sx.ring ? sx.ackedTick : null, relay: false })
+      }
+    }
+    // Ids from elsewhere must not be handed out again here.
+    if (x.entity.id >= this.nextId && x.entity.id < this.nextId + ID_GUARD) this.nextId = x.entity.id + 1
     return true
+  }
+
+  /** The player's entity is simulated elsewhere; this side only relays (see `Session.relay`). */
+  isRelay(playerId: string): boolean {
+    return this.sessions.get(playerId)?.relay === true
+  }
+
+  /** Pending inputs of an entity's player that arrived while it was being offered (to forward). */
+  takePendingInputs(playerId: string): InputRecord[] {
+    return this.sessions.get(playerId)?.queue.takePending() ?? []
   }
 
   spawnNpc(spec: { x?: number; y?: number } = {}): EntityId {
@@ -189,6 +286,11 @@ export class Simulation<S, M = never> {
    */
   setGhosts(ghosts: readonly Ghost[]): void {
     this.view.setGhosts(ghosts)
+  }
+
+  /** The ghosts as of the last step, in id order. */
+  ghosts(): readonly Ghost[] {
+    return this.view.currentGhosts()
   }
 
   /** Take in a decoded INPUT packet: queues its inputs and records its snapshot ack. */
@@ -267,8 +369,9 @@ export class Simulation<S, M = never> {
     const s = this.sessions.get(playerId)
     const tick = this.nextTick - 1
     if (s === undefined || tick < 0) return null
-    const me = this.entities.get(s.entityId)
+    const me = s.relay ? this.view.ghost(s.entityId) : this.entities.get(s.entityId)
     if (me === undefined) return null
+    const ackInputSeq = s.relay ? (this.view.ghost(s.entityId)?.lastInputSeq ?? s.queue.lastApplied) : s.queue.lastApplied
     const t0 = this.now()
     const table = s.ring.claim(tick)
     this.view.visible(me.x, me.y, this.radius, table)
@@ -276,7 +379,7 @@ export class Simulation<S, M = never> {
     const baseline = acked !== null && acked < tick && tick - acked < s.ring.size ? (s.ring.get(acked) ?? null) : null
     const bytes = this.encoder.encode(
       this.arena,
-      { tick, baseTick: baseline === null ? null : acked, ackInputSeq: s.queue.lastApplied },
+      { tick, baseTick: baseline === null ? null : acked, ackInputSeq },
       table,
       baseline,
     )
@@ -293,6 +396,13 @@ export class Simulation<S, M = never> {
       const bytes = this.buildSnapshot(playerId)
       if (bytes !== null) send(playerId, bytes)
     }
+  }
+
+  /** A message from an entity elsewhere (a neighbour's), delivered at the next step. False if `to` is not here. */
+  deliverMessage(from: EntityId, to: EntityId, payload: M): boolean {
+    if (!this.entities.has(to)) return false
+    this.outbox.push({ from, to, payload })
+    return true
   }
 
   /** Messages sent to entities that are not here, since the last call (for the border shell). */
@@ -357,8 +467,9 @@ export class Simulation<S, M = never> {
     return id
   }
 
-  private makeContext(): SimContext<S, M> {
+  private makeContext(worldBounds: Rect): SimContext<S, M> {
     return new SimContext<S, M>(this.dt, this.rng, this.bounds, this.nextTick, {
+      ghosts: () => this.view.currentGhosts(),
       entities: () => this.entities.values(),
       get: (id) => this.entities.get(id),
       nearby: (x, y, r, out) => {
@@ -377,6 +488,6 @@ export class Simulation<S, M = never> {
       despawn: (id) => {
         this.despawns.push(id)
       },
-    })
+    }, worldBounds)
   }
 }

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import fastify from 'fastify'
 import { Gauge } from 'prom-client'
 import type { Registry } from 'prom-client'
-import { area } from '../core/geometry.ts'
+import { area, intersectionArea } from '../core/geometry.ts'
 import { startGrpcServer } from '../core/grpc.ts'
 import type { RunningGrpcServer } from '../core/grpc.ts'
 import { createMetricsRegistry, registerOps } from '../core/http/ops.ts'
@@ -18,11 +18,17 @@ import type { Logger } from '../core/log.ts'
 import { decodeMap, leaves } from '../core/partition-map.ts'
 import type { PartitionMap } from '../core/partition-map.ts'
 import { PrefixCache } from '../core/prefix-cache.ts'
-import { decodeRecord, worldSpecSchema } from '../core/records.ts'
-import type { WorldSpec } from '../core/records.ts'
+import { Election } from '../core/store/election.ts'
+import { decodeRecord, workerRecordSchema, worldSpecSchema } from '../core/records.ts'
+import type { WorkerRecord, WorldSpec } from '../core/records.ts'
 import type { Keys } from '../core/store/keys.ts'
 import type { ClusterStore } from '../core/store/types.ts'
+import { issueTicket } from '../core/tickets.ts'
 import type { TicketClaims } from '../core/tickets.ts'
+import type { CryptoKey } from 'jose'
+import { NeighbourServiceService } from '../proto/gen/tessera/v1/neighbour.ts'
+import { Border } from './neighbours/border.ts'
+import { LinkSet } from './neighbours/links.ts'
 import { Protocol } from '../core/wire/protocol.ts'
 import { encodeControlMessage } from '../core/wire/control-messages.ts'
 import { ControlStream } from '../core/wire/control-stream.ts'
@@ -47,6 +53,12 @@ export interface WorkerDeps<S, M> {
   game: (spec: WorldSpec) => Game<S, M>
   /** Player joined or left one of this worker's partitions (sessions, seats). */
   onPlayer?: (event: 'joined' | 'left', claims: TicketClaims) => void
+  /**
+   * The ticket signing key. With it, a player handed to this worker from another one gets a ticket
+   * for here (sent to its client in a `migrate` control message); without it the old worker keeps
+   * relaying the player's connection.
+   */
+  ticketSigner?: { privateKey: CryptoKey; kid: string }
 }
 
 export class Worker<S = unknown, M = unknown> {
@@ -56,6 +68,21 @@ export class Worker<S = unknown, M = unknown> {
   private readonly maps: PrefixCache<PartitionMap>
   private readonly specs: PrefixCache<WorldSpec>
   private readonly tombstones: PrefixCache<true>
+  private readonly workers: PrefixCache<WorkerRecord>
+  private readonly workerRecords = new Map<string, WorkerRecord>()
+  /**
+   * Previous owners of partitions just given to us, until when (performance.now() ms): they hand us
+   * those partitions' entities, so we want links to them even when they are not neighbours.
+   */
+  private readonly predecessors = new Map<string, number>()
+  /**
+   * `world:leaf` keys given to us that cover ground another runner simulated before (a move, a
+   * split, a merge): their entities arrive by handoff, so no fresh NPCs are spawned there.
+   */
+  private readonly inherited = new Set<string>()
+  /** Neighbour links (one gRPC stream per adjacent worker) and the border logic over them. */
+  readonly links: LinkSet
+  readonly border: Border
   private membership: Membership | undefined
   private readonly reporter: LoadReporter
   private readonly loop: TickLoop
@@ -81,6 +108,30 @@ export class Worker<S = unknown, M = unknown> {
       decode: (key, value) => (keys.worldIdOfSpec(key) === undefined ? undefined : decodeRecord(worldSpecSchema, key, value)),
     })
     this.tombstones = new PrefixCache({ store, prefix: `${keys.prefix}tombstones/`, logger, decode: () => true })
+    this.workers = new PrefixCache({ store, prefix: keys.workers(), logger, decode: (key, value) => decodeRecord(workerRecordSchema, key, value) })
+    this.links = new LinkSet({
+      workerId: options.id, logger,
+      owned: () => [...this.runners.values()].filter((r) => !r.retiring).map((r) => r.ref),
+      onFrames: (peer, frames) => this.border.receive(peer, frames),
+    })
+    const signer = deps.ticketSigner
+    this.border = new Border({
+      workerId: options.id, logger, ghostMargin: options.ghostMargin,
+      handoff: { hysteresis: options.handoffHysteresis, acceptSlack: Math.max(12, options.handoffHysteresis * 3) },
+      map: (worldId) => this.maps.get(keys.worldMap(worldId))?.value,
+      workers: () => this.workerRecords,
+      runners: () => this.runners.values() as IterableIterator<PartitionRunner<unknown, unknown>>,
+      runner: (worldId, partitionId) => this.runners.get(`${worldId}:${partitionId}`) as PartitionRunner<unknown, unknown> | undefined,
+      sendRemote: (peer, frame) => this.links.send(peer, frame),
+      flushRemote: () => this.links.flush(),
+      clientUrl: options.advertiseUrl ?? `${deps.transport.url}:${deps.transport.port}`,
+      ...(signer
+        ? {
+            signTicket: (c: { playerId: string; worldId: string; partitionId: string }) =>
+              issueTicket(signer.privateKey, { ...c, workerId: options.id, kid: signer.kid }),
+          }
+        : {}),
+    })
     this.reporter = new LoadReporter({
       store, keys, workerId: options.id, intervalMs: options.reportIntervalMs, logger, collect: () => this.collectLoad(),
     })
@@ -92,8 +143,24 @@ export class Worker<S = unknown, M = unknown> {
     this.gauges = {
       partitions: new Gauge({ name: 'tessera_worker_partitions', help: 'partitions simulated', registers: [this.registry] }),
       players: new Gauge({ name: 'tessera_worker_players', help: 'players connected', registers: [this.registry] }),
-      entities: new Gauge({ name: 'tessera_worker_entities', help: 'entities simulated', registers: [this.registry] }),
+      entities: new Gauge({
+        name: 'tessera_worker_entities', help: 'entities simulated, and out on offer (still ours until accepted)', registers: [this.registry],
+        // Read at scrape time: a handoff test sums this across processes.
+        collect: (): void => this.gauges.entities.set(this.entityCount()),
+      }),
       overruns: new Gauge({ name: 'tessera_worker_tick_overruns', help: 'ticks dropped because a tick ran late', registers: [this.registry] }),
+      handoffsOut: new Gauge({
+        name: 'tessera_worker_handoffs_out', help: 'entities offered to another partition since start', registers: [this.registry],
+        collect: (): void => this.gauges.handoffsOut.set(this.border.stats.handoffsOut),
+      }),
+      handoffsIn: new Gauge({
+        name: 'tessera_worker_handoffs_in', help: 'entities taken from another partition since start', registers: [this.registry],
+        collect: (): void => this.gauges.handoffsIn.set(this.border.stats.handoffsIn),
+      }),
+      links: new Gauge({
+        name: 'tessera_worker_neighbour_links', help: 'open neighbour links', registers: [this.registry],
+        collect: (): void => this.gauges.links.set(this.links.connected().length),
+      }),
     }
   }
 
@@ -101,9 +168,9 @@ export class Worker<S = unknown, M = unknown> {
     return this.deps.options.id
   }
 
-  /** `world:partition` keys of the partitions this worker simulates now. */
+  /** `world:partition` keys of the partitions this worker owns now (not those it is handing over). */
   partitions(): string[] {
-    return [...this.runners.keys()].sort()
+    return [...this.runners.entries()].filter(([, r]) => !r.retiring).map(([k]) => k).sort()
   }
 
   runner(worldId: string, partitionId: string): PartitionRunner<S, M> | undefined {
@@ -112,7 +179,17 @@ export class Worker<S = unknown, M = unknown> {
 
   async start(): Promise<void> {
     const { options, transport, logger } = this.deps
-    this.grpc = await startGrpcServer(options.grpcHost, options.grpcPort, [])
+    this.grpc = await startGrpcServer(options.grpcHost, options.grpcPort, [
+      {
+        definition: NeighbourServiceService,
+        implementation: {
+          link: this.links.serve,
+          // Whole-partition transfer is not built yet: partitions move entity by entity (handoffs).
+          transferPartition: (_call: unknown, callback: (err: null, res: { accepted: boolean; reason: string }) => void) =>
+            callback(null, { accepted: false, reason: 'not implemented: partitions are handed over entity by entity' }),
+        },
+      },
+    ])
     this.ops = fastify({ logger: false })
     registerOps(this.ops, {
       registry: this.registry,
@@ -133,11 +210,15 @@ export class Worker<S = unknown, M = unknown> {
       onRejoin: () => this.reconcile(),
     })
 
-    await Promise.all([this.maps.start(), this.specs.start(), this.tombstones.start()])
+    await Promise.all([this.maps.start(), this.specs.start(), this.tombstones.start(), this.workers.start()])
     const react = () => this.reconcile()
-    this.maps.onChange(react)
+    this.maps.onChange((changes) => {
+      for (const c of changes) if (c.type === 'put' && c.prev) this.notePredecessors(c.prev.value, c.entry.value)
+      this.reconcile()
+    })
     this.specs.onChange(react)
     this.tombstones.onChange(react)
+    this.workers.onChange(react)
     await this.membership.start()
     this.reconcile()
     this.loop.start()
@@ -157,6 +238,30 @@ export class Worker<S = unknown, M = unknown> {
     }
   }
 
+  /**
+   * Drain (SIGTERM, a rolling restart): mark this worker draining so the coordinator gives its
+   * partitions to other workers, hand their entities over as those moves land (the same path as
+   * any owner change), then stop. When no coordinator leads or no other worker could take anything,
+   * or after `timeoutMs` (default 20 s), it simply stops. True when nothing was left behind.
+   */
+  async drain(timeoutMs = 20_000): Promise<boolean> {
+    if (this.stopped) return true
+    const leader = await new Election(this.deps.store, this.deps.keys.leader()).leader().catch(() => undefined)
+    const others = [...this.workerRecords.values()].some((w) => w.id !== this.id && !w.draining)
+    let drained = this.runners.size === 0
+    if (leader !== undefined && others && !drained) {
+      this.deps.logger.info({ partitions: this.partitions() }, 'draining: handing partitions over')
+      await this.membership?.setDraining(true)
+      const deadline = performance.now() + timeoutMs
+      while (!drained && !this.stopped && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        drained = this.runners.size === 0
+      }
+    }
+    await this.stop()
+    return drained
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
@@ -164,8 +269,9 @@ export class Worker<S = unknown, M = unknown> {
     await this.reporter.stop()
     for (const runner of this.runners.values()) runner.stop('the worker is shutting down')
     this.runners.clear()
+    this.links.stop()
     this.unroute?.()
-    await Promise.all([this.maps.stop(), this.specs.stop(), this.tombstones.stop()])
+    await Promise.all([this.maps.stop(), this.specs.stop(), this.tombstones.stop(), this.workers.stop()])
     await this.membership?.stop()
     await this.grpc?.stop()
     await this.ops?.close()
@@ -176,6 +282,8 @@ export class Worker<S = unknown, M = unknown> {
     if (this.stopped) return
     const { options, logger } = this.deps
     const now = performance.now()
+    this.workerRecords.clear()
+    for (const { value } of this.workers.values()) this.workerRecords.set(value.id, value)
     const owned = new Map<string, { map: PartitionMap; spec: WorldSpec; leafId: string; epoch: number; rect: PartitionMap['bounds'] }>()
     for (const { value: map } of this.maps.values()) {
       const spec = this.specs.get(this.deps.keys.world(map.worldId))?.value
@@ -190,6 +298,7 @@ export class Worker<S = unknown, M = unknown> {
       if (runner) {
         runner.options.epoch = want.epoch
         runner.options.rect = want.rect
+        runner.retiringSince = undefined
         continue
       }
       const spec = want.spec
@@ -197,9 +306,14 @@ export class Worker<S = unknown, M = unknown> {
         worldId: spec.id, partitionId: want.leafId, epoch: want.epoch, kind: spec.kind, rect: want.rect,
         worldBounds: spec.bounds, maxPlayers: spec.maxPlayers, game: this.deps.game(spec), seed: options.seed,
         tickRate: options.tickRate, interestRadius: options.interestRadius,
-        // `npcs` is a world's population: each partition starts with its share by area.
-        npcs: Math.round((options.npcs * area(want.rect)) / area(spec.bounds)),
+        // `npcs` is a world's population: each partition starts with its share by area, unless it
+        // takes over ground whose entities are handed to it.
+        npcs: this.inherited.delete(key) ? 0 : Math.round((options.npcs * area(want.rect)) / area(spec.bounds)),
         logger, ...(this.deps.onPlayer ? { onPlayer: this.deps.onPlayer } : {}),
+        // One tick numbering for all of a worker's runners: a player moving between them keeps its
+        // snapshot stream (and delta baselines).
+        startTick: this.ticks,
+        ...(spec.kind === 'world' ? { border: this.border } : {}),
       })
       this.runners.set(key, created)
       logger.info({ partition: key, epoch: want.epoch }, 'simulating partition')
@@ -217,18 +331,73 @@ export class Worker<S = unknown, M = unknown> {
         if (now - since < options.orphanGraceMs) continue
       }
       this.orphanedAt.delete(key)
+      if (!mapGone && this.retire(runner, now)) continue
       runner.stop(mapGone ? 'the world was closed' : 'the partition moved to another worker')
       this.runners.delete(key)
       logger.info({ partition: key, mapGone, tombstoned }, 'stopped simulating partition')
     }
     this.gauges.partitions.set(this.runners.size)
+    this.links.setPeers(this.peerAddresses())
+  }
+
+  /**
+   * Keep a partition the map gave to a live worker running while it hands its entities over (and
+   * relays players whose connections are here). True while it should keep running.
+   */
+  private retire(runner: PartitionRunner<S, M>, now: number): boolean {
+    if (runner.options.kind !== 'world') return false
+    const map = this.maps.get(this.deps.keys.worldMap(runner.options.worldId))?.value
+    // Whoever now owns the ground it covers (the same leaf moved, or the leaves it was split into
+    // or merged with) takes its entities; someone must be alive to take them.
+    const rect = runner.options.rect
+    const successors = map ? leaves(map).filter((l) => intersectionArea(l.rect, rect) > 0).map((l) => l.leaf.owner) : []
+    if (!successors.some((o) => o !== null && (o === this.id || this.workerRecords.has(o)))) return false
+    runner.retiringSince ??= now
+    const empty = runner.sim.entityCount === 0 && runner.players === 0 && !this.border.busy(runner as PartitionRunner<unknown, unknown>)
+    return !empty && now - runner.retiringSince < this.deps.options.retireGraceMs
+  }
+
+  private notePredecessors(before: PartitionMap, after: PartitionMap): void {
+    const me = this.deps.options.id
+    const previous = leaves(before)
+    const until = performance.now() + this.deps.options.retireGraceMs
+    for (const { leaf, rect } of leaves(after)) {
+      if (leaf.owner !== me) continue
+      const same = previous.find((p) => p.leaf.id === leaf.id)
+      if (same?.leaf.owner === me && same.leaf.epoch === leaf.epoch) continue
+      for (const p of previous) {
+        if (!p.leaf.owner || intersectionArea(p.rect, rect) <= 0) continue
+        this.inherited.add(`${after.worldId}:${leaf.id}`)
+        if (p.leaf.owner !== me) this.predecessors.set(p.leaf.owner, until)
+      }
+    }
+  }
+
+  private peerAddresses(): Map<string, string> {
+    const out = new Map<string, string>()
+    const now = performance.now()
+    const wanted = this.border.peers()
+    for (const [peer, until] of this.predecessors) {
+      if (until < now) this.predecessors.delete(peer)
+      else if (peer !== this.deps.options.id) wanted.add(peer)
+    }
+    for (const peer of wanted) {
+      const record = this.workerRecords.get(peer)
+      if (record) out.set(peer, record.grpcAddress)
+    }
+    return out
   }
 
   private accept(conn: ClientConnection<TicketClaims>): void {
     const claims = conn.principal
-    const runner = claims.partitionId
+    // A player handed to us (migrating with a ticket) joins the runner that holds its entity now,
+    // which may no longer be the partition its ticket names.
+    const holder = [...this.runners.values()].find(
+      (r) => r.options.worldId === claims.worldId && r.sim.playerEntity(claims.playerId) !== undefined && !r.sim.isRelay(claims.playerId),
+    )
+    const runner = holder ?? (claims.partitionId
       ? this.runners.get(`${claims.worldId}:${claims.partitionId}`)
-      : [...this.runners.values()].find((r) => r.options.worldId === claims.worldId && r.options.kind === 'room')
+      : [...this.runners.values()].find((r) => r.options.worldId === claims.worldId && r.options.kind === 'room'))
     if (!runner) {
       refuse(conn, 'not_owner', `this worker does not simulate ${claims.worldId}${claims.partitionId ? `:${claims.partitionId}` : ''}`)
       return
@@ -238,22 +407,28 @@ export class Worker<S = unknown, M = unknown> {
 
   private tick(): void {
     // Runners are stepped together: one timer per worker, each partition measured on its own.
+    // Border work happens at the tick boundaries on either side of the step.
+    this.border.beforeTick(this.ticks)
     for (const runner of this.runners.values()) runner.tick()
+    this.border.afterTick()
+    this.links.flush()
     if (++this.ticks % this.deps.options.tickRate === 0) this.updateGauges()
   }
 
   private updateGauges(): void {
     let players = 0
-    let entities = 0
-    for (const r of this.runners.values()) {
-      players += r.players
-      entities += r.sim.entityCount
-    }
+    for (const r of this.runners.values()) players += r.players
     this.gauges.players.set(players)
-    this.gauges.entities.set(entities)
     this.gauges.overruns.set(this.loop.overrun.droppedTicks)
-    // Orphan grace runs out without a store event: look again.
-    if (this.orphanedAt.size > 0) this.reconcile()
+    // Orphan grace and handovers end without a store event: look again (this also re-checks links).
+    this.reconcile()
+  }
+
+  /** Entities simulated here, plus those out on offer (still ours until accepted). */
+  private entityCount(): number {
+    let n = this.border.offersOut().length
+    for (const r of this.runners.values()) n += r.sim.entityCount
+    return n
   }
 
   private collectLoad(): LoadSnapshot {

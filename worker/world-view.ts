@@ -4,21 +4,17 @@
  * index over them (entry number = row number).
  */
 import { EntityTable, quantizeHeading, quantizePosition, quantizeSpeed } from '../core/wire/entity-table.ts'
-import type { Entity, EntityId, Game, WireFields } from './game/types.ts'
+import type { Entity, EntityId, Game, GhostView, WireFields } from './game/types.ts'
 import { InterestGrid } from './interest.ts'
 
 /**
  * A read-only copy of an entity owned by a neighbouring partition: players near the border see it,
- * the game does not simulate it.
+ * the game does not simulate it. `lastInputSeq` (players only) is the owner's last applied input,
+ * which a worker still relaying that player's connection acknowledges in its snapshots.
  */
-export interface Ghost {
-  id: EntityId
-  x: number
-  y: number
-  heading: number
-  /** World units per second. */
-  speed: number
+export interface Ghost extends GhostView {
   fields: WireFields
+  lastInputSeq?: number
 }
 
 export class WorldView<S> {
@@ -27,6 +23,7 @@ export class WorldView<S> {
   private readonly entities: (Entity<S> | null)[] = []
   private readonly own: Entity<S>[] = []
   private ghosts: Ghost[] = []
+  private pendingGhosts: Ghost[] = []
   private readonly index: InterestGrid
   private readonly fields: WireFields = { kind: 0, flags: 0, hp: 0 }
   private order = new Int32Array(256)
@@ -41,7 +38,27 @@ export class WorldView<S> {
 
   /** Replace the ghosts; they appear at the next `rebuild`. */
   setGhosts(ghosts: readonly Ghost[]): void {
-    this.ghosts = [...ghosts].sort((a, b) => a.id - b.id)
+    this.pendingGhosts = [...ghosts].sort((a, b) => a.id - b.id)
+  }
+
+  /** The ghosts of the last rebuild, in id order. */
+  currentGhosts(): readonly Ghost[] {
+    return this.ghosts
+  }
+
+  /** A ghost of the last rebuild by id. */
+  ghost(id: EntityId): Ghost | undefined {
+    const g = this.ghosts
+    let lo = 0
+    let hi = g.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const v = g[mid] as Ghost
+      if (v.id === id) return v
+      if (v.id < id) lo = mid + 1
+      else hi = mid - 1
+    }
+    return undefined
   }
 
   /** Rebuild rows and index from the current entities (plus ghosts). */
@@ -57,6 +74,7 @@ export class WorldView<S> {
     }
     // Ids are handed out increasing, so insertion order is id order unless entities arrive from elsewhere.
     if (!sorted) own.sort((a, b) => a.id - b.id)
+    this.ghosts = this.pendingGhosts
     const ghosts = this.ghosts
     const list = this.entities
     list.length = 0

@@ -78,6 +78,7 @@ export async function runDev(argv: readonly string[], env: Record<string, string
         options: workerOptions({ id, port: transport.port, grpcPort: 0, opsPort: 0, npcs: options.npcs, capacity: options.capacity, logLevel: options.logLevel }),
         game: () => createDemoGame({}),
         onPlayer: playerRecords({ store, keys, workerId: id, logger: componentLogger(root, 'worker', { worker: id }) }),
+        ticketSigner: { privateKey: tickets.privateKey, kid: 'dev' },
       }),
   )
   for (const w of workers) await w.start()

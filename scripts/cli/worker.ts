@@ -39,7 +39,9 @@ export async function runWorker(argv: readonly string[], env: Record<string, str
   process.stdout.write(`${JSON.stringify({ ready: 'worker', id: options.id, ...worker.addresses })}\n`)
   const signal = await untilSignal()
   logger.info({ signal }, 'stopping')
-  await worker.stop()
+  // Hand everything to other workers first (when a coordinator leads), so a rolling restart loses no one.
+  const drained = await worker.drain()
+  logger.info({ drained }, 'stopped')
   await transport.close()
   await store.close()
   return 0

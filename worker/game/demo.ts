@@ -68,8 +68,10 @@ export function createDemoGame(options: DemoOptions = {}): Game<DemoState, DemoM
       s.targetX = p.x + ctx.rng.range(-spread, spread)
       s.targetY = p.y + ctx.rng.range(-spread, spread)
     } else {
-      s.targetX = ctx.rng.range(b.minX, b.maxX)
-      s.targetY = ctx.rng.range(b.minY, b.maxY)
+      // Anywhere in the world: in a world of several partitions, walkers cross borders.
+      const w = ctx.worldBounds
+      s.targetX = ctx.rng.range(w.minX, w.maxX)
+      s.targetY = ctx.rng.range(w.minY, w.maxY)
     }
   }
 
@@ -100,7 +102,7 @@ export function createDemoGame(options: DemoOptions = {}): Game<DemoState, DemoM
     },
 
     tick(ctx, dt) {
-      const b = ctx.bounds
+      const b = ctx.worldBounds
       for (const e of ctx.entities()) {
         const s = e.state
         if (s.role === 'walker') {

@@ -73,14 +73,41 @@ export interface Rng {
   range(min: number, max: number): number
 }
 
+/**
+ * A read-only copy of an entity owned by a neighbouring partition (possibly on another worker), as
+ * of the end of the previous tick. The game may look at it and send it messages (`send`), which its
+ * owner delivers at its next tick; it cannot change it.
+ */
+export interface GhostView {
+  readonly id: EntityId
+  readonly x: number
+  readonly y: number
+  /** Facing in radians. */
+  readonly heading: number
+  /** World units per second. */
+  readonly speed: number
+  readonly fields: Readonly<WireFields>
+}
+
+/** Turns a game's per-entity state into bytes and back, for handoffs between workers. */
+export interface StateCodec<S> {
+  encode(state: S): Uint8Array
+  decode(bytes: Uint8Array): S
+}
+
 export interface GameContext<S, M> {
   /** The tick being simulated. */
   readonly tick: number
   /** Seconds per tick. */
   readonly dt: number
   readonly rng: Rng
-  /** The partition's (or room's) area. */
+  /** The partition's (or room's) area: where its entities spawn. */
   readonly bounds: Readonly<Rect>
+  /**
+   * The whole world's area (a room's: its own). Entities may walk anywhere in it: one that leaves
+   * `bounds` is handed to the partition it entered. Default: `bounds`.
+   */
+  readonly worldBounds: Readonly<Rect>
   /** All entities in id order. */
   entities(): Iterable<Entity<S>>
   get(id: EntityId): Entity<S> | undefined
@@ -89,7 +116,12 @@ export interface GameContext<S, M> {
    * `out` (cleared first). Cheap: it reads the interest index built last tick.
    */
   nearby(x: number, y: number, r: number, out: Entity<S>[]): Entity<S>[]
-  /** Queue `payload` for entity `to`; delivered at the start of the next tick. */
+  /** Ghosts from neighbouring partitions near the border, as of the end of the previous tick, in id order. */
+  ghosts(): readonly GhostView[]
+  /**
+   * Queue `payload` for entity `to`; delivered at the start of the next tick. A ghost's owner gets
+   * it at its next tick (messages between workers cross in the same tick's batch).
+   */
   send(from: EntityId, to: EntityId, payload: M): void
   /** Spawn an NPC now (it is simulated from the next tick). */
   spawnNpc(spec?: { x?: number; y?: number }): EntityId
@@ -111,4 +143,9 @@ export interface Game<S, M = never> {
   message(ctx: GameContext<S, M>, from: EntityId, to: Entity<S>, payload: M): void
   /** Fill the snapshot fields for `entity` (called for every entity every tick: keep it cheap). */
   wire(entity: Entity<S>, out: WireFields): void
+  /**
+   * Encodes entity state and messages for handoffs and messages between workers. Default: JSON,
+   * which suits plain-data state and messages.
+   */
+  readonly codec?: { state: StateCodec<S>; message: StateCodec<M> }
 }

@@ -43,6 +43,7 @@ export interface NeighbourFrame {
     | { $case: "handoff"; value: HandoffOffer }
     | { $case: "handoffReply"; value: HandoffReply }
     | { $case: "forwardedInput"; value: ForwardedInput }
+    | { $case: "relayClosed"; value: RelayClosed }
     | undefined;
 }
 
@@ -72,6 +73,12 @@ export interface EntityState {
   state: Buffer;
   /** Player that controls this entity, empty for NPCs. */
   playerId: string;
+  /** Facing in radians. */
+  heading: number;
+  /** Collision radius in world units. */
+  radius: number;
+  /** Players: highest input sequence number applied (a worker relaying the player acknowledges it). */
+  lastInputSeq: number;
 }
 
 /** A message from game code to an entity owned by another worker, delivered at its owner's next tick. */
@@ -93,7 +100,14 @@ export interface HandoffOffer {
     | undefined;
   /** Inputs received but not yet applied, in sequence order. */
   pendingInputs: PendingInput[];
-  session?: PlayerSession | undefined;
+  session?:
+    | PlayerSession
+    | undefined;
+  /**
+   * The worker still holding the player's connection (relaying its inputs and snapshots until the
+   * client moves), empty when none: the owner keeps sending it this entity's ghost wherever it walks.
+   */
+  relayWorker: string;
 }
 
 export interface PendingInput {
@@ -124,6 +138,16 @@ export interface ForwardedInput {
   to?: PartitionRef | undefined;
   entityId: number;
   input?: PendingInput | undefined;
+}
+
+/**
+ * The player whose connection a worker was relaying left (closed it): its entity leaves the world,
+ * unless the player has meanwhile connected to the owner directly.
+ */
+export interface RelayClosed {
+  to?: PartitionRef | undefined;
+  entityId: number;
+  playerId: string;
 }
 
 export interface TransferPartitionRequest {
@@ -306,6 +330,9 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "forwardedInput":
         ForwardedInput.encode(message.frame.value, writer.uint32(50).fork()).join();
         break;
+      case "relayClosed":
+        RelayClosed.encode(message.frame.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -371,6 +398,14 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
             message.frame = { $case: "forwardedInput", value: ForwardedInput.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.frame = { $case: "relayClosed", value: RelayClosed.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -401,6 +436,10 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
         ? { $case: "forwardedInput", value: ForwardedInput.fromJSON(object.forwardedInput) }
         : isSet(object.forwarded_input)
         ? { $case: "forwardedInput", value: ForwardedInput.fromJSON(object.forwarded_input) }
+        : isSet(object.relayClosed)
+        ? { $case: "relayClosed", value: RelayClosed.fromJSON(object.relayClosed) }
+        : isSet(object.relay_closed)
+        ? { $case: "relayClosed", value: RelayClosed.fromJSON(object.relay_closed) }
         : undefined,
     };
   },
@@ -419,6 +458,8 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       obj.handoffReply = HandoffReply.toJSON(message.frame.value);
     } else if (message.frame?.$case === "forwardedInput") {
       obj.forwardedInput = ForwardedInput.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "relayClosed") {
+      obj.relayClosed = RelayClosed.toJSON(message.frame.value);
     }
     return obj;
   },
@@ -462,6 +503,12 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "forwardedInput": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "forwardedInput", value: ForwardedInput.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "relayClosed": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "relayClosed", value: RelayClosed.fromPartial(object.frame.value) };
         }
         break;
       }
@@ -693,7 +740,18 @@ export const GhostBatch: MessageFns<GhostBatch> = {
 };
 
 function createBaseEntityState(): EntityState {
-  return { id: 0, x: 0, y: 0, vx: 0, vy: 0, state: Buffer.alloc(0), playerId: "" };
+  return {
+    id: 0,
+    x: 0,
+    y: 0,
+    vx: 0,
+    vy: 0,
+    state: Buffer.alloc(0),
+    playerId: "",
+    heading: 0,
+    radius: 0,
+    lastInputSeq: 0,
+  };
 }
 
 export const EntityState: MessageFns<EntityState> = {
@@ -718,6 +776,15 @@ export const EntityState: MessageFns<EntityState> = {
     }
     if (message.playerId !== "") {
       writer.uint32(58).string(message.playerId);
+    }
+    if (message.heading !== 0) {
+      writer.uint32(65).double(message.heading);
+    }
+    if (message.radius !== 0) {
+      writer.uint32(73).double(message.radius);
+    }
+    if (message.lastInputSeq !== 0) {
+      writer.uint32(80).uint32(message.lastInputSeq);
     }
     return writer;
   },
@@ -791,6 +858,30 @@ export const EntityState: MessageFns<EntityState> = {
             message.playerId = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.heading = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.radius = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.lastInputSeq = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -816,6 +907,13 @@ export const EntityState: MessageFns<EntityState> = {
         : isSet(object.player_id)
         ? globalThis.String(object.player_id)
         : "",
+      heading: isSet(object.heading) ? globalThis.Number(object.heading) : 0,
+      radius: isSet(object.radius) ? globalThis.Number(object.radius) : 0,
+      lastInputSeq: isSet(object.lastInputSeq)
+        ? globalThis.Number(object.lastInputSeq)
+        : isSet(object.last_input_seq)
+        ? globalThis.Number(object.last_input_seq)
+        : 0,
     };
   },
 
@@ -842,6 +940,15 @@ export const EntityState: MessageFns<EntityState> = {
     if (message.playerId !== "") {
       obj.playerId = message.playerId;
     }
+    if (message.heading !== 0) {
+      obj.heading = floatToJson(message.heading);
+    }
+    if (message.radius !== 0) {
+      obj.radius = floatToJson(message.radius);
+    }
+    if (message.lastInputSeq !== 0) {
+      obj.lastInputSeq = Math.round(message.lastInputSeq);
+    }
     return obj;
   },
 
@@ -857,6 +964,9 @@ export const EntityState: MessageFns<EntityState> = {
     message.vy = object.vy ?? 0;
     message.state = object.state ?? Buffer.alloc(0);
     message.playerId = object.playerId ?? "";
+    message.heading = object.heading ?? 0;
+    message.radius = object.radius ?? 0;
+    message.lastInputSeq = object.lastInputSeq ?? 0;
     return message;
   },
 };
@@ -997,6 +1107,7 @@ function createBaseHandoffOffer(): HandoffOffer {
     entity: undefined,
     pendingInputs: [],
     session: undefined,
+    relayWorker: "",
   };
 }
 
@@ -1022,6 +1133,9 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
     }
     if (message.session !== undefined) {
       PlayerSession.encode(message.session, writer.uint32(58).fork()).join();
+    }
+    if (message.relayWorker !== "") {
+      writer.uint32(66).string(message.relayWorker);
     }
     return writer;
   },
@@ -1095,6 +1209,14 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
             message.session = PlayerSession.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.relayWorker = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1124,6 +1246,11 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
         ? object.pending_inputs.map((e: any) => PendingInput.fromJSON(e))
         : [],
       session: isSet(object.session) ? PlayerSession.fromJSON(object.session) : undefined,
+      relayWorker: isSet(object.relayWorker)
+        ? globalThis.String(object.relayWorker)
+        : isSet(object.relay_worker)
+        ? globalThis.String(object.relay_worker)
+        : "",
     };
   },
 
@@ -1150,6 +1277,9 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
     if (message.session !== undefined) {
       obj.session = PlayerSession.toJSON(message.session);
     }
+    if (message.relayWorker !== "") {
+      obj.relayWorker = message.relayWorker;
+    }
     return obj;
   },
 
@@ -1171,6 +1301,7 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
     message.session = (object.session !== undefined && object.session !== null)
       ? PlayerSession.fromPartial(object.session)
       : undefined;
+    message.relayWorker = object.relayWorker ?? "";
     return message;
   },
 };
@@ -1617,6 +1748,115 @@ export const ForwardedInput: MessageFns<ForwardedInput> = {
     message.input = (object.input !== undefined && object.input !== null)
       ? PendingInput.fromPartial(object.input)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseRelayClosed(): RelayClosed {
+  return { to: undefined, entityId: 0, playerId: "" };
+}
+
+export const RelayClosed: MessageFns<RelayClosed> = {
+  encode(message: RelayClosed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.to !== undefined) {
+      PartitionRef.encode(message.to, writer.uint32(10).fork()).join();
+    }
+    if (message.entityId !== 0) {
+      writer.uint32(16).uint64(message.entityId);
+    }
+    if (message.playerId !== "") {
+      writer.uint32(26).string(message.playerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelayClosed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelayClosed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.to = PartitionRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.entityId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.playerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelayClosed {
+    return {
+      to: isSet(object.to) ? PartitionRef.fromJSON(object.to) : undefined,
+      entityId: isSet(object.entityId)
+        ? globalThis.Number(object.entityId)
+        : isSet(object.entity_id)
+        ? globalThis.Number(object.entity_id)
+        : 0,
+      playerId: isSet(object.playerId)
+        ? globalThis.String(object.playerId)
+        : isSet(object.player_id)
+        ? globalThis.String(object.player_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RelayClosed): unknown {
+    const obj: any = {};
+    if (message.to !== undefined) {
+      obj.to = PartitionRef.toJSON(message.to);
+    }
+    if (message.entityId !== 0) {
+      obj.entityId = Math.round(message.entityId);
+    }
+    if (message.playerId !== "") {
+      obj.playerId = message.playerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelayClosed>, I>>(base?: I): RelayClosed {
+    return RelayClosed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelayClosed>, I>>(object: I): RelayClosed {
+    const message = createBaseRelayClosed();
+    message.to = (object.to !== undefined && object.to !== null) ? PartitionRef.fromPartial(object.to) : undefined;
+    message.entityId = object.entityId ?? 0;
+    message.playerId = object.playerId ?? "";
     return message;
   },
 };

@@ -1,0 +1,133 @@
+/**
+ * The receiving side of handoffs on one worker: judge each offer (the pure machine's `judgeOffer`,
+ * epochs both ways), import the entity at the tick boundary, answer, and for a player whose
+ * connection another worker still holds, follow up with a ticket for here. Answers are remembered
+ * per handoff id, so a resent offer gets the same answer and never a second import.
+ */
+import type { Logger } from '../../core/log.ts'
+import { leafInfo } from '../../core/partition-map.ts'
+import type { PartitionMap } from '../../core/partition-map.ts'
+import type { InputRecord } from '../../core/wire/input-codec.ts'
+import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import { judgeOffer } from './machine.ts'
+import type { HandoffConfig, Verdict } from './machine.ts'
+import type { PartitionRunner } from '../partition-runner.ts'
+import type { EntityExport } from '../simulation.ts'
+import { fromEntityState, fromPendingInput, gameCodecs } from '../neighbours/codec.ts'
+
+type AnyRunner = PartitionRunner<unknown, unknown>
+
+export interface ReceiverContext {
+  workerId: string
+  logger: Logger
+  config: HandoffConfig
+  clientUrl: string
+  /** Entities whose player's connection a peer relays (written here, read by ghost publishing). */
+  relayedBy: Map<string, string>
+  stats: { handoffsIn: number; refused: Record<string, number> }
+  map(worldId: string): PartitionMap | undefined
+  runner(worldId: string, partitionId: string): AnyRunner | undefined
+  runners(): Iterable<AnyRunner>
+  runnerOwning(worldId: string, id: number): AnyRunner | undefined
+  send(peer: string, frame: NeighbourFrame): void
+  /** Remove and return what the sending side still held for an entity coming back (its inputs). */
+  takeRecord(key: string): { buffered: InputRecord[]; heldPending: InputRecord[] } | undefined
+  signTicket?: (claims: { playerId: string; worldId: string; partitionId: string }) => Promise<string>
+}
+
+const key = (worldId: string, id: number) => `${worldId}:${id}`
+
+export class HandoffReceiver {
+  private readonly decided = new Map<string, Verdict>()
+  /** In-process offers: the export itself (with its snapshot history), by handoff id. */
+  readonly localExports = new Map<string, EntityExport<unknown>>()
+
+  constructor(private readonly c: ReceiverContext) {}
+
+  /** Whether this worker accepted the handoff (it owns the entity since). */
+  accepted(handoffId: string): boolean {
+    return this.decided.get(handoffId)?.accept === true
+  }
+
+  /** An offer arrived (at a tick boundary): judge it, take the entity or not, and answer. */
+  onOffer(from: string, offer: HandoffOffer): void {
+    const { to, entity } = offer
+    const fromRef = offer.from
+    if (!to || !fromRef || !entity) return
+    const map = this.c.map(to.worldId)
+    const runner = this.c.runner(to.worldId, to.partitionId)
+    const previous = this.decided.get(offer.handoffId)
+    const verdict = judgeOffer(
+      { handoffId: offer.handoffId, from: fromRef, to, entityId: entity.id, pos: entity },
+      {
+        owned: runner && !runner.retiring ? { ref: runner.ref, rect: runner.options.rect } : undefined,
+        mapEpochOfFrom: map ? leafInfo(map, fromRef.partitionId)?.leaf.epoch : undefined,
+        alreadyOwns: this.c.runnerOwning(to.worldId, entity.id) !== undefined,
+        previous,
+        config: this.c.config,
+      },
+    )
+    this.remember(offer.handoffId, verdict)
+    if (verdict.accept && !verdict.duplicate && runner) this.take(runner, offer)
+    // An in-process offer's export is used by `take` or not at all.
+    this.localExports.delete(offer.handoffId)
+    if (!verdict.accept) this.c.stats.refused[verdict.reason] = (this.c.stats.refused[verdict.reason] ?? 0) + 1
+    const reply: HandoffReply = { handoffId: offer.handoffId, accepted: verdict.accept, reason: verdict.accept ? '' : verdict.reason, clientUrl: '', ticket: '' }
+    this.c.send(from, { frame: { $case: 'handoffReply', value: reply } })
+    const playerId = offer.session?.playerId
+    if (verdict.accept && !verdict.duplicate && offer.relayWorker && offer.relayWorker !== this.c.workerId && playerId && this.c.signTicket) {
+      const sign = this.c.signTicket({ playerId, worldId: to.worldId, partitionId: to.partitionId })
+      sign.then(
+        (ticket) => this.c.send(from, { frame: { $case: 'handoffReply', value: { ...reply, ticket, clientUrl: this.c.clientUrl } } }),
+        (err: unknown) => this.c.logger.warn({ err }, 'could not sign a ticket for a handed-off player'),
+      )
+    }
+  }
+
+  private take(runner: AnyRunner, offer: HandoffOffer): void {
+    const entity = offer.entity
+    const to = offer.to
+    if (!entity || !to) return
+    const local = this.localExports.get(offer.handoffId)
+    this.localExports.delete(offer.handoffId)
+    const codecs = gameCodecs(runner.options.game)
+    const x: EntityExport<unknown> = local ?? {
+      entity: fromEntityState(entity, codecs.state),
+      session: offer.session
+        ? {
+            playerId: offer.session.playerId, lastAppliedSeq: offer.session.lastAppliedSeq, ackedTick: null,
+            pending: offer.pendingInputs.map(fromPendingInput).filter((i): i is InputRecord => i !== undefined),
+          }
+        : null,
+    }
+    // It comes back to a worker that still had a record of it: inputs held there stay with it.
+    const k = key(to.worldId, entity.id)
+    const back = this.c.takeRecord(k)
+    if (back && x.session) x.session.pending.push(...back.buffered, ...back.heldPending)
+    runner.sim.importEntity(x)
+    this.c.stats.handoffsIn++
+    const relay = offer.relayWorker
+    if (relay && relay !== this.c.workerId) this.c.relayedBy.set(k, relay)
+    else this.c.relayedBy.delete(k)
+    const playerId = x.session?.playerId
+    if (relay === this.c.workerId && playerId !== undefined && !runner.hasPlayer(playerId)) {
+      // Back on the worker holding the player's connection, in another partition: the connection
+      // moves to this runner (its next snapshot is a full one).
+      for (const other of this.c.runners()) {
+        if (other === runner || other.options.worldId !== to.worldId || !other.sim.isRelay(playerId)) continue
+        const binding = other.detachPlayer(playerId)
+        other.sim.removePlayer(playerId)
+        if (binding) runner.attachPlayer(binding)
+      }
+    }
+  }
+
+  private remember(handoffId: string, verdict: Verdict): void {
+    this.decided.set(handoffId, verdict)
+    // Answers are kept long enough for any resend; the oldest go first.
+    if (this.decided.size > 10_000) {
+      const oldest = this.decided.keys().next().value
+      if (oldest !== undefined) this.decided.delete(oldest)
+    }
+  }
+}

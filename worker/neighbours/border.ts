@@ -1,0 +1,454 @@
+/**
+ * One worker's borders: ghosts out and in, entity messages to ghosts, and handoffs (both sides),
+ * for partitions on other workers (frames over the neighbour links) and on this one (the same
+ * frames through a local inbox, no gRPC). Everything happens at tick boundaries: `beforeTick`
+ * takes what arrived since the last tick (ghosts, offers, replies, inputs, messages); `afterTick`
+ * publishes ghosts, routes messages, and offers entities that left their partition.
+ *
+ * The decisions are the pure machine's (`../handoff/machine.ts`); this file moves entities,
+ * sessions and connections accordingly.
+ */
+import type { Logger } from '../../core/log.ts'
+import { leafAt, leafInfo, neighbours } from '../../core/partition-map.ts'
+import type { PartitionMap } from '../../core/partition-map.ts'
+import type { WorkerRecord } from '../../core/records.ts'
+import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
+import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { Entity } from '../game/types.ts'
+import { DEFAULT_HANDOFF, OWNED, expire, onReply, resendDue, shouldOffer, startOffer } from '../handoff/machine.ts'
+import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
+import { HandoffReceiver } from '../handoff/receiver.ts'
+import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
+import type { EntityExport } from '../simulation.ts'
+import { fromPendingInput, gameCodecs, ghostOf, toEntityState, toPendingInput } from './codec.ts'
+import { GhostStore } from './ghosts.ts'
+import { localGhost, publishGhosts, routeMessages } from './traffic.ts'
+import type { TrafficContext } from './traffic.ts'
+
+type AnyRunner = PartitionRunner<unknown, unknown>
+
+export interface BorderDeps {
+  workerId: string
+  logger: Logger
+  map(worldId: string): PartitionMap | undefined
+  /** Live workers by id. */
+  workers(): ReadonlyMap<string, WorkerRecord>
+  runners(): Iterable<AnyRunner>
+  runner(worldId: string, partitionId: string): AnyRunner | undefined
+  /** Queue a frame for a peer worker's link (false when the link is down). */
+  sendRemote(peerId: string, frame: NeighbourFrame): boolean
+  /** Write the queued frames now (after handling frames between ticks). */
+  flushRemote?: () => void
+  /** Ghost margin in world units (default 16). */
+  ghostMargin: number
+  handoff?: Partial<HandoffConfig>
+  /** Signs a ticket for a player handed to this worker, so its client can come here directly. */
+  signTicket?: (claims: { playerId: string; worldId: string; partitionId: string }) => Promise<string>
+  /** This worker's client URL (sent with tickets). */
+  clientUrl: string
+}
+
+/** Sender-side record of one entity that left, or is leaving, one of our partitions. */
+interface Out {
+  runnerKey: string
+  worldId: string
+  entityId: number
+  playerId: string | null
+  phase: OwnerPhase
+  /** While offering: the entity, out of the simulation, ready to come back on a refusal. */
+  held: EntityExport<unknown> | undefined
+  /** Inputs that arrived while offering, to forward (accepted) or apply (refused). */
+  buffered: InputRecord[]
+  /** The relayed player closed its connection while the offer was out. */
+  closed: boolean
+  /** The worker the entity was offered to (where forwarded inputs go). */
+  peer: string
+  /** performance.now() of the first offer, for the handoff latency. */
+  offeredAt: number
+  /** Ids of offers made for it (replies, and the ticket that follows an acceptance, find it by them). */
+  handoffIds: string[]
+}
+
+export interface BorderStats {
+  handoffsOut: number
+  handoffsIn: number
+  refused: Record<string, number>
+  staleGhosts: number
+  forwardedInputs: number
+  messagesOut: number
+  /** Latest handoff latencies in ms (offer sent → accepted reply taken in; the last 1,000). */
+  handoffMs: number[]
+}
+
+const key = (worldId: string, id: number) => `${worldId}:${id}`
+
+export class Border implements RunnerBorder {
+  readonly ghosts = new GhostStore()
+  private readonly config: HandoffConfig
+  private readonly outs = new Map<string, Out>()
+  private readonly byHandoff = new Map<string, string>()
+  /** Entities handed to us whose player's connection a peer still relays: their ghost follows them there. */
+  private readonly relayedBy = new Map<string, string>()
+  private inbox: { from: string; frame: NeighbourFrame }[] = []
+  private tick = 0
+  private seq = 0
+  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, handoffMs: [] }
+
+  /** What ghost publishing and message routing need from us. */
+  private readonly traffic: TrafficContext
+  private readonly receiver: HandoffReceiver
+
+  constructor(private readonly deps: BorderDeps) {
+    this.config = { ...DEFAULT_HANDOFF, ...deps.handoff }
+    this.traffic = {
+      workerId: deps.workerId, ghostMargin: deps.ghostMargin, ghosts: this.ghosts, relayedBy: this.relayedBy, stats: this.stats,
+      tick: () => this.tick,
+      map: (worldId) => deps.map(worldId),
+      sendRemote: (peer, frame) => deps.sendRemote(peer, frame),
+      send: (peer, frame) => this.send(peer, frame),
+      runnerOwning: (worldId, id) => this.runnerOwning(worldId, id),
+    }
+    this.receiver = new HandoffReceiver({
+      workerId: deps.workerId, logger: deps.logger, config: this.config, clientUrl: deps.clientUrl, relayedBy: this.relayedBy, stats: this.stats,
+      map: (worldId) => deps.map(worldId),
+      runner: (worldId, partitionId) => deps.runner(worldId, partitionId),
+      runners: () => deps.runners(),
+      runnerOwning: (worldId, id) => this.runnerOwning(worldId, id),
+      send: (peer, frame) => this.send(peer, frame),
+      takeRecord: (k) => {
+        const o = this.outs.get(k)
+        this.dropOut(k)
+        return o ? { buffered: o.buffered, heldPending: o.held?.session?.pending ?? [] } : undefined
+      },
+      ...(deps.signTicket ? { signTicket: deps.signTicket } : {}),
+    })
+  }
+
+  /**
+   * Frames from a peer's link. Ticks run synchronously, so whenever this runs we are between two
+   * ticks: frames are handled at once (an offer accepted now is simulated from the next tick), and
+   * what they produce (replies) goes out at once rather than a tick later.
+   */
+  receive(from: string, frames: NeighbourFrame[]): void {
+    for (const frame of frames) this.handle(from, frame)
+    this.deps.flushRemote?.()
+  }
+
+  /** Whether a runner still has work at its border (offers out, players relayed elsewhere). */
+  busy(runner: AnyRunner): boolean {
+    for (const o of this.outs.values()) if (o.runnerKey === runner.key && o.phase.phase === 'offering') return true
+    return false
+  }
+
+  /** Entities out on offer (held here, not simulated anywhere until accepted). */
+  offersOut(): { worldId: string; entityId: number; handoffId: string }[] {
+    const out: { worldId: string; entityId: number; handoffId: string }[] = []
+    for (const o of this.outs.values()) if (o.phase.phase === 'offering') out.push({ worldId: o.worldId, entityId: o.entityId, handoffId: o.phase.handoffId })
+    return out
+  }
+
+  /** Whether this worker accepted the handoff (it owns the entity since). */
+  accepted(handoffId: string): boolean {
+    return this.receiver.accepted(handoffId)
+  }
+
+  /** Workers this one needs links to: owners of leaves adjacent to ours, and peers we relay for. */
+  peers(): Set<string> {
+    const out = new Set<string>()
+    for (const r of this.deps.runners()) {
+      const map = this.deps.map(r.options.worldId)
+      if (!map || r.options.kind === 'room') continue
+      for (const nb of neighbours(map, r.options.partitionId)) if (nb.owner) out.add(nb.owner)
+      const own = leafInfo(map, r.options.partitionId)?.leaf.owner
+      if (r.retiring && own) out.add(own)
+    }
+    for (const o of this.outs.values()) if (o.phase.phase === 'offering') out.add(o.phase.toWorker)
+    for (const o of this.outs.values()) if (o.phase.phase === 'forwarding') out.add(o.peer)
+    for (const p of this.relayedBy.values()) out.add(p)
+    out.delete(this.deps.workerId)
+    out.delete('')
+    return out
+  }
+
+  /** Tick boundary, before stepping: take in everything that arrived; set every runner's ghosts. */
+  beforeTick(tick: number): void {
+    this.tick = tick
+    // Local frames may produce more local frames (an in-process offer, then its reply): one pass.
+    for (let i = 0; i < this.inbox.length; i++) {
+      const item = this.inbox[i]
+      if (item) this.handle(item.from, item.frame)
+    }
+    this.inbox = []
+    for (const r of this.deps.runners()) {
+      if (r.options.kind === 'room') continue
+      const ghosts = this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, tick)
+      // Entities out on offer are not simulated here, but their players near here still see them.
+      for (const o of this.outs.values()) if (o.runnerKey === r.key && o.held) ghosts.push(localGhost(r, o.held.entity))
+      r.sim.setGhosts(ghosts)
+    }
+  }
+
+  /** Tick boundary, after stepping: ghosts out, messages out, offers out. */
+  afterTick(): void {
+    for (const r of this.deps.runners()) {
+      if (r.options.kind === 'room') continue
+      publishGhosts(this.traffic, r)
+      routeMessages(this.traffic, r)
+      this.offer(r)
+    }
+    for (const [k, o] of this.outs) {
+      // Inputs of a relayed player keep coming through here for as long as its connection lives.
+      const relayed = o.playerId !== null && (this.relayedBy.has(k) || this.runnerByKey(o.runnerKey)?.sim.isRelay(o.playerId) === true)
+      if (!relayed) o.phase = expire(o.phase, this.tick)
+      const idle = o.phase.phase === 'owned' && this.tick >= o.phase.retryAt
+      if (o.phase.phase === 'released' || idle) this.dropOut(k)
+    }
+    this.stats.staleGhosts = this.ghosts.staleDropped
+  }
+
+  relayInput(runner: PartitionRunner<never, never>, playerId: string, packet: InputPacket): void {
+    const r = runner as unknown as AnyRunner
+    const entityId = r.sim.playerEntity(playerId)
+    const o = entityId === undefined ? undefined : this.outs.get(key(r.options.worldId, entityId))
+    if (!o) return
+    if (o.phase.phase === 'offering') o.buffered.push(...packet.inputs)
+    else if (o.phase.phase === 'forwarding') this.forward(o, packet.inputs)
+  }
+
+  relayClosed(runner: PartitionRunner<never, never>, playerId: string, entityId: number): void {
+    const r = runner as unknown as AnyRunner
+    const o = this.outs.get(key(r.options.worldId, entityId))
+    if (!o) return
+    if (o.phase.phase === 'offering') {
+      o.closed = true
+      return
+    }
+    if (o.phase.phase === 'forwarding') {
+      const to = o.phase.to
+      this.send(o.peer, { frame: { $case: 'relayClosed', value: { to, entityId, playerId } } })
+    }
+    this.dropOut(key(o.worldId, entityId))
+  }
+
+  // ── sending side ────────────────────────────────────────────────────────────────────────────
+
+  private offer(r: AnyRunner): void {
+    const map = this.deps.map(r.options.worldId)
+    if (!map) return
+    const self: Ref = r.ref
+    for (const e of [...r.sim.allEntities()]) {
+      const k = key(r.options.worldId, e.id)
+      const phase = this.outs.get(k)?.phase ?? OWNED
+      const target = this.targetFor(r, map, e)
+      if (!shouldOffer({ phase, tick: this.tick, pos: e, rect: r.options.rect, handingOver: r.retiring, target: target?.ref, self, config: this.config })) continue
+      if (!target || (target.owner === this.deps.workerId && target.ref.partitionId === self.partitionId && target.ref.epoch === self.epoch)) continue
+      // A player connected here stays connected (relayed) until its client moves; a player relayed
+      // through us from elsewhere has no connection here to keep.
+      const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
+      const handoffId = `${this.deps.workerId}.${++this.seq}`
+      const o: Out = {
+        runnerKey: r.key, worldId: r.options.worldId, entityId: e.id, playerId: e.playerId,
+        phase: startOffer(handoffId, self, target.ref, target.owner, this.tick), held, buffered: [], closed: false, peer: target.owner, offeredAt: performance.now(), handoffIds: [],
+      }
+      this.dropOut(k)
+      this.outs.set(k, o)
+      this.byHandoff.set(handoffId, k)
+      o.handoffIds.push(handoffId)
+      this.stats.handoffsOut++
+      this.sendOffer(r, o)
+    }
+    for (const o of this.outs.values()) {
+      if (o.runnerKey === r.key && resendDue(o.phase, this.tick, this.config)) this.sendOffer(r, o)
+    }
+  }
+
+  private targetFor(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { ref: Ref; owner: string } | undefined {
+    // A retiring runner hands everything to whoever owns the ground now (the same leaf, moved, or
+    // what it was split into or merged with); positions are clamped into the world.
+    const b = map.bounds
+    const leaf = leafAt(map, { x: Math.min(b.maxX, Math.max(b.minX, e.x)), y: Math.min(b.maxY, Math.max(b.minY, e.y)) })
+    if (!leaf?.owner) return undefined
+    // Only to a live worker (or ourselves): an offer to nobody would hold the entity frozen.
+    if (leaf.owner !== this.deps.workerId && !this.deps.workers().has(leaf.owner)) return undefined
+    return { ref: { worldId: r.options.worldId, partitionId: leaf.id, epoch: leaf.epoch }, owner: leaf.owner }
+  }
+
+  private sendOffer(r: AnyRunner, o: Out): void {
+    if (o.phase.phase !== 'offering' || !o.held) return
+    const { held } = o
+    const codecs = gameCodecs(r.options.game)
+    const s = held.session
+    const offer: HandoffOffer = {
+      handoffId: o.phase.handoffId, from: o.phase.from, to: o.phase.to, tick: this.tick,
+      entity: toEntityState(held.entity, codecs.state, s?.lastAppliedSeq ?? 0),
+      pendingInputs: (s?.pending ?? []).map(toPendingInput),
+      ...(s ? { session: { playerId: s.playerId, lastAppliedSeq: s.lastAppliedSeq, lastAckedSnapshot: Math.max(0, s.ackedTick ?? 0) } } : {}),
+      relayWorker: s === null ? '' : this.relayWorkerOf(r, o),
+    }
+    if (o.phase.toWorker === this.deps.workerId) this.receiver.localExports.set(offer.handoffId, held)
+    this.send(o.phase.toWorker, { frame: { $case: 'handoff', value: offer } })
+  }
+
+  /** Who holds the connection of an entity's player: us (this runner relays), or whoever relayed it to us. */
+  private relayWorkerOf(r: AnyRunner, o: Out): string {
+    if (o.playerId !== null && r.sim.isRelay(o.playerId)) return this.deps.workerId
+    return this.relayedBy.get(key(o.worldId, o.entityId)) ?? ''
+  }
+
+  private onReply(reply: HandoffReply): void {
+    const k = this.byHandoff.get(reply.handoffId)
+    const o = k === undefined ? undefined : this.outs.get(k)
+    const r = o ? this.runnerByKey(o.runnerKey) : undefined
+    if (!o || !r) return
+    const before = o.phase
+    o.phase = onReply(o.phase, reply, this.tick, this.config)
+    if (before.phase === 'offering' && o.phase.phase === 'forwarding') {
+      this.stats.handoffMs.push(performance.now() - o.offeredAt)
+      if (this.stats.handoffMs.length > 1_000) this.stats.handoffMs.shift()
+      this.handedOff(r, o, before.toWorker)
+    } else if (before.phase === 'offering' && o.phase.phase === 'owned') this.takeBack(r, o, reply.reason)
+    if (reply.accepted && reply.ticket && o.phase.phase === 'forwarding' && o.playerId && r.sim.isRelay(o.playerId)) {
+      // Tell the client where its entity lives now; it may connect there early and switch.
+      r.sendControl(o.playerId, { kind: 'migrate', url: reply.clientUrl, ticket: reply.ticket, worldId: o.worldId })
+    }
+  }
+
+  private handedOff(r: AnyRunner, o: Out, toWorker: string): void {
+    const playerId = o.playerId
+    o.held = undefined
+    if (toWorker === this.deps.workerId && playerId !== null) {
+      // In-process: the connection itself moves to the new runner, with its snapshot history.
+      const now = this.runnerOwning(o.worldId, o.entityId)
+      const binding = r.detachPlayer(playerId)
+      if (r.sim.isRelay(playerId)) r.sim.removePlayer(playerId)
+      if (now && binding) now.attachPlayer(binding)
+      if (now && o.buffered.length > 0) now.sim.receiveInput(playerId, { ackTick: null, inputs: o.buffered })
+      if (now && o.closed) now.sim.removePlayer(playerId)
+      o.buffered = []
+      return
+    }
+    if (o.buffered.length > 0) this.forward(o, o.buffered)
+    o.buffered = []
+    // A relayed player the receiver now relays to someone else: our dangling relay session goes.
+    if (playerId !== null && r.sim.isRelay(playerId) && !r.hasPlayer(playerId)) r.sim.removePlayer(playerId)
+    if (o.closed && playerId !== null && o.phase.phase === 'forwarding') {
+      this.send(toWorker, { frame: { $case: 'relayClosed', value: { to: o.phase.to, entityId: o.entityId, playerId } } })
+    }
+  }
+
+  private takeBack(r: AnyRunner, o: Out, reason: string): void {
+    const held = o.held
+    o.held = undefined
+    if (!held) return
+    if (held.session) held.session.pending.push(...o.buffered)
+    o.buffered = []
+    r.sim.importEntity(held)
+    if (o.closed && o.playerId) r.sim.removePlayer(o.playerId)
+    this.deps.logger.debug({ entity: o.entityId, reason }, 'handoff refused; keeping the entity')
+  }
+
+  private forward(o: Out, inputs: readonly InputRecord[]): void {
+    if (o.phase.phase !== 'forwarding') return
+    const to = o.phase.to
+    for (const i of inputs) {
+      this.stats.forwardedInputs++
+      this.send(o.peer, { frame: { $case: 'forwardedInput', value: { to, entityId: o.entityId, input: toPendingInput(i) } } })
+    }
+  }
+
+  // ── receiving side ──────────────────────────────────────────────────────────────────────────
+
+  private handle(from: string, frame: NeighbourFrame): void {
+    const f = frame.frame
+    if (!f) return
+    switch (f.$case) {
+      case 'ghosts': {
+        const src = f.value.source
+        const runnerGame = src ? this.anyRunner(src.worldId)?.options.game : undefined
+        if (!src || !runnerGame) return
+        const codec = gameCodecs(runnerGame).state
+        const mapEpoch = this.deps.map(src.worldId) ? leafInfo(this.deps.map(src.worldId) as PartitionMap, src.partitionId)?.leaf.epoch : undefined
+        this.ghosts.apply(src.worldId, src.partitionId, src.epoch, mapEpoch, f.value.upserts.map((s) => ghostOf(s, runnerGame, codec)), this.tick)
+        return
+      }
+      case 'handoff':
+        this.receiver.onOffer(from, f.value)
+        return
+      case 'handoffReply':
+        this.onReply(f.value)
+        return
+      case 'forwardedInput': {
+        const to = f.value.to
+        const input = f.value.input ? fromPendingInput(f.value.input) : undefined
+        if (!to || !input) return
+        const r = this.runnerOwning(to.worldId, f.value.entityId)
+        const playerId = r?.sim.entity(f.value.entityId)?.playerId
+        if (r && playerId) r.sim.receiveInput(playerId, { ackTick: null, inputs: [input] })
+        else {
+          // It moved on from here too: pass it along.
+          const o = this.outs.get(key(to.worldId, f.value.entityId))
+          if (o?.phase.phase === 'offering') o.buffered.push(input)
+          else if (o) this.forward(o, [input])
+        }
+        return
+      }
+      case 'message': {
+        const m = f.value
+        if (!m.target) return
+        const r = this.runnerOwning(m.target.worldId, m.toEntity)
+        if (r) r.sim.deliverMessage(m.fromEntity, m.toEntity, gameCodecs(r.options.game).message.decode(m.payload))
+        return
+      }
+      case 'relayClosed': {
+        const { to, entityId, playerId } = f.value
+        if (!to) return
+        const k = key(to.worldId, entityId)
+        this.relayedBy.delete(k)
+        const r = this.runnerOwning(to.worldId, entityId)
+        // A player that meanwhile connected here directly stays.
+        if (r && !r.hasPlayer(playerId)) r.sim.removePlayer(playerId)
+        const o = this.outs.get(k)
+        if (!r && o) {
+          // It moved on from here: the news follows it.
+          if (o.phase.phase === 'offering') o.closed = true
+          else if (o.phase.phase === 'forwarding') this.send(o.peer, { frame: { $case: 'relayClosed', value: { to: o.phase.to, entityId, playerId } } })
+          if (o.phase.phase !== 'offering') this.dropOut(k)
+        }
+        return
+      }
+      case 'hello':
+        return
+    }
+  }
+
+  // ── plumbing ────────────────────────────────────────────────────────────────────────────────
+
+  /** Forget an entity's sending-side record and its offer ids. */
+  private dropOut(k: string): void {
+    const o = this.outs.get(k)
+    if (!o) return
+    for (const id of o.handoffIds) this.byHandoff.delete(id)
+    this.outs.delete(k)
+  }
+
+  private send(peer: string, frame: NeighbourFrame): void {
+    if (peer === this.deps.workerId) this.inbox.push({ from: peer, frame })
+    else if (peer) this.deps.sendRemote(peer, frame)
+  }
+
+  private runnerByKey(k: string): AnyRunner | undefined {
+    for (const r of this.deps.runners()) if (r.key === k) return r
+    return undefined
+  }
+
+  private anyRunner(worldId: string): AnyRunner | undefined {
+    for (const r of this.deps.runners()) if (r.options.worldId === worldId) return r
+    return undefined
+  }
+
+  /** The runner of ours simulating entity `id` of a world, if any. */
+  runnerOwning(worldId: string, id: number): AnyRunner | undefined {
+    for (const r of this.deps.runners()) if (r.options.worldId === worldId && r.sim.entity(id) !== undefined) return r
+    return undefined
+  }
+}

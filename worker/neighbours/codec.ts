@@ -1,0 +1,73 @@
+/**
+ * Entities, inputs and game messages on the neighbour wire: between our in-memory shapes and the
+ * proto messages. Game state and messages go through the game's codec (JSON by default).
+ */
+import type { InputRecord } from '../../core/wire/input-codec.ts'
+import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
+import type { EntityState, PendingInput } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { Entity, Game, StateCodec, WireFields } from '../game/types.ts'
+import type { Ghost } from '../world-view.ts'
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** JSON, for games without a codec of their own. */
+export function jsonCodec<T>(): StateCodec<T> {
+  return {
+    encode: (v) => encoder.encode(JSON.stringify(v)),
+    decode: (b) => JSON.parse(decoder.decode(b)) as T,
+  }
+}
+
+export interface GameCodecs<S, M> {
+  state: StateCodec<S>
+  message: StateCodec<M>
+}
+
+export function gameCodecs<S, M>(game: Game<S, M>): GameCodecs<S, M> {
+  return game.codec ?? { state: jsonCodec<S>(), message: jsonCodec<M>() }
+}
+
+export function toEntityState<S>(e: Readonly<Entity<S>>, codec: StateCodec<S>, lastInputSeq = 0): EntityState {
+  return {
+    id: e.id, x: e.x, y: e.y, vx: e.vx, vy: e.vy, heading: e.heading, radius: e.radius,
+    state: Buffer.from(codec.encode(e.state)), playerId: e.playerId ?? '', lastInputSeq,
+  }
+}
+
+export function fromEntityState<S>(s: EntityState, codec: StateCodec<S>): Entity<S> {
+  return {
+    id: s.id, control: s.playerId ? 'player' : 'npc', playerId: s.playerId || null,
+    x: s.x, y: s.y, vx: s.vx, vy: s.vy, heading: s.heading, radius: s.radius || 0.5,
+    state: codec.decode(s.state),
+  }
+}
+
+/** A ghost from a neighbour's entity: the game fills its snapshot fields as for its own entities. */
+export function ghostOf<S, M>(s: EntityState, game: Game<S, M>, codec: StateCodec<S>): Ghost {
+  const fields: WireFields = { kind: 0, flags: 0, hp: 0 }
+  game.wire(fromEntityState(s, codec), fields)
+  const ghost: Ghost = { id: s.id, x: s.x, y: s.y, heading: s.heading, speed: Math.hypot(s.vx, s.vy), fields }
+  if (s.playerId) ghost.lastInputSeq = s.lastInputSeq
+  return ghost
+}
+
+/** One input as 8 bytes: u32 tick, i8 moveX, i8 moveY, u16 buttons (seq travels beside it). */
+export function toPendingInput(i: InputRecord): PendingInput {
+  const b = Buffer.alloc(8)
+  b.writeUInt32LE(i.tick >>> 0, 0)
+  b.writeInt8(i.moveX, 4)
+  b.writeInt8(i.moveY, 5)
+  b.writeUInt16LE(i.buttons & 0xffff, 6)
+  return { seq: i.seq, input: b }
+}
+
+export function fromPendingInput(p: PendingInput): InputRecord | undefined {
+  const b = p.input
+  if (b.length < 8 || p.seq < 1) return undefined
+  return { seq: p.seq, tick: b.readUInt32LE(0), moveX: b.readInt8(4), moveY: b.readInt8(5), buttons: b.readUInt16LE(6) }
+}
+
+export function refKey(r: PartitionRef): string {
+  return `${r.worldId}:${r.partitionId}`
+}

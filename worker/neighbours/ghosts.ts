@@ -1,0 +1,81 @@
+/**
+ * Ghosts: which entities a partition shows its neighbours (those within the ghost margin of a
+ * shared border), and the receiving worker's store of what its neighbours showed it, per source
+ * partition and epoch. Every batch carries a source's whole margin set, so a batch replaces the
+ * previous one; a source that stops sending (its link broke, it moved) fades out after `ttlTicks`.
+ */
+import type { BorderSegment } from '../../core/partition-map.ts'
+import type { Ghost } from '../world-view.ts'
+
+/** Default ghost margin in world units (the planner's default: partitions are at least twice as wide). */
+export const DEFAULT_GHOST_MARGIN = 16
+
+/** Whether (x, y) lies within `margin` of the border segment (on either side). */
+export function nearBorder(x: number, y: number, border: BorderSegment, margin: number): boolean {
+  const across = border.axis === 'x' ? x : y
+  const along = border.axis === 'x' ? y : x
+  return Math.abs(across - border.at) <= margin && along >= border.from - margin && along <= border.to + margin
+}
+
+interface Source {
+  epoch: number
+  /** Local tick the batch arrived at. */
+  at: number
+  ghosts: Ghost[]
+}
+
+export class GhostStore {
+  /** world → source partition → its latest batch. */
+  private readonly worlds = new Map<string, Map<string, Source>>()
+  /** Batches refused because their source epoch was older than the map's (or than one already seen). */
+  staleDropped = 0
+
+  /** Ticks a source's ghosts last without a new batch (default 10). */
+  constructor(private readonly ttlTicks = 10) {}
+
+  /**
+   * Take a source partition's batch. Refused (false) when `epoch` is older than `mapEpoch` (what the
+   * receiver's map says) or than a batch already taken from that source.
+   */
+  apply(worldId: string, partitionId: string, epoch: number, mapEpoch: number | undefined, ghosts: Ghost[], tick: number): boolean {
+    let world = this.worlds.get(worldId)
+    const prev = world?.get(partitionId)
+    if ((mapEpoch !== undefined && epoch < mapEpoch) || (prev !== undefined && epoch < prev.epoch)) {
+      this.staleDropped++
+      return false
+    }
+    if (!world) {
+      world = new Map()
+      this.worlds.set(worldId, world)
+    }
+    world.set(partitionId, { epoch, at: tick, ghosts })
+    return true
+  }
+
+  /** Ghosts a partition should see: every other live source of its world. */
+  ghostsFor(worldId: string, partitionId: string, tick: number): Ghost[] {
+    const world = this.worlds.get(worldId)
+    if (!world) return []
+    const out: Ghost[] = []
+    for (const [source, batch] of world) {
+      if (tick - batch.at > this.ttlTicks) {
+        world.delete(source)
+        continue
+      }
+      if (source !== partitionId) for (const g of batch.ghosts) out.push(g)
+    }
+    return out
+  }
+
+  /** The source partition currently showing entity `id` as a ghost, if any (for messages to ghosts). */
+  sourceOf(worldId: string, id: number): { partitionId: string; epoch: number } | undefined {
+    const world = this.worlds.get(worldId)
+    if (!world) return undefined
+    for (const [partitionId, batch] of world) if (batch.ghosts.some((g) => g.id === id)) return { partitionId, epoch: batch.epoch }
+    return undefined
+  }
+
+  forgetWorld(worldId: string): void {
+    this.worlds.delete(worldId)
+  }
+}

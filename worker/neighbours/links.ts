@@ -1,0 +1,213 @@
+/**
+ * The neighbour links of one worker: one `Link` stream per pair of workers that own adjacent
+ * partitions. The worker with the lower id dials, so a pair never opens two streams; the other side
+ * takes the stream when its first frame (a hello) names the peer. Links follow the wanted set (from
+ * the maps and the `workers/` records): new peers are dialled, dropped peers closed (by the side that
+ * dialled), broken streams redialled with exponential backoff.
+ *
+ * Wants are usually symmetric (adjacency is), but not always: a partition's new owner may not border
+ * its old one, which still hands it entities. So a higher-id worker that still has no stream after
+ * `dialGraceMs` dials itself; neither side dials while a stream is open, so a pair settles on one.
+ *
+ * Frames are batched: `send` queues, `flush` writes one message per link (once per tick).
+ */
+import { credentials } from '@grpc/grpc-js'
+import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js'
+import type { Logger } from '../../core/log.ts'
+import { NeighbourServiceClient } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
+import type { LinkRequest, LinkResponse, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+
+export interface LinkSetOptions {
+  workerId: string
+  logger: Logger
+  /** Partitions this worker owns now, for hello frames. */
+  owned: () => PartitionRef[]
+  /** Frames that arrived from a peer (called as they arrive; the caller queues them for its tick). */
+  onFrames: (peerId: string, frames: NeighbourFrame[]) => void
+  /** First redial delay in ms, doubled per failure up to `maxBackoffMs` (defaults 100 and 3,000). */
+  backoffMs?: number
+  maxBackoffMs?: number
+  /** How long a higher-id worker waits for the peer to dial before dialling itself (default 1,000 ms). */
+  dialGraceMs?: number
+}
+
+type Stream = ClientDuplexStream<LinkRequest, LinkResponse> | ServerDuplexStream<LinkRequest, LinkResponse>
+
+interface Link {
+  peerId: string
+  stream: Stream | undefined
+  /** Dialled by us (we own reconnects) or taken from the peer. */
+  dialled: boolean
+  address: string
+  client: NeighbourServiceClient | undefined
+  outbox: NeighbourFrame[]
+  failures: number
+  timer: NodeJS.Timeout | undefined
+  /** When we started wanting this link (performance.now()), for the dial grace. */
+  wantedSince: number
+}
+
+export class LinkSet {
+  private readonly links = new Map<string, Link>()
+  private stopped = false
+  /** Frames sent and received, for tests and metrics. */
+  readonly counters = { framesOut: 0, framesIn: 0, connects: 0 }
+
+  constructor(private readonly options: LinkSetOptions) {}
+
+  /** The gRPC handler for `NeighbourService.Link` (the peer dialled us). */
+  readonly serve = (call: ServerDuplexStream<LinkRequest, LinkResponse>): void => {
+    let peer: string | undefined
+    call.on('data', (msg: LinkRequest) => {
+      if (peer === undefined) {
+        const hello = msg.frames.find((f) => f.frame?.$case === 'hello')
+        if (hello?.frame?.$case !== 'hello' || this.stopped) {
+          call.end()
+          return
+        }
+        peer = hello.frame.value.workerId
+        const link = this.ensure(peer, '', false)
+        // The peer dialled: it owns this stream's lifecycle; ours (if any) gives way.
+        if (link.dialled) this.close(link)
+        link.dialled = false
+        this.attach(link, call)
+        call.write({ frames: [this.hello()] })
+      }
+      this.receive(peer, msg.frames)
+    })
+    const gone = () => {
+      const link = peer === undefined ? undefined : this.links.get(peer)
+      if (link?.stream === call) link.stream = undefined
+    }
+    call.on('error', gone)
+    call.on('end', () => {
+      gone()
+      call.end()
+    })
+    call.on('cancelled', gone)
+  }
+
+  /** Peers wanted now, with their gRPC addresses. Dials, keeps or closes links to match. */
+  setPeers(peers: ReadonlyMap<string, string>): void {
+    if (this.stopped) return
+    const now = performance.now()
+    for (const [peerId, address] of peers) {
+      if (peerId === this.options.workerId) continue
+      const link = this.ensure(peerId, address, false)
+      const first = this.options.workerId < peerId
+      const due = first || now - link.wantedSince >= (this.options.dialGraceMs ?? 1_000)
+      if (link.stream && link.dialled && link.address !== address) {
+        link.address = address
+        this.dial(link)
+      } else if (due && !link.stream && !link.timer) {
+        link.address = address
+        link.dialled = true
+        this.dial(link)
+      }
+    }
+    for (const [peerId, link] of this.links) {
+      // A stream the peer opened is the peer's to close.
+      if (peers.has(peerId) || (!link.dialled && link.stream)) continue
+      this.close(link)
+      this.links.delete(peerId)
+    }
+  }
+
+  /** Peers with an open stream. */
+  connected(): string[] {
+    return [...this.links.values()].filter((l) => l.stream !== undefined).map((l) => l.peerId).sort()
+  }
+
+  /** Queue frames for a peer; written at the next `flush`. Dropped when the link is down. */
+  send(peerId: string, frame: NeighbourFrame): boolean {
+    const link = this.links.get(peerId)
+    if (!link?.stream) return false
+    link.outbox.push(frame)
+    return true
+  }
+
+  /** Write every link's queued frames as one message. */
+  flush(): void {
+    for (const link of this.links.values()) {
+      if (link.outbox.length === 0 || !link.stream) continue
+      const frames = link.outbox
+      link.outbox = []
+      this.counters.framesOut += frames.length
+      link.stream.write({ frames })
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const link of this.links.values()) this.close(link)
+    this.links.clear()
+  }
+
+  private ensure(peerId: string, address: string, dialled: boolean): Link {
+    let link = this.links.get(peerId)
+    if (!link) {
+      link = { peerId, stream: undefined, dialled, address, client: undefined, outbox: [], failures: 0, timer: undefined, wantedSince: performance.now() }
+      this.links.set(peerId, link)
+    }
+    return link
+  }
+
+  private hello(): NeighbourFrame {
+    return { frame: { $case: 'hello', value: { workerId: this.options.workerId, owned: this.options.owned() } } }
+  }
+
+  private receive(peerId: string, frames: NeighbourFrame[]): void {
+    this.counters.framesIn += frames.length
+    const rest = frames.filter((f) => f.frame?.$case !== 'hello')
+    if (rest.length > 0) this.options.onFrames(peerId, rest)
+  }
+
+  private attach(link: Link, stream: Stream): void {
+    if (link.stream && link.stream !== stream) link.stream.end()
+    link.stream = stream
+    link.failures = 0
+    this.counters.connects++
+  }
+
+  private dial(link: Link): void {
+    this.close(link)
+    if (this.stopped) return
+    const client = new NeighbourServiceClient(link.address, credentials.createInsecure())
+    link.client = client
+    const stream = client.link()
+    this.attach(link, stream)
+    stream.write({ frames: [this.hello()] })
+    stream.on('data', (msg: LinkResponse) => this.receive(link.peerId, msg.frames))
+    const retry = (err?: unknown) => {
+      if (link.stream !== stream) return
+      link.stream = undefined
+      if (this.stopped || this.links.get(link.peerId) !== link) return
+      link.failures++
+      const base = this.options.backoffMs ?? 100
+      const delay = Math.min(this.options.maxBackoffMs ?? 3_000, base * 2 ** Math.min(10, link.failures - 1))
+      this.options.logger.debug({ peer: link.peerId, err, delay }, 'neighbour link down; redialling')
+      link.timer = setTimeout(() => {
+        link.timer = undefined
+        // The peer may have dialled us meanwhile.
+        if (!link.stream && this.links.get(link.peerId) === link) this.dial(link)
+      }, delay)
+      link.timer.unref()
+    }
+    stream.on('error', retry)
+    stream.on('end', () => retry())
+  }
+
+  private close(link: Link): void {
+    if (link.timer) clearTimeout(link.timer)
+    link.timer = undefined
+    const stream = link.stream
+    link.stream = undefined
+    if (stream) {
+      if ('cancel' in stream) stream.cancel()
+      else stream.end()
+    }
+    link.client?.close()
+    link.client = undefined
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Per-tick traffic at a border that is not about authority: each partition's ghosts out to the
+ * workers owning its neighbours (and to a worker relaying one of its players, wherever that player
+ * walks), and game messages addressed to ghosts, routed to the entity's owner.
+ */
+import type { PartitionMap } from '../../core/partition-map.ts'
+import { leafInfo, neighbours } from '../../core/partition-map.ts'
+import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
+import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { Entity } from '../game/types.ts'
+import type { PartitionRunner } from '../partition-runner.ts'
+import type { Ghost } from '../world-view.ts'
+import { gameCodecs, toEntityState } from './codec.ts'
+import type { GhostStore } from './ghosts.ts'
+import { nearBorder } from './ghosts.ts'
+
+type AnyRunner = PartitionRunner<unknown, unknown>
+
+export interface TrafficContext {
+  workerId: string
+  ghostMargin: number
+  ghosts: GhostStore
+  /** Entities whose player's connection a peer relays: their ghost goes there whatever the margin. */
+  relayedBy: ReadonlyMap<string, string>
+  stats: { messagesOut: number }
+  tick(): number
+  map(worldId: string): PartitionMap | undefined
+  sendRemote(peer: string, frame: NeighbourFrame): boolean
+  /** To a peer, or to ourselves (the local inbox). */
+  send(peer: string, frame: NeighbourFrame): void
+  runnerOwning(worldId: string, id: number): AnyRunner | undefined
+}
+
+const key = (worldId: string, id: number) => `${worldId}:${id}`
+
+
+export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
+  const map = c.map(r.options.worldId)
+  if (!map) return
+  const margin = c.ghostMargin
+  const borders = neighbours(map, r.options.partitionId).filter((nb) => nb.owner !== null)
+  const perPeer = new Map<string, Entity<unknown>[]>()
+  for (const nb of borders) if (nb.owner) perPeer.set(nb.owner, [])
+  for (const e of r.sim.allEntities()) {
+    const relayPeer = c.relayedBy.get(key(r.options.worldId, e.id))
+    if (relayPeer !== undefined && !perPeer.has(relayPeer)) perPeer.set(relayPeer, [])
+    for (const [peer, list] of perPeer) {
+      if (peer === relayPeer || borders.some((nb) => nb.owner === peer && nearBorder(e.x, e.y, nb.border, margin))) list.push(e as Entity<unknown>)
+    }
+  }
+  const ref: PartitionRef = r.ref
+  const codecs = gameCodecs(r.options.game)
+  for (const [peer, list] of perPeer) {
+    if (peer === c.workerId) {
+      const mapEpoch = leafInfo(map, r.options.partitionId)?.leaf.epoch
+      c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list.map((e) => localGhost(r, e)), c.tick())
+      continue
+    }
+    const upserts = list.map((e) => toEntityState(e, codecs.state, e.playerId === null ? 0 : r.sim.lastInputSeq(e.playerId)))
+    c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), upserts, removed: [] } } })
+  }
+}
+
+export function routeMessages(c: TrafficContext, r: AnyRunner): void {
+  const worldId = r.options.worldId
+  const codecs = gameCodecs(r.options.game)
+  for (const m of r.sim.takeOutboundMessages()) {
+    const here = c.runnerOwning(worldId, m.to)
+    if (here) {
+      here.sim.deliverMessage(m.from, m.to, m.payload)
+      continue
+    }
+    const src = c.ghosts.sourceOf(worldId, m.to)
+    const map = c.map(worldId)
+    const owner = src && map ? leafInfo(map, src.partitionId)?.leaf.owner : undefined
+    if (!src || !owner) continue
+    c.stats.messagesOut++
+    const target = { worldId, partitionId: src.partitionId, epoch: src.epoch }
+    c.send(owner, { frame: { $case: 'message', value: { target, toEntity: m.to, fromEntity: m.from, payload: Buffer.from(codecs.message.encode(m.payload)) } } })
+  }
+}
+
+/** A ghost of one of our own entities, for our other partitions. */
+export function localGhost(r: AnyRunner, e: Entity<unknown>): Ghost {
+  const fields = { kind: 0, flags: 0, hp: 0 }
+  r.options.game.wire(e, fields)
+  const g: Ghost = { id: e.id, x: e.x, y: e.y, heading: e.heading, speed: Math.hypot(e.vx, e.vy), fields }
+  if (e.playerId !== null) g.lastInputSeq = r.sim.lastInputSeq(e.playerId)
+  return g
+}
