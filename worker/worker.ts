@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import fastify from 'fastify'
 import { Gauge } from 'prom-client'
 import type { Registry } from 'prom-client'
-import { area, intersectionArea } from '../core/geometry.ts'
+import { area, height, intersectionArea, width } from '../core/geometry.ts'
 import { startGrpcServer } from '../core/grpc.ts'
 import type { RunningGrpcServer } from '../core/grpc.ts'
 import { createMetricsRegistry, registerOps } from '../core/http/ops.ts'
@@ -305,7 +305,9 @@ export class Worker<S = unknown, M = unknown> {
       const created = new PartitionRunner<S, M>({
         worldId: spec.id, partitionId: want.leafId, epoch: want.epoch, kind: spec.kind, rect: want.rect,
         worldBounds: spec.bounds, maxPlayers: spec.maxPlayers, game: this.deps.game(spec), seed: options.seed,
-        tickRate: options.tickRate, interestRadius: options.interestRadius,
+        tickRate: options.tickRate,
+        // A room is one small space: everyone in it sees everyone, whatever the world radius is.
+        interestRadius: spec.kind === 'room' ? Math.max(options.interestRadius, Math.hypot(width(spec.bounds), height(spec.bounds))) : options.interestRadius,
         // `npcs` is a world's population: each partition starts with its share by area, unless it
         // takes over ground whose entities are handed to it.
         npcs: this.inherited.delete(key) ? 0 : Math.round((options.npcs * area(want.rect)) / area(spec.bounds)),

@@ -43,8 +43,8 @@ beforeAll(async () => {
   transport = await ClientTransport.start<TicketClaims>({ authorize: ticketAdmission(() => new Map([['k', publicKey]]), (id) => id === 'w1') })
   worker = new Worker({
     store, keys, transport, logger: silentLogger(), game: () => createDemoGame({}),
-        // Rooms are 1,000 units wide: a radius that covers one, so room-mates always see each other.
-    options: workerOptions({ id: 'w1', port: 0, grpcPort: 0, opsPort: 0, reportIntervalMs: 200, interestRadius: 1500, logLevel: 'silent' }),
+        // The default interest radius (100) is far smaller than a room: room-mates must see each other anyway.
+    options: workerOptions({ id: 'w1', port: 0, grpcPort: 0, opsPort: 0, reportIntervalMs: 200, logLevel: 'silent' }),
     onPlayer: playerRecords({ store, keys, workerId: 'w1', logger: silentLogger() }),
   })
   await worker.start()
