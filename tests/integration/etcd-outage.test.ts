@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '../../core/store/errors.ts'
 import { EtcdStore } from '../../core/store/etcd.ts'
 import type { WatchEvent } from '../../core/store/types.ts'
-import { startEtcd } from '../helpers/etcd.ts'
-import type { EtcdMember } from '../helpers/etcd.ts'
+import { startEtcd } from '../../scripts/lib/etcd.ts'
+import type { EtcdMember } from '../../scripts/lib/etcd.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 
 const CALL_TIMEOUT_MS = 1_000

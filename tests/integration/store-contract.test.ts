@@ -9,8 +9,8 @@ import { LeaseExpiredError, StoreAbortedError } from '../../core/store/errors.ts
 import { EtcdStore } from '../../core/store/etcd.ts'
 import { MemoryStore } from '../../core/store/memory.ts'
 import type { ClusterStore, WatchEvent } from '../../core/store/types.ts'
-import { startEtcd } from '../helpers/etcd.ts'
-import type { EtcdMember } from '../helpers/etcd.ts'
+import { startEtcd } from '../../scripts/lib/etcd.ts'
+import type { EtcdMember } from '../../scripts/lib/etcd.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 
 /** One implementation under test. */

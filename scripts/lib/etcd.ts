@@ -1,6 +1,6 @@
 /**
- * A throwaway single-member etcd for one test suite: its own temp data dir and free ports, killed
- * with the test process if the suite forgets to stop it.
+ * A throwaway single-member etcd for one test suite or one local cluster (`npm run cluster`): its
+ * own temp data dir and free ports, killed with its process if that forgets to stop it.
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
