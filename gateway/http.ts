@@ -13,6 +13,7 @@ import type { Readiness } from '../core/http/ops.ts'
 import { registerOps } from '../core/http/ops.ts'
 import type { Logger } from '../core/log.ts'
 import { GatewayError } from './errors.ts'
+import { acceptEmptyJsonBody } from '../core/http/json-body.ts'
 
 export interface GatewayHttpOptions {
   logger: Logger
@@ -59,14 +60,7 @@ export async function buildGatewayHttp(options: GatewayHttpOptions, routes: (app
       void send(reply, e)
     },
   })
-  // A POST without a body (joins) is normal; fastify's default JSON parser would refuse it.
-  const defaultJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8')
-    if (text.trim() === '') return done(null, undefined)
-    return defaultJson(req, text, done)
-  })
+  acceptEmptyJsonBody(app)
 
   app.setErrorHandler((err: unknown, req, reply) => {
     const e = toGatewayError(err)

@@ -17,6 +17,7 @@ import type { EventStreamOptions } from './events.ts'
 import { registerEventStream } from './events.ts'
 import { registerRoutes } from './routes.ts'
 import { sharedSchemas } from './schemas.ts'
+import { acceptEmptyJsonBody } from '../../core/http/json-body.ts'
 
 export interface OperatorApiOptions {
   logger: Logger
@@ -56,15 +57,7 @@ export function buildOperatorApi(backend: OperatorBackend, options: OperatorApiO
     },
   })
 
-  // A POST with `content-type: application/json` and no body is normal for actions; fastify's
-  // default parser would refuse it.
-  const defaultJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8')
-    if (text.trim() === '') return done(null, undefined)
-    return defaultJson(req, text, done)
-  })
+  acceptEmptyJsonBody(app)
 
   installErrorHandling(app, logger)
   for (const schema of sharedSchemas) app.addSchema(schema)
