@@ -1,0 +1,99 @@
+/**
+ * `joins`: players joining through the gateway all the way to their first snapshot. A real
+ * `tessera dev` cluster runs in a child process (in-memory store, coordinator, two workers, the
+ * gateway; no bots); this process runs `--bots` players (default 200) with the player library,
+ * `--concurrency` of them joining at a time (default 50): `POST /v1/worlds/lobby/join`, then the
+ * WebRTC connection to the worker, then join-accepted and the first snapshot holding the player's
+ * own entity. Reports joins per second over the whole run and the latency of each join.
+ * Metric `e2e_joins_per_s` is the gateway issue's figure (Colyseus: ~210–300 joins/s here).
+ */
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { TesseraClient } from '../../client/index.ts'
+import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
+import { summarize } from './scenario.ts'
+
+async function startDev(): Promise<{ gateway: string; stop: () => Promise<void> }> {
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js')
+  const child = spawn(process.execPath, [bin, 'dev', '--http-port', '0', '--port', '0', '--gateway-port', '0', '--bots', '0', '--npcs', '100', '--capacity', '800'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const exited = new Promise((r) => child.once('exit', r))
+  const ready = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('tessera dev not ready in 60 s')), 60_000)
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{"ready"')) return
+      clearTimeout(timer)
+      resolve(JSON.parse(line) as Record<string, string>)
+    })
+  })
+  return {
+    gateway: ready['gateway'] as string,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
+/** One player: join through the gateway, resolve at the first snapshot that holds its own entity. */
+function joinToFirstSnapshot(gateway: string, playerId: string, clients: TesseraClient[]): Promise<number> {
+  const started = performance.now()
+  const client = new TesseraClient({ reconnect: false, trackEntities: true })
+  clients.push(client)
+  return new Promise<number>((resolve, reject) => {
+    client.on('snapshot', () => {
+      if (client.self !== undefined && client.entity(client.self) !== undefined) resolve(performance.now() - started)
+    })
+    client.join({ gateway, playerId, world: 'lobby' }).catch(reject)
+  })
+}
+
+const scenario: Scenario = {
+  name: 'joins',
+  description: 'players joining through the gateway to their first snapshot (HTTP + WebRTC + join + snapshot)',
+  async run(flags: BenchFlags): Promise<BenchResult> {
+    installNodeWebRTC()
+    const total = flags.bots ?? 200
+    const concurrency = Number(flags.extra['concurrency'] ?? 50)
+    const dev = await startDev()
+    const clients: TesseraClient[] = []
+    const latencies: number[] = []
+    let failed = 0
+    try {
+      let next = 0
+      const started = performance.now()
+      const lane = async () => {
+        while (next < total) {
+          const i = next++
+          try {
+            latencies.push(await joinToFirstSnapshot(dev.gateway, `joiner-${i}`, clients))
+          } catch {
+            failed++
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane))
+      const seconds = (performance.now() - started) / 1000
+      const s = summarize(latencies)
+      return {
+        params: { bots: total, concurrency },
+        metrics: {
+          e2e_joins_per_s: Math.round((latencies.length / seconds) * 10) / 10,
+          e2e_join_ms_p50: Math.round(s.p50),
+          e2e_join_ms_p99: Math.round(s.p99),
+          joined: latencies.length,
+          failed,
+        },
+        notes: [`${latencies.length} players joined in ${seconds.toFixed(1)} s, ${concurrency} at a time; ${failed} failed`],
+      }
+    } finally {
+      for (const c of clients) c.close()
+      await dev.stop()
+    }
+  },
+}
+
+export default scenario
