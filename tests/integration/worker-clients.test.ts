@@ -1,6 +1,6 @@
 /**
  * A real worker with real geckos.io clients (the player library's `TesseraClient` in Node): players
- * join a room, move, see the players within the interest radius and not those beyond it, every
+ * join a one-partition world, move, see the players within the interest radius and not those beyond it, every
  * acknowledged input is applied exactly once; bad tickets are refused before a channel exists;
  * garbage and abrupt closes leave the others served; a dropped connection is resumed with a
  * consistent entity set. One transport and one worker for the whole file (one geckos server per
@@ -74,7 +74,7 @@ function testGame(): Game<DemoState, DemoMessage> {
 
 async function ticket(playerId: string, over: { worldId?: string; workerId?: string; key?: CryptoKey; now?: number; ttlSeconds?: number } = {}): Promise<string> {
   return issueTicket(over.key ?? privateKey, {
-    playerId, worldId: over.worldId ?? 'r1', workerId: over.workerId ?? 'w1', kid: 'k1',
+    playerId, worldId: over.worldId ?? 'r1', workerId: over.workerId ?? 'w1', partitionId: 'p0', kid: 'k1',
     ...(over.now !== undefined ? { now: over.now } : {}), ...(over.ttlSeconds !== undefined ? { ttlSeconds: over.ttlSeconds } : {}),
   })
 }
@@ -118,7 +118,8 @@ beforeAll(async () => {
     },
   })
   await worker.start()
-  await store.put(keys.world('r1'), JSON.stringify({ id: 'r1', kind: 'room', bounds: BOUNDS, maxPlayers: 16, labels: {}, createdAt: Date.now() }))
+  // A world, not a room: in a room everyone sees everyone, and this file tests the interest radius.
+  await store.put(keys.world('r1'), JSON.stringify({ id: 'r1', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
   await store.put(keys.worldMap('r1'), encodeMap({ ...createMap('r1', BOUNDS, 'w1'), root: { kind: 'leaf', id: 'p0', owner: 'w1', epoch: 1 } }))
   await eventually('r1 simulated', () => worker.partitions().includes('r1:p0'))
 })
@@ -140,7 +141,7 @@ describe('a worker with real clients', () => {
   it('lets players join and shows each the players within the radius, not beyond', async () => {
     ;[alice, bob, carol] = await Promise.all([joined('alice'), joined('bob'), joined('carol')])
     expect(alice.state).toBe('connected')
-    expect(alice.joinInfo).toMatchObject({ worldId: 'r1', partition: null, tickRate: 20 })
+    expect(alice.joinInfo).toMatchObject({ worldId: 'r1', partition: 'p0', tickRate: 20 })
     const [a, b, c] = [alice.self, bob.self, carol.self].map((id) => id ?? -1) as [number, number, number]
     expect(new Set([a, b, c]).size).toBe(3)
     await eventually('alice sees bob', () => alice.entity(b) !== undefined)
