@@ -3,8 +3,14 @@
  * gateway), keeps the entity set of the player's area of interest as events, sends the player's
  * input once per server tick, and reconnects on its own when the connection drops. Runs in browsers
  * and, after `installNodeWebRTC()`, in Node; it uses no Node-only API.
+ *
+ * When the player's entity moves to another worker, the old worker relays and sends `migrate`: the
+ * client dials the new worker while the old connection keeps serving (`migration.ts`), switches when
+ * the new one joins as the same entity (inputs continue their numbering there), keeps the old one
+ * only until the new one's first snapshot has taken over the game's view, then closes it. Game code
+ * sees one continuous entity stream and a `migrated` event.
  */
-import type { ControlMessage, JoinAccepted } from '../core/wire/control-messages.ts'
+import type { ControlMessage, JoinAccepted, Migrate } from '../core/wire/control-messages.ts'
 import { dequantizePosition } from '../core/wire/entity-table.ts'
 import type { SnapshotApplied } from '../core/wire/snapshot-receiver.ts'
 import { connect as connectGeckos } from './connection.ts'
@@ -15,16 +21,31 @@ import type { EntityView } from './entity-set.ts'
 import { requestGrant } from './gateway-api.ts'
 import type { GatewayOptions, Grant, JoinTarget } from './gateway-api.ts'
 import { TesseraClientError, endError, toClientError } from './errors.ts'
+import type { InputLane } from './input-lane.ts'
+import { laneCounterKeys } from './input-lane.ts'
+import { Migration } from './migration.ts'
 import { backoffDelay, decideAfterEnd, defaultBackoff, ticketExpiresAt } from './reconnect.ts'
 import type { BackoffOptions } from './reconnect.ts'
 import { Session } from './session.ts'
-import type { PlayerInput, SessionCounters, SessionEnd } from './session.ts'
+import type { PlayerInput, SessionCounters, SessionEnd, SessionHandlers } from './session.ts'
 import { startTicker } from './ticker.ts'
 import type { Ticker } from './ticker.ts'
 
 export { TesseraClientError } from './errors.ts'
 
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'
+
+/** The player moved to another worker: the same entity, now served by `to`. */
+export interface ClientMigrated {
+  /** The worker URL the client left. */
+  from: string
+  /** The worker URL it is connected to now. */
+  to: string
+  entityId: number
+  worldId: string
+  /** The partition the new worker serves the player from. */
+  partition: string | null
+}
 
 export interface TesseraClientEvents {
   [key: string]: unknown
@@ -39,8 +60,13 @@ export interface TesseraClientEvents {
   stateChange: { state: ClientState; previous: ClientState }
   /** Once per client tick, before the input is sent: the place to call `sendInput`. */
   tick: { tick: number }
-  /** Every snapshot applied (after the entity events). */
+  /**
+   * Every snapshot applied (after the entity events). `tick` is the serving worker's: it jumps when
+   * the player migrates (each worker has its own clock).
+   */
   snapshot: { tick: number; ackInputSeq: number }
+  /** The player switched to another worker (after a `migrate`); its entity and `self` are unchanged. */
+  migrated: ClientMigrated
 }
 
 export interface TesseraClientOptions {
@@ -62,6 +88,13 @@ export interface TesseraClientOptions {
    * Default false.
    */
   alignTicks?: boolean
+  /** Follow `migrate` orders (switch to the worker that owns the player's entity now). Default true. */
+  migrate?: boolean
+  /**
+   * After switching to the new worker, the old connection stays open (its snapshots keep the view
+   * fresh) until the new one's first snapshot, or this long at most. Default 1000 ms.
+   */
+  migrateOverlapMs?: number
   /** Monotonic ms. Default `performance.now`. */
   now?: () => number
   random?: () => number
@@ -73,6 +106,8 @@ export type GrantSource = (context: { reconnect: boolean }) => Promise<Grant>
 /** Counters since the client was created, across reconnections. */
 export interface ClientStats extends SessionCounters {
   reconnects: number
+  /** Switches to another worker after `migrate` (always set by `stats()`). */
+  migrations?: number
   rttMs: number | undefined
   serverTick: number | undefined
   state: ClientState
@@ -85,7 +120,19 @@ export class TesseraClient {
   private readonly now: () => number
   private readonly connectFn: (options: ConnectOptions) => Promise<Connection>
   private stateValue: ClientState = 'idle'
+  /** The session that sends inputs and acknowledgements (also while it waits for join-accepted). */
   private session: Session | undefined
+  /** Where `session` is connected. */
+  private sessionUrl = ''
+  /** The session left by a migration, kept until the new one's first snapshot. */
+  private retiring: Session | undefined
+  private retiringTimer: ReturnType<typeof setTimeout> | undefined
+  private migration: Migration | undefined
+  /** The last migrate order's grant, for reconnections with a ticket while it is valid. */
+  private latestGrant: { grant: Grant; validUntil: number } | undefined
+  private migrations = 0
+  /** Sessions whose counters were added to `retired`. */
+  private readonly counted = new WeakSet<Session>()
   private source: GrantSource | undefined
   private rejoin = false
   private ticker: Ticker | undefined
@@ -140,7 +187,7 @@ export class TesseraClient {
   /** The player's own entity in the newest snapshot, in world units (works without `trackEntities`). */
   selfPosition(): { x: number; y: number } | undefined {
     const id = this.self
-    const e = id === undefined ? undefined : this.session?.entity(id)
+    const e = id === undefined ? undefined : (this.session?.entity(id) ?? this.retiring?.entity(id))
     return e === undefined ? undefined : { x: dequantizePosition(e.x), y: dequantizePosition(e.y) }
   }
 
@@ -192,12 +239,16 @@ export class TesseraClient {
   }
 
   stats(): ClientStats {
-    const c = this.session?.counters
     const out = { ...this.retired }
+    const c = this.session?.counters
     if (c) for (const key of Object.keys(out) as Array<keyof SessionCounters>) out[key] += c[key]
+    // The retiring session shares the current one's input lane: only its own counters add.
+    const r = this.retiring?.ownCounters
+    if (r) for (const key of Object.keys(r) as Array<keyof typeof r>) out[key] += r[key]
     return {
       ...out,
       reconnects: this.reconnects,
+      migrations: this.migrations,
       rttMs: this.session?.conn.rttMs ?? this.session?.rttMs,
       serverTick: this.session?.serverTick,
       state: this.stateValue,
@@ -215,57 +266,201 @@ export class TesseraClient {
   private async attempt(reconnect: boolean): Promise<JoinAccepted> {
     const source = this.source
     if (!source) throw new TesseraClientError('closed', 'no grant source', false)
+    // With a ticket (no gateway), a reconnection goes where the last migrate pointed, while valid.
+    const latest = reconnect && !this.rejoin && this.latestGrant && this.latestGrant.validUntil - 1000 > Date.now() ? this.latestGrant.grant : undefined
     let grant: Grant
     try {
-      grant = await source({ reconnect })
+      grant = latest ?? (await source({ reconnect }))
     } catch (err) {
       throw toClientError(err)
     }
+    try {
+      return await this.openSession(grant, {
+        created: (session) => {
+          this.session = session
+          this.sessionUrl = grant.url
+        },
+        joined: (_session, msg) => {
+          if (reconnect) this.reconnects++
+          this.accepted = msg
+          this.startTicking(msg.tickRate)
+          this.setState('connected')
+          this.events.emit('joined', msg)
+          return undefined
+        },
+      })
+    } catch (err) {
+      if (!latest) throw err
+      // That worker may have moved on: the next attempt asks the grant source again.
+      this.latestGrant = undefined
+      const error = toClientError(err)
+      throw new TesseraClientError(error.code, error.message, !this.is('closed'))
+    }
+  }
+
+  /**
+   * Connects to `grant` and opens a session on it. `joined` runs synchronously on its
+   * join-accepted and takes the session (undefined) or refuses it (the reason; the session is
+   * closed). Resolves once taken; rejects when the connection fails, or ends, times out or is
+   * refused before. `lane` continues an input numbering; `signal` abandons a session not yet taken.
+   */
+  private async openSession(
+    grant: Grant,
+    hooks: {
+      lane?: InputLane
+      signal?: AbortSignal
+      created?: (session: Session) => void
+      joined: (session: Session, msg: JoinAccepted) => TesseraClientError | undefined
+    },
+  ): Promise<JoinAccepted> {
     const { origin, port } = splitUrl(grant.url)
     const conn = await this.connectFn({ url: origin, port, ticket: grant.ticket, timeoutMs: this.options.connectTimeoutMs ?? 10_000 })
-    if (this.stateValue === 'closed') {
+    if (this.stateValue === 'closed' || hooks.signal?.aborted) {
       conn.close()
-      throw new TesseraClientError('closed', 'the client was closed', false)
+      throw new TesseraClientError('closed', this.stateValue === 'closed' ? 'the client was closed' : 'abandoned', false)
     }
     return new Promise<JoinAccepted>((resolve, reject) => {
-      let settled = false
-      const timer = setTimeout(() => {
-        settled = true
+      let taken = false
+      let failure: TesseraClientError | undefined
+      const fail = (error: TesseraClientError): void => {
+        failure ??= error
         session.close()
-        reject(new TesseraClientError('timeout', 'no join-accepted in time', true))
-      }, this.options.joinTimeoutMs ?? 10_000)
+      }
+      const timer = setTimeout(() => fail(new TesseraClientError('timeout', 'no join-accepted in time', true)), this.options.joinTimeoutMs ?? 10_000)
+      const shared = this.handlersFor(() => session)
       const session: Session = new Session(
         conn,
         {
+          ...shared,
           joined: (msg) => {
-            if (settled) return
-            settled = true
+            if (taken || failure) return
             clearTimeout(timer)
-            this.accepted = msg
-            this.startTicking(msg.tickRate)
-            this.setState('connected')
-            this.events.emit('joined', msg)
-            resolve(msg)
-          },
-          control: (msg) => this.events.emit('control', msg),
-          snapshot: (result, fresh) => this.applySnapshot(result, fresh),
-          protocolError: (detail) => this.events.emit('error', new TesseraClientError('protocol', detail, true)),
-          ended: (end) => {
-            this.retire(session)
-            if (!settled) {
-              settled = true
-              clearTimeout(timer)
-              reject(endError(end, this.rejoin))
+            const refused = hooks.joined(session, msg)
+            if (refused) {
+              fail(refused)
               return
             }
-            this.onSessionEnd(end)
+            taken = true
+            resolve(msg)
+          },
+          ended: (end) => {
+            if (taken) {
+              shared.ended(end)
+              return
+            }
+            clearTimeout(timer)
+            this.retire(session, this.session === session)
+            if (this.session === session) this.session = undefined
+            reject(failure ?? endError(end, this.rejoin))
           },
         },
         this.now,
-        this.options.inputRedundancy !== undefined ? { inputRedundancy: this.options.inputRedundancy } : {},
+        { ...(this.options.inputRedundancy !== undefined ? { inputRedundancy: this.options.inputRedundancy } : {}), ...(hooks.lane ? { lane: hooks.lane } : {}) },
       )
-      this.session = session
+      hooks.signal?.addEventListener('abort', () => {
+        if (!taken) fail(new TesseraClientError('closed', 'abandoned', false))
+      }, { once: true })
+      hooks.created?.(session)
     })
+  }
+
+  /** What a session's events mean, once it has joined: it depends on its role when they happen. */
+  private handlersFor(get: () => Session): SessionHandlers {
+    return {
+      joined: () => undefined,
+      control: (msg) => {
+        if (get() !== this.session) return
+        this.events.emit('control', msg)
+        if (msg.kind === 'migrate') this.beginMigration(msg)
+      },
+      snapshot: (result, fresh) => {
+        const session = get()
+        if (session === this.session) {
+          this.applySnapshot(result, fresh)
+          // The new worker's first snapshot has taken over the view: the old connection can go.
+          if (this.retiring) this.dropRetiring()
+        } else if (session === this.retiring) {
+          this.applySnapshot(result, fresh)
+        }
+      },
+      protocolError: (detail) => this.events.emit('error', new TesseraClientError('protocol', detail, true)),
+      ended: (end) => {
+        const session = get()
+        if (session === this.retiring) {
+          this.retire(session, false)
+          this.retiring = undefined
+          clearTimeout(this.retiringTimer)
+          return
+        }
+        if (session !== this.session) return
+        this.retire(session, true)
+        this.session = undefined
+        this.migration?.cancel()
+        this.migration = undefined
+        this.dropRetiring()
+        this.onSessionEnd(end)
+      },
+    }
+  }
+
+  /** A migrate order from the current session: dial the new worker (a newer order replaces a pending one). */
+  private beginMigration(order: Migrate): void {
+    const self = this.accepted?.entityId
+    const session = this.session
+    if (this.options.migrate === false || self === undefined || !session || this.is('closed')) return
+    this.migration?.cancel()
+    // A connection an earlier migration left must be gone before we dial again (we may be going back there).
+    this.dropRetiring()
+    const lane = session.lane
+    this.migration = new Migration(
+      order,
+      self,
+      {
+        dial: (grant, signal, joined) => this.openSession(grant, { lane, signal, joined }),
+        switchTo: (next, msg, o) => this.switchTo(next, msg, o),
+        failed: (error, retrying) => {
+          this.events.emit('error', error)
+          // Given up: a reconnection should not try that ticket first either.
+          if (!retrying && this.latestGrant?.grant.ticket === order.ticket) this.latestGrant = undefined
+        },
+      },
+      { backoff: this.backoff ?? defaultBackoff, ...(this.options.random ? { random: this.options.random } : {}) },
+    )
+    const migration = this.migration
+    migration.start()
+    this.latestGrant = { grant: { url: order.url, ticket: order.ticket }, validUntil: migration.validUntil }
+  }
+
+  /**
+   * The new worker accepted the player as the same entity: from now on inputs and acknowledgements
+   * go there only (the lane continues), and its first snapshot, reported whole, replaces the view.
+   * The old session stays open until then (its relayed snapshots keep the view fresh), or at most
+   * `migrateOverlapMs`.
+   */
+  private switchTo(next: Session, msg: JoinAccepted, order: Migrate): void {
+    const old = this.session
+    this.migration = undefined
+    this.dropRetiring()
+    this.session = next
+    this.retiring = old
+    next.restartView()
+    const from = this.sessionUrl
+    this.sessionUrl = order.url
+    this.accepted = msg
+    this.migrations++
+    this.startTicking(msg.tickRate)
+    if (old) this.retiringTimer = setTimeout(() => this.dropRetiring(), this.options.migrateOverlapMs ?? 1000)
+    this.events.emit('migrated', { from, to: order.url, entityId: msg.entityId, worldId: msg.worldId, partition: msg.partition })
+  }
+
+  /** Closes the session a migration left, if any. */
+  private dropRetiring(): void {
+    clearTimeout(this.retiringTimer)
+    const old = this.retiring
+    if (!old) return
+    this.retiring = undefined
+    old.close()
+    this.retire(old, false)
   }
 
   private onSessionEnd(end: SessionEnd): void {
@@ -290,9 +485,7 @@ export class TesseraClient {
       await new Promise((r) => setTimeout(r, backoffDelay(attempt, backoff, this.options.random)))
       if (this.is('closed')) break
       try {
-        const joined = await this.attempt(true)
-        this.reconnects++
-        return joined
+        return await this.attempt(true)
       } catch (err) {
         last = toClientError(err)
         if (this.is('closed')) break
@@ -343,13 +536,19 @@ export class TesseraClient {
     session.tick(input)
   }
 
-  private retire(session: Session): void {
-    if (this.session !== session) return
+  /**
+   * Adds a finished session's counters to the client's, once. `withLane`: its input lane ends with
+   * it (not when a migration hands the lane on). inputsAcked is a sequence number per lane: summing
+   * the lanes' highest gives a count.
+   */
+  private retire(session: Session, withLane: boolean): void {
+    if (this.counted.has(session)) return
+    this.counted.add(session)
+    const c = session.counters
     for (const key of Object.keys(this.retired) as Array<keyof SessionCounters>) {
-      // inputsAcked is a sequence number per session: summing the sessions' highest gives a count.
-      this.retired[key] += session.counters[key]
+      if (!withLane && laneCounterKeys.includes(key as (typeof laneCounterKeys)[number])) continue
+      this.retired[key] += c[key]
     }
-    this.session = undefined
   }
 
   private shutdown(error: TesseraClientError | undefined): void {
@@ -358,9 +557,13 @@ export class TesseraClient {
     this.ticker = undefined
     const session = this.session
     this.setState('closed')
+    this.migration?.cancel()
+    this.migration = undefined
+    this.dropRetiring()
     if (session) {
       session.close()
-      this.retire(session)
+      this.retire(session, true)
+      this.session = undefined
     }
     if (error && error.code !== 'closed') this.events.emit('error', error)
     const removed = [...this.entitySet.values()]

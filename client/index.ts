@@ -3,7 +3,7 @@
  * `client/polyfill-node.ts` before joining; browser bundles must not import that file.
  */
 export { TesseraClient, TesseraClientError } from './client.ts'
-export type { ClientState, ClientStats, GrantSource, TesseraClientEvents, TesseraClientOptions } from './client.ts'
+export type { ClientMigrated, ClientState, ClientStats, GrantSource, TesseraClientEvents, TesseraClientOptions } from './client.ts'
 export type { PlayerInput } from './session.ts'
 export type { EntityView } from './entity-set.ts'
 export { GatewayError, requestGrant } from './gateway-api.ts'

@@ -4,26 +4,30 @@
  * `ControlStream`, pongs), and on every client tick sends one INPUT packet (the new input plus the
  * unacknowledged ones, for redundancy) or a bare ACK, control acknowledgements, and now and then a
  * PING. No timers inside: the client calls `tick(nowMs)`; tests drive it with a fake connection.
+ *
+ * Inputs are numbered by an `InputLane`, the session's own or one handed over from the session it
+ * replaces when the player migrates to another worker (the numbering continues there).
  */
 import { ControlStream } from '../core/wire/control-stream.ts'
 import { decodeControlMessage } from '../core/wire/control-messages.ts'
 import type { ControlMessage, JoinAccepted } from '../core/wire/control-messages.ts'
 import { isDecodeError } from '../core/wire/errors.ts'
-import { InputHistory, encodeInputPacket, quantizeAxis } from '../core/wire/input-codec.ts'
+import { encodeInputPacket } from '../core/wire/input-codec.ts'
 import { decodeServerDatagram, encodeAck, encodeControlDatagram, encodePing } from '../core/wire/messages.ts'
 import { SnapshotReceiver } from '../core/wire/snapshot-receiver.ts'
 import type { SnapshotApplied } from '../core/wire/snapshot-receiver.ts'
+import type { WireEntity } from '../core/wire/entity-table.ts'
 import type { Connection, ConnectionCloseReason } from './connection.ts'
+import { InputLane } from './input-lane.ts'
+import type { LaneCounters, PlayerInput } from './input-lane.ts'
 
-/** What a player does this tick. Axes are -1…1 (clamped); `buttons` is a 16-bit set. */
-export interface PlayerInput {
-  moveX: number
-  moveY: number
-  buttons?: number
-}
+export type { PlayerInput } from './input-lane.ts'
 
-/** Counters of one session (the client adds them up across sessions). */
-export interface SessionCounters {
+/**
+ * Counters of one session (the client adds them up across sessions). The input counters are the
+ * lane's: sessions that share a lane (a migration) share them.
+ */
+export interface SessionCounters extends LaneCounters {
   snapshots: number
   /** Snapshots older than one already applied (reordered or duplicated by the network). */
   staleSnapshots: number
@@ -31,13 +35,7 @@ export interface SessionCounters {
   badSnapshots: number
   /** Ticks skipped between consecutive applied snapshots (lost or late snapshots). */
   tickGaps: number
-  /** Inputs recorded (each gets a sequence number). */
-  inputsSent: number
-  /** Highest input sequence number the server acknowledged as applied. */
-  inputsAcked: number
-  /** Inputs pushed out of the redundancy window before the server acknowledged them. */
-  inputsUnconfirmed: number
-  /** The acknowledged input sequence went backwards (must never happen). */
+  /** The acknowledged input sequence went backwards within this session (must never happen). */
   ackRegressions: number
   bytesIn: number
   bytesOut: number
@@ -56,6 +54,10 @@ export interface SessionEnd {
 export interface SessionHandlers {
   joined(msg: JoinAccepted): void
   control(msg: ControlMessage): void
+  /**
+   * A snapshot applied. With `fresh` (the session's first, or the first after `restartView`),
+   * `result.added` holds the whole entity set and `updated`/`removed` are empty.
+   */
   snapshot(result: SnapshotApplied, fresh: boolean): void
   ended(end: SessionEnd): void
   /** The server sent something that does not decode. */
@@ -70,17 +72,21 @@ export interface SessionOptions {
    * tick and the transport's heartbeat measures RTT every second, so this only fills in when idle.
    */
   pingIntervalMs?: number
+  /** Continue this lane's input numbering (a migration) instead of starting a new one at 1. */
+  lane?: InputLane
 }
 
+/** The counters a session keeps itself (the others are its lane's). */
+type OwnCounters = Omit<SessionCounters, keyof LaneCounters>
+
 export class Session {
-  readonly counters: SessionCounters = {
-    snapshots: 0, staleSnapshots: 0, badSnapshots: 0, tickGaps: 0, inputsSent: 0, inputsAcked: 0,
-    inputsUnconfirmed: 0, ackRegressions: 0, bytesIn: 0, bytesOut: 0, controlMessages: 0,
+  /** The session's numbered inputs (shared with the session it replaced or the one replacing it). */
+  readonly lane: InputLane
+  private readonly own: OwnCounters = {
+    snapshots: 0, staleSnapshots: 0, badSnapshots: 0, tickGaps: 0, ackRegressions: 0, bytesIn: 0, bytesOut: 0, controlMessages: 0,
   }
   private readonly receiver = new SnapshotReceiver()
   private readonly control = new ControlStream()
-  private readonly inputs: InputHistory
-  private readonly redundancy: number
   private readonly pingIntervalMs: number
   private accepted: JoinAccepted | undefined
   private explanation: SessionEnd['explanation']
@@ -89,6 +95,8 @@ export class Session {
   private fresh = true
   private ended = false
   private lastAckSent: number | null = null
+  /** Highest input acknowledgement this session received (regressions are counted per session). */
+  private highestAck = 0
   /** Round trip of the last game-level ping, ms. */
   rttMs: number | undefined
   /** Server tick from the last pong or snapshot. */
@@ -100,11 +108,20 @@ export class Session {
     private readonly now: () => number,
     options: SessionOptions = {},
   ) {
-    this.redundancy = options.inputRedundancy ?? 4
-    this.inputs = new InputHistory(this.redundancy)
+    this.lane = options.lane ?? new InputLane(options.inputRedundancy ?? 4)
     this.pingIntervalMs = options.pingIntervalMs ?? 5000
     conn.onMessage((bytes) => this.receive(bytes))
     conn.onClose((reason, code) => this.finish(reason, code))
+  }
+
+  /** This session's counters, its lane's included (a copy). */
+  get counters(): SessionCounters {
+    return { ...this.own, ...this.lane.counters }
+  }
+
+  /** The counters this session keeps itself, without its lane's (a copy). */
+  get ownCounters(): Readonly<Omit<SessionCounters, keyof LaneCounters>> {
+    return { ...this.own }
   }
 
   /** The join-accepted message, once received. */
@@ -127,6 +144,14 @@ export class Session {
   }
 
   /**
+   * Report the next snapshot whole (as `fresh`), as if the receiver had just been reset: the client
+   * calls it when this session takes over the game's view from another one.
+   */
+  restartView(): void {
+    this.fresh = true
+  }
+
+  /**
    * One client tick: record `input` (if any) as the next sequenced input and send it with the
    * unacknowledged ones; otherwise acknowledge the newest snapshot alone. Then flush control
    * frames and maybe ping.
@@ -136,14 +161,9 @@ export class Session {
     const nowMs = this.now()
     const ackTick = this.receiver.latestTick
     if (input !== undefined && this.accepted !== undefined) {
-      const target = (this.serverTick ?? this.accepted.tick) + 1
-      const pendingBefore = this.pendingInputs()
-      this.inputs.push(target, quantizeAxis(input.moveX), quantizeAxis(input.moveY), (input.buttons ?? 0) & 0xffff)
-      this.counters.inputsSent++
-      // The history keeps `redundancy` inputs: one more unacknowledged input pushes the oldest out.
-      if (pendingBefore >= this.redundancy) this.counters.inputsUnconfirmed++
+      this.lane.record((this.serverTick ?? this.accepted.tick) + 1, input)
     }
-    const packet = this.inputs.packet(ackTick)
+    const packet = this.lane.packet(ackTick)
     if (packet.inputs.length > 0) this.send(encodeInputPacket(packet))
     else if (ackTick !== null && ackTick !== this.lastAckSent) this.send(encodeAck(ackTick))
     this.lastAckSent = ackTick
@@ -159,12 +179,8 @@ export class Session {
     this.conn.close()
   }
 
-  private pendingInputs(): number {
-    return this.counters.inputsSent - this.counters.inputsAcked
-  }
-
   private send(bytes: Uint8Array): void {
-    if (this.conn.sendRaw(bytes)) this.counters.bytesOut += bytes.length
+    if (this.conn.sendRaw(bytes)) this.own.bytesOut += bytes.length
   }
 
   private flushControl(nowMs: number): void {
@@ -175,7 +191,7 @@ export class Session {
 
   private receive(bytes: Uint8Array): void {
     if (this.ended) return
-    this.counters.bytesIn += bytes.length
+    this.own.bytesIn += bytes.length
     const msg = decodeServerDatagram(bytes)
     if (isDecodeError(msg)) {
       this.handlers.protocolError(msg.toString())
@@ -199,24 +215,24 @@ export class Session {
     const before = this.receiver.latestTick
     const result = this.receiver.receive(bytes)
     if (isDecodeError(result)) {
-      this.counters.badSnapshots++
+      this.own.badSnapshots++
       return
     }
     if (result.kind === 'stale') {
-      this.counters.staleSnapshots++
+      this.own.staleSnapshots++
       return
     }
-    this.counters.snapshots++
-    if (before !== null && result.tick > before + 1) this.counters.tickGaps += result.tick - before - 1
+    this.own.snapshots++
+    if (before !== null && result.tick > before + 1) this.own.tickGaps += result.tick - before - 1
     this.serverTick = Math.max(this.serverTick ?? 0, result.tick)
-    if (result.ackInputSeq < this.counters.inputsAcked) this.counters.ackRegressions++
-    else if (result.ackInputSeq > this.counters.inputsAcked) {
-      this.counters.inputsAcked = Math.min(result.ackInputSeq, this.counters.inputsSent)
-      this.inputs.acknowledge(result.ackInputSeq)
+    if (result.ackInputSeq < this.highestAck) this.own.ackRegressions++
+    else {
+      this.highestAck = result.ackInputSeq
+      this.lane.acknowledge(result.ackInputSeq)
     }
     const fresh = this.fresh
     this.fresh = false
-    this.handlers.snapshot(result, fresh)
+    this.handlers.snapshot(fresh ? this.whole(result) : result, fresh)
   }
 
   private controlFrame(frame: Uint8Array): void {
@@ -231,7 +247,7 @@ export class Session {
         this.handlers.protocolError(message.toString())
         continue
       }
-      this.counters.controlMessages++
+      this.own.controlMessages++
       if (message.kind === 'join-accepted') {
         this.accepted = message
         this.serverTick = Math.max(this.serverTick ?? 0, message.tick)
@@ -243,6 +259,15 @@ export class Session {
     }
     // Acknowledge at once: the server resends whatever we leave unacknowledged.
     this.flushControl(this.now())
+  }
+
+  /** `result` with the receiver's whole entity set as `added` (a no-op right after a reset). */
+  private whole(result: SnapshotApplied): SnapshotApplied {
+    if (result.updated.length === 0 && result.removed.length === 0 && result.added.length === this.receiver.state.count) return result
+    const all = this.receiver.state
+    const added: WireEntity[] = []
+    for (let i = 0; i < all.count; i++) added.push(all.get(i))
+    return { ...result, added, updated: [], removed: [] }
   }
 
   private finish(reason: ConnectionCloseReason, code: number | undefined): void {

@@ -1,0 +1,216 @@
+/**
+ * A real `TesseraClient` (geckos.io in Node) walking across the border between two workers of one
+ * world (p1 on wA, p2 on wB, both in this process on one ClientTransport): the old worker relays and
+ * sends `migrate`, the client switches to wB as the same entity, every input it sent is applied
+ * exactly once and in order, it never sees its own entity removed nor any entity flicker out and
+ * back, and the longest gap between snapshots while crossing is reported (and bounded). A
+ * reconnection afterwards goes to the worker the player is on now.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Rect } from '../../core/geometry.ts'
+import { silentLogger } from '../../core/log.ts'
+import { encodeMap } from '../../core/partition-map.ts'
+import type { PartitionMap } from '../../core/partition-map.ts'
+import { MemoryStore } from '../../core/store/index.ts'
+import { scopedKeys } from '../../core/store/keys.ts'
+import { generateTicketKeys, issueTicket } from '../../core/tickets.ts'
+import type { TicketClaims } from '../../core/tickets.ts'
+import { TesseraClient } from '../../client/index.ts'
+import type { ClientMigrated } from '../../client/index.ts'
+import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import type { Game } from '../../worker/game/types.ts'
+import { workerOptions } from '../../worker/options.ts'
+import { ticketAdmission } from '../../worker/ticket-admission.ts'
+import { ClientTransport } from '../../worker/transport/geckos-server.ts'
+import { Worker } from '../../worker/worker.ts'
+import { eventually } from '../helpers/eventually.ts'
+
+const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
+/** Static NPCs: two near the border (seen from both sides, as ghosts), one deep on each side. */
+const NPCS = [{ x: 96, y: 56 }, { x: 104, y: 44 }, { x: 60, y: 50 }, { x: 150, y: 50 }]
+
+interface Walk {
+  dir: number
+}
+type Msg = { type: 'none' }
+
+/** Input seqs the game applied, per player, in order (both workers are in this process). */
+const applied = new Map<string, number[]>()
+
+/** Players walk where their input points (30 units/s); NPCs stand still. */
+const walker: Game<Walk, Msg> = {
+  name: 'walker',
+  spawn: (ctx, spec) => ({ x: spec.x ?? Math.min(Math.max(85, ctx.bounds.minX + 15), ctx.bounds.maxX - 15), y: spec.y ?? 50, state: { dir: 0 } }),
+  input: (_ctx, e, input) => {
+    const list = applied.get(e.playerId ?? '?') ?? []
+    list.push(input.seq)
+    applied.set(e.playerId ?? '?', list)
+    e.state.dir = input.moveX
+  },
+  tick: (ctx, dt) => {
+    for (const e of ctx.entities()) {
+      e.vx = e.control === 'player' ? e.state.dir * 30 : 0
+      e.x = Math.min(ctx.worldBounds.maxX, Math.max(ctx.worldBounds.minX, e.x + e.vx * dt))
+    }
+  },
+  leave: () => undefined,
+  message: () => undefined,
+  wire: (_e, out) => {
+    out.kind = 2
+  },
+}
+
+function worldMap(): PartitionMap {
+  return {
+    worldId: 'w', bounds: BOUNDS, version: 1, nextId: 3,
+    root: {
+      kind: 'split', id: 'p0', axis: 'x', at: 100,
+      low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
+      high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
+    },
+  }
+}
+
+describe('a real client migrating between workers', () => {
+  const store = new MemoryStore()
+  const keys = scopedKeys('/client-migrate/')
+  let transport: ClientTransport<TicketClaims>
+  let wA: Worker<Walk, Msg>
+  let wB: Worker<Walk, Msg>
+  let privateKey: CryptoKey
+  const clients: TesseraClient[] = []
+
+  beforeAll(async () => {
+    installNodeWebRTC()
+    const pair = await generateTicketKeys()
+    privateKey = pair.privateKey
+    transport = await ClientTransport.start<TicketClaims>({
+      authorize: ticketAdmission(() => new Map([['k', pair.publicKey]]), (id) => id === 'wA' || id === 'wB'),
+      heartbeatTimeoutMs: 3000,
+    })
+    const make = (id: string) =>
+      new Worker<Walk, Msg>({
+        store, keys, transport, logger: silentLogger(), game: () => walker, ticketSigner: { privateKey: pair.privateKey, kid: 'k' },
+        options: workerOptions({ id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, reportIntervalMs: 200, logLevel: 'silent', retireGraceMs: 5_000 }),
+      })
+    wA = make('wA')
+    wB = make('wB')
+    await wA.start()
+    await wB.start()
+    await store.put(keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
+    await store.put(keys.worldMap('w'), encodeMap(worldMap()))
+    await eventually('both partitions simulated', () => wA.partitions().includes('w:p1') && wB.partitions().includes('w:p2'))
+    await eventually('the pair is linked', () => wA.links.connected().includes('wB') && wB.links.connected().includes('wA'))
+    for (const at of NPCS) (at.x < 100 ? wA.runner('w', 'p1') : wB.runner('w', 'p2'))?.sim.spawnNpc(at)
+  })
+
+  afterAll(async () => {
+    for (const c of clients) c.close()
+    await wA?.stop()
+    await wB?.stop()
+    await transport?.close()
+    await store.close()
+  })
+
+  let alice: TesseraClient
+  let self: number
+
+  it('walks across the border: switches to wB as the same entity, loses no input, no entity flickers', async () => {
+    alice = new TesseraClient({ reconnect: { initialMs: 50, maxMs: 500, maxAttempts: 10 } })
+    clients.push(alice)
+    // The game's view rebuilt from events only, and everything that would betray a discontinuity.
+    const mirror = new Map<number, number>()
+    const removedAt = new Map<number, number>()
+    const problems: string[] = []
+    const selfRemovals: number[] = []
+    alice.on('entityAdded', (e) => {
+      if (mirror.has(e.id)) problems.push(`added twice: ${e.id}`)
+      if (removedAt.has(e.id)) problems.push(`flickered: ${e.id} removed and added back`)
+      mirror.set(e.id, e.x)
+    })
+    alice.on('entityUpdated', (e) => {
+      if (!mirror.has(e.id)) problems.push(`update of unknown ${e.id}`)
+      mirror.set(e.id, e.x)
+    })
+    alice.on('entityRemoved', (e) => {
+      if (!mirror.delete(e.id)) problems.push(`removal of unknown ${e.id}`)
+      removedAt.set(e.id, performance.now())
+      if (e.id === alice.self) selfRemovals.push(e.id)
+    })
+    const arrivals: number[] = []
+    alice.on('snapshot', () => arrivals.push(performance.now()))
+    const migrated: Array<ClientMigrated & { at: number }> = []
+    alice.on('migrated', (m) => migrated.push({ ...m, at: performance.now() }))
+    let migrateAt: number | undefined
+    alice.on('control', (m) => {
+      if (m.kind === 'migrate') migrateAt ??= performance.now()
+    })
+
+    const ticket = await issueTicket(privateKey, { playerId: 'alice', worldId: 'w', workerId: 'wA', partitionId: 'p1', kid: 'k' })
+    const joined = await alice.joinWithTicket({ url: wA.addresses.clientUrl, ticket })
+    self = joined.entityId
+    expect(joined).toMatchObject({ worldId: 'w', partition: 'p1' })
+    await eventually('alice sees herself and the border NPCs', () => mirror.has(self) && mirror.size >= 4)
+
+    // Walk right (30 units/s from x = 85) until switched and well inside p2, then stop.
+    let walking = true
+    alice.on('tick', () => {
+      if (walking) alice.sendInput({ moveX: 1, moveY: 0 })
+    })
+    await eventually('migrated to wB', () => migrated.length > 0, 15_000)
+    await eventually('well inside p2', () => (alice.selfPosition()?.x ?? 0) > 125, 10_000)
+    walking = false
+    alice.sendInput({ moveX: 0, moveY: 0 }) // one last input: stand still
+    const sent = await eventually('every input acknowledged', () => {
+      const s = alice.stats()
+      return s.inputsSent > 0 && s.inputsAcked === s.inputsSent ? s.inputsSent : undefined
+    })
+
+    // One switch, as the same entity, to the worker that owns it now.
+    expect(migrated).toHaveLength(1)
+    expect(migrated[0]).toMatchObject({ from: wA.addresses.clientUrl, to: wB.addresses.clientUrl, entityId: self, worldId: 'w', partition: 'p2' })
+    expect(alice.self).toBe(self)
+    expect(alice.joinInfo?.partition).toBe('p2')
+    expect(wB.runner('w', 'p2')?.sim.playerEntity('alice')).toBe(self)
+    await eventually('the old connection closed, the relay gone', () =>
+      transport.connections('wA').length === 0 && wA.runner('w', 'p1')?.sim.playerEntity('alice') === undefined)
+    expect(transport.connections('wB').map((c) => c.principal.playerId)).toEqual(['alice'])
+
+    // Every input applied exactly once, in order, across both workers; none lost or regressed.
+    expect(applied.get('alice')).toEqual(Array.from({ length: sent }, (_, k) => k + 1))
+    expect(wA.runner('w', 'p1')?.sim.stats().inputs.lost).toBe(0)
+    expect(wB.runner('w', 'p2')?.sim.stats().inputs.lost).toBe(0)
+    expect(alice.stats()).toMatchObject({ ackRegressions: 0, badSnapshots: 0, migrations: 1, reconnects: 0, state: 'connected' })
+
+    // A continuous stream: never its own entity removed, nothing flickered, the view matches.
+    expect(selfRemovals).toEqual([])
+    expect(problems).toEqual([])
+    expect([...mirror.keys()].sort((a, b) => a - b)).toEqual([...alice.entities()].map((e) => e.id).sort((a, b) => a - b))
+    expect(mirror.has(self)).toBe(true)
+
+    // The longest gap between snapshots from the migrate order to one second after the switch.
+    const from = (migrateAt ?? (migrated[0] as { at: number }).at) - 100
+    const until = (migrated[0] as { at: number }).at + 1000
+    const window = arrivals.filter((t) => t >= from && t <= until)
+    let gap = 0
+    for (let k = 1; k < window.length; k++) gap = Math.max(gap, (window[k] as number) - (window[k - 1] as number))
+    const migrateToSwitch = migrateAt === undefined ? NaN : (migrated[0] as { at: number }).at - migrateAt
+    console.log(`client-migrate: longest snapshot gap while crossing ${gap.toFixed(1)} ms (${window.length} snapshots, migrate→switch ${migrateToSwitch.toFixed(1)} ms, ${sent} inputs)`)
+    expect(window.length).toBeGreaterThan(10)
+    expect(gap).toBeLessThan(500)
+  })
+
+  it('reconnects after the migration, to the worker the player is on now', async () => {
+    const states: string[] = []
+    alice.on('stateChange', ({ state }) => states.push(state))
+    transport.connections('wB').find((c) => c.principal.playerId === 'alice')?.close()
+    await eventually('alice is back', () => alice.state === 'connected' && alice.self !== self, 15_000)
+    expect(states).toEqual(['reconnecting', 'connected'])
+    expect(alice.joinInfo).toMatchObject({ worldId: 'w', partition: 'p2' })
+    expect(alice.stats()).toMatchObject({ reconnects: 1, migrations: 1 })
+    await eventually('sees herself again', () => alice.entity(alice.self as number) !== undefined)
+    expect(alice.entity(self)).toBeUndefined()
+    alice.close()
+    await eventually('gone at wB', () => wB.runner('w', 'p2')?.sim.playerEntity('alice') === undefined)
+  })
+})

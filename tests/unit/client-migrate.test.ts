@@ -1,0 +1,341 @@
+/**
+ * The player library following `migrate` over fake connections: it dials the new worker while the
+ * old connection keeps serving, switches on join-accepted as the same entity, continues the input
+ * numbering there, keeps the game's entity stream continuous (no entity removed and added back),
+ * stays on the old connection when the new one fails (and tries again), and lets a newer order
+ * replace a pending one.
+ */
+import { describe, expect, it } from 'vitest'
+import { TesseraClient } from '../../client/client.ts'
+import type { ClientMigrated } from '../../client/client.ts'
+import type { ConnectOptions } from '../../client/connection.ts'
+import { ConnectError } from '../../client/connection.ts'
+import { Migration } from '../../client/migration.ts'
+import type { MigrationHost } from '../../client/migration.ts'
+import { defaultBackoff } from '../../client/reconnect.ts'
+import type { Session } from '../../client/session.ts'
+import { FakeConnection, wire } from '../helpers/fake-connection.ts'
+import { eventually } from '../helpers/eventually.ts'
+
+const OLD_URL = 'http://127.0.0.1:9'
+const NEW_URL = 'http://127.0.0.1:10'
+const SELF = 1
+
+function jwt(claims: Record<string, unknown>): string {
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  return `${enc({ alg: 'EdDSA' })}.${enc(claims)}.sig`
+}
+
+interface Dialled {
+  conn: FakeConnection
+  port: number
+}
+
+/** A joined client whose connections are fakes; `refuse` makes the next connects to a port fail. */
+async function joinedClient(options: { migrate?: boolean } = {}) {
+  const dialled: Dialled[] = []
+  const refuse = new Map<number, number>()
+  const connect = async (o: ConnectOptions): Promise<FakeConnection> => {
+    const left = refuse.get(o.port) ?? 0
+    if (left > 0) {
+      refuse.set(o.port, left - 1)
+      throw new ConnectError('refused', 'server refused the connection (503)', 503)
+    }
+    const conn = new FakeConnection(o.ticket, dialled.length)
+    dialled.push({ conn, port: o.port })
+    return conn
+  }
+  const client = new TesseraClient({
+    connect, reconnect: { initialMs: 5, maxMs: 20, maxAttempts: 4 }, random: () => 0.5, ...(options.migrate === false ? { migrate: false } : {}),
+  })
+  const log: string[] = []
+  const errors: string[] = []
+  const migrated: ClientMigrated[] = []
+  client.on('entityAdded', (e) => log.push(`+${e.id}`))
+  client.on('entityUpdated', (e) => log.push(`~${e.id}`))
+  client.on('entityRemoved', (e) => log.push(`-${e.id}`))
+  client.on('error', (e) => errors.push(e.code))
+  client.on('migrated', (m) => migrated.push(m))
+  const ticket = jwt({ exp: Math.floor(Date.now() / 1000) + 60 })
+  const joining = client.joinWithTicket({ url: OLD_URL, ticket })
+  await eventually('first connection', () => dialled[0]?.conn.listening)
+  const old = (dialled[0] as Dialled).conn
+  old.join(SELF, 100)
+  await joining
+  /** Connection number `i` once a session listens on it. */
+  const conn = (i: number) => eventually(`connection ${i}`, () => (dialled[i]?.conn.listening ? dialled[i] : undefined))
+  return { client, dialled, refuse, old, log, errors, migrated, ticket, conn }
+}
+
+function migrate(conn: FakeConnection, ticket = 'next', url = NEW_URL): void {
+  conn.say({ kind: 'migrate', url, ticket, worldId: 'w' })
+}
+
+/** Every input sequence number carried by the INPUT packets sent on `conn`. */
+function carried(conn: FakeConnection): number[] {
+  return conn.inputs().flatMap((p) => p.inputs.map((i) => i.seq))
+}
+
+/** Sequence numbers of the newest input of every INPUT packet sent on `conn`. */
+function newestSeqs(conn: FakeConnection): number[] {
+  return conn.inputs().map((p) => p.inputs[0]?.seq ?? 0)
+}
+
+describe('TesseraClient migration', () => {
+  it('dials the new worker while the old connection serves, and switches on join-accepted as the same entity', async () => {
+    const { client, old, conn, migrated } = await joinedClient()
+    old.snapshot(101, [wire(SELF, 1, 1)])
+    migrate(old)
+    const next = await conn(1)
+    expect(next.conn.ticket).toBe('next')
+    expect(next.port).toBe(10)
+    // Not switched yet: the old connection is still the session.
+    expect(old.open).toBe(true)
+    expect(client.stats().migrations).toBe(0)
+    next.conn.join(SELF, 5000)
+    expect(client.self).toBe(SELF)
+    expect(client.joinInfo?.tick).toBe(5000)
+    expect(client.state).toBe('connected')
+    expect(migrated).toEqual([{ from: OLD_URL, to: NEW_URL, entityId: SELF, worldId: 'r1', partition: null }])
+    // The old connection stays until the new one's first snapshot has taken over the view.
+    expect(old.open).toBe(true)
+    next.conn.snapshot(5001, [wire(SELF, 1, 2)])
+    expect(old.open).toBe(false)
+    expect(client.selfPosition()).toEqual({ x: 1, y: 2 })
+    expect(client.stats()).toMatchObject({ migrations: 1, reconnects: 0, state: 'connected' })
+    // From now on acknowledgements go to the new connection only.
+    const sentOld = old.sent.length
+    await eventually('ack on the new connection', () => next.conn.sentTypes().includes('ack'))
+    expect(old.sent.length).toBe(sentOld)
+    client.close()
+    expect(next.conn.open).toBe(false)
+  })
+
+  it('continues the input sequence on the new connection, resending the unacknowledged inputs there', async () => {
+    const { client, old, conn } = await joinedClient()
+    let walking = true
+    client.on('tick', () => {
+      if (walking) client.sendInput({ moveX: 1, moveY: 0 })
+    })
+    await eventually('six inputs on the old connection', () => old.inputs().length >= 6)
+    walking = false
+    // The old worker has applied 4 (relayed to the new owner); 5 and 6 are still unacknowledged.
+    const sentBefore = client.stats().inputsSent
+    old.snapshot(110, [wire(SELF, 1, 1)], 4)
+    migrate(old)
+    const next = (await conn(1)).conn
+    const oldPackets = old.inputs().length
+    next.join(SELF, 9000)
+    walking = true
+    await eventually('inputs on the new connection', () => next.inputs().length >= 3)
+    walking = false
+    // Nothing more went to the old connection after the switch.
+    expect(old.inputs().length).toBe(oldPackets)
+    // The first packet there repeats the inputs the old connection left unacknowledged (5 and 6).
+    expect(next.inputs()[0]?.inputs.at(-1)?.seq).toBe(5)
+    expect(next.inputs()[0]?.inputs.map((i) => i.seq)).toContain(sentBefore)
+    // Together the two connections carried 1, 2, 3… without a gap, the new one nothing at or below the ack.
+    const seqs = [...new Set([...carried(old), ...carried(next)])].sort((a, b) => a - b)
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => k + 1))
+    expect(Math.min(...carried(next))).toBe(5)
+    expect(newestSeqs(next).every((s, k, all) => k === 0 || s >= (all[k - 1] as number))).toBe(true)
+    // The new owner acknowledges the lot: the counts are per lane, not summed per connection.
+    const last = seqs.at(-1) as number
+    next.snapshot(9010, [wire(SELF, 2, 1)], last)
+    expect(client.stats()).toMatchObject({ inputsSent: last, inputsAcked: last, ackRegressions: 0 })
+    client.close()
+  })
+
+  it('keeps the entity stream continuous: entities on both sides are updates, never removed and added back', async () => {
+    const { client, old, conn, log } = await joinedClient()
+    old.snapshot(101, [wire(SELF, 1, 1), wire(2, 5, 5), wire(3, 6, 6)])
+    expect(log).toEqual([`+${SELF}`, '+2', '+3'])
+    log.length = 0
+    migrate(old)
+    const next = (await conn(1)).conn
+    // A snapshot before join-accepted (its datagram overtook the control frame): not applied yet.
+    next.snapshot(4999, [wire(SELF, 1, 1), wire(2, 5, 5), wire(4, 9, 9)])
+    expect(log).toEqual([])
+    next.join(SELF, 5000)
+    // Between the switch and the new worker's first snapshot, the old (relaying) one keeps the view fresh.
+    old.snapshot(102, [wire(SELF, 2, 1), wire(2, 5, 5), wire(3, 6, 7)])
+    expect(log).toEqual([`~${SELF}`, '~3'])
+    log.length = 0
+    // The new worker's first snapshot after the switch is reconciled whole: 2 and self stay, 3 left, 4 came.
+    next.snapshot(5001, [wire(SELF, 3, 1), wire(2, 5, 5), wire(4, 9, 9)])
+    expect(log).toEqual(['-3', '+4', `~${SELF}`])
+    expect([...client.entities()].map((e) => e.id).sort((a, b) => a - b)).toEqual([SELF, 2, 4])
+    // The old connection is gone: nothing it might still deliver reaches the view.
+    expect(old.open).toBe(false)
+    log.length = 0
+    old.snapshot(103, [wire(2, 5, 5)])
+    expect(log).toEqual([])
+    client.close()
+  })
+
+  it('stays on the old connection when the new one fails, and tries again', async () => {
+    const { client, old, conn, errors, migrated } = await joinedClient()
+    old.snapshot(101, [wire(SELF, 1, 1)])
+    migrate(old)
+    const first = (await conn(1)).conn
+    first.drop('network')
+    await eventually('the failure reported', () => errors.length === 1)
+    expect(errors).toEqual(['migrate_failed'])
+    expect(client.state).toBe('connected')
+    expect(old.open).toBe(true)
+    // Still served by the old connection: it sends there.
+    const sent = old.sent.length
+    old.snapshot(102, [wire(SELF, 1, 2)])
+    await eventually('an ack on the old connection', () => old.sent.length > sent)
+    // The retry (same ticket) works.
+    const second = (await conn(2)).conn
+    expect(second.ticket).toBe('next')
+    second.join(SELF, 300)
+    expect(migrated).toHaveLength(1)
+    second.snapshot(301, [wire(SELF, 1, 3)])
+    expect(old.open).toBe(false)
+    expect(client.stats().migrations).toBe(1)
+    client.close()
+  })
+
+  it('refuses a new connection that joins as another entity, and survives refused connects', async () => {
+    const { client, old, conn, errors, refuse, dialled } = await joinedClient()
+    refuse.set(10, 1)
+    migrate(old)
+    // The first connect is refused (503): a second attempt follows, which joins as a stranger.
+    const stranger = (await conn(1)).conn
+    expect(errors).toEqual(['migrate_failed'])
+    stranger.join(SELF + 1, 300)
+    expect(stranger.open).toBe(false)
+    expect(client.self).toBe(SELF)
+    await eventually('the failure reported', () => errors.length === 2)
+    expect(errors).toEqual(['migrate_failed', 'migrate_failed'])
+    expect(old.open).toBe(true)
+    const third = (await conn(2)).conn
+    third.join(SELF, 400)
+    expect(client.stats().migrations).toBe(1)
+    expect(dialled.map((d) => d.port)).toEqual([9, 10, 10])
+    client.close()
+  })
+
+  it('lets a second migrate replace a pending one', async () => {
+    const { client, old, conn, migrated } = await joinedClient()
+    migrate(old, 'to-b', 'http://127.0.0.1:10')
+    const b = (await conn(1)).conn
+    migrate(old, 'to-c', 'http://127.0.0.1:11')
+    const c = await conn(2)
+    expect(b.open).toBe(false)
+    expect(c.conn.ticket).toBe('to-c')
+    expect(c.port).toBe(11)
+    // The abandoned connection's late join-accepted changes nothing.
+    b.join(SELF, 1)
+    expect(migrated).toEqual([])
+    c.conn.join(SELF, 2)
+    expect(migrated.map((m) => m.to)).toEqual(['http://127.0.0.1:11'])
+    client.close()
+  })
+
+  it('reconnects after a migration with the latest ticket while it is valid', async () => {
+    const { client, old, conn } = await joinedClient()
+    const ticket = jwt({ exp: Math.floor(Date.now() / 1000) + 30 })
+    migrate(old, ticket)
+    const next = (await conn(1)).conn
+    next.join(SELF, 50)
+    next.snapshot(51, [wire(SELF, 1, 1)])
+    next.drop('network')
+    await eventually('reconnecting', () => client.state === 'reconnecting')
+    const again = await conn(2)
+    expect(again.conn.ticket).toBe(ticket)
+    expect(again.port).toBe(10)
+    again.conn.join(12, 80)
+    await eventually('connected again', () => client.state === 'connected')
+    expect(client.stats()).toMatchObject({ reconnects: 1, migrations: 1 })
+    client.close()
+  })
+
+  it('falls back to the original grant when the latest ticket no longer works', async () => {
+    const { client, old, conn, ticket } = await joinedClient()
+    migrate(old)
+    const next = (await conn(1)).conn
+    next.join(SELF, 50)
+    next.drop('network')
+    // The worker the player migrated to does not own it any more: not_owner, not curable with that ticket.
+    const refused = (await conn(2)).conn
+    expect(refused.ticket).toBe('next')
+    refused.say({ kind: 'error', code: 'not_owner', message: 'moved on' })
+    refused.drop('server-closed', 1000)
+    const home = await conn(3)
+    expect(home.conn.ticket).toBe(ticket)
+    expect(home.port).toBe(9)
+    home.conn.join(12, 80)
+    await eventually('connected again', () => client.state === 'connected')
+    expect(client.self).toBe(12)
+    client.close()
+  })
+
+  it('abandons a pending migration when the old connection drops, and does nothing with migrate: false', async () => {
+    const { client, old, conn } = await joinedClient()
+    migrate(old)
+    const next = (await conn(1)).conn
+    old.drop('network')
+    expect(next.open).toBe(false)
+    await eventually('reconnecting', () => client.state === 'reconnecting')
+    client.close()
+
+    const off = await joinedClient({ migrate: false })
+    migrate(off.old)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(off.dialled).toHaveLength(1)
+    off.client.close()
+  })
+})
+
+describe('Migration', () => {
+  it('gives up when the ticket would expire before the next attempt', async () => {
+    const failures: boolean[] = []
+    let dials = 0
+    const host: MigrationHost = {
+      dial: async () => {
+        dials++
+        throw new ConnectError('timeout', 'fake timeout')
+      },
+      switchTo: () => undefined,
+      failed: (_e, retrying) => failures.push(retrying),
+    }
+    const now = Date.now()
+    // Expires within a second: no second attempt fits before it.
+    const ticket = jwt({ exp: Math.floor(now / 1000) + 1 })
+    const m = new Migration({ kind: 'migrate', url: NEW_URL, ticket, worldId: 'w' }, SELF, host, {
+      backoff: { ...defaultBackoff, initialMs: 400, factor: 2, jitter: 0, maxAttempts: 10 }, wallNow: () => now,
+    }).start()
+    await eventually('given up', () => m.phase === 'failed')
+    expect(dials).toBe(1)
+    expect(failures).toEqual([false])
+  })
+
+  it('takes only the expected entity, and nothing once cancelled', () => {
+    const switched: number[] = []
+    let joined: ((session: Session, msg: Parameters<MigrationHost['switchTo']>[1]) => unknown) | undefined
+    const host: MigrationHost = {
+      dial: (_g, _s, j) => {
+        joined = j
+        return new Promise(() => undefined)
+      },
+      switchTo: (_s, msg) => switched.push(msg.entityId),
+      failed: () => undefined,
+    }
+    const msg = (entityId: number) => ({ kind: 'join-accepted' as const, entityId, worldId: 'w', partition: 'p2', tick: 1, tickRate: 20 })
+    const session = {} as Session
+    const m = new Migration({ kind: 'migrate', url: NEW_URL, ticket: 't', worldId: 'w' }, SELF, host, { backoff: defaultBackoff }).start()
+    expect(joined?.(session, msg(SELF + 1))).toBeDefined()
+    expect(joined?.(session, msg(SELF))).toBeUndefined()
+    expect(switched).toEqual([SELF])
+    expect(m.phase).toBe('switched')
+    m.cancel()
+    expect(m.phase).toBe('switched')
+    const n = new Migration({ kind: 'migrate', url: NEW_URL, ticket: 't', worldId: 'w' }, SELF, host, { backoff: defaultBackoff }).start()
+    n.cancel()
+    expect(joined?.(session, msg(SELF))).toBeDefined()
+    expect(switched).toEqual([SELF])
+  })
+})
