@@ -6,7 +6,7 @@
  * Messages whose first byte is 0xF0–0xFF are transport frames (see `frames.ts`) and never reach
  * `onMessage`; everything else is the game protocol's.
  */
-import { TransportOp, encodeClose, encodePing, encodePong, isTransportFrame, readCloseCode, readNonce } from './frames.ts'
+import { TransportOp, encodeClose, encodePing, encodePong, isTransportFrame, readCloseCode, readNonce } from '../core/wire/transport-frames.ts'
 
 export interface ConnectOptions {
   /** Server origin without port, e.g. `http://127.0.0.1`. */

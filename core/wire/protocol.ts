@@ -5,7 +5,7 @@
  *
  * Client→server opcodes live below 0x80 and server→client ones at 0x80 and above, so a datagram sent
  * the wrong way round is rejected by its first byte alone. First bytes 0xF0–0xFF belong to the
- * transport's own frames (its heartbeat and close, `worker/transport/frames.ts`) and never reach
+ * transport's own frames (its heartbeat and close, `transport-frames.ts`) and never reach
  * these decoders.
  */
 export const Protocol = {

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import type { ClientConnection, CloseReason } from '../../worker/transport/geckos-server.ts'
-import * as serverFrames from '../../worker/transport/frames.ts'
-import * as clientFrames from '../../client/frames.ts'
+import { TRANSPORT_RESERVED_MIN, TransportOp } from '../../core/wire/transport-frames.ts'
+import { Protocol } from '../../core/wire/protocol.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
 import { ConnectError, connect } from '../../client/connection.ts'
 import type { Connection } from '../../client/connection.ts'
@@ -126,10 +126,10 @@ afterAll(async () => {
 })
 
 describe('client transport (geckos.io)', () => {
-  it('keeps its frame table identical on server and client', () => {
-    expect(clientFrames.TransportOp).toEqual(serverFrames.TransportOp)
-    expect(clientFrames.TRANSPORT_RESERVED_MIN).toBe(serverFrames.TRANSPORT_RESERVED_MIN)
-    expect(clientFrames.TransportCloseCode).toEqual(serverFrames.TransportCloseCode)
+  it('keeps its frames and the game protocol in separate first-byte ranges', () => {
+    expect(TRANSPORT_RESERVED_MIN).toBe(Protocol.transportReservedMin)
+    for (const op of Object.values(TransportOp)) expect(op).toBeGreaterThanOrEqual(TRANSPORT_RESERVED_MIN)
+    for (const op of [...Object.values(Protocol.clientOp), ...Object.values(Protocol.serverOp)]) expect(op).toBeLessThan(TRANSPORT_RESERVED_MIN)
   })
 
   it('refuses a second transport in the same process', async () => {

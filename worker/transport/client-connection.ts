@@ -15,7 +15,7 @@ import {
   encodePong,
   isTransportFrame,
   readNonce,
-} from './frames.ts'
+} from '../../core/wire/transport-frames.ts'
 
 /** What the handler registered for a route receives. */
 export interface RouteHandler<P extends object = Record<string, unknown>> {

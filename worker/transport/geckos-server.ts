@@ -29,12 +29,12 @@ import { installNativeGuard } from './native-guard.ts'
 import type { CloseReason, TransportStats } from './stats.ts'
 import { bump, emptyStats, registerTransportMetrics } from './stats.ts'
 import { pickFreeUdpPort } from './udp-port.ts'
-import { TransportCloseCode } from './frames.ts'
+import { TransportCloseCode } from '../../core/wire/transport-frames.ts'
 
 export type { ClientConnection, RouteHandler } from './client-connection.ts'
 export type { ClientLimits } from './limits.ts'
 export type { CloseReason, DropKind, TransportStats } from './stats.ts'
-export { TransportCloseCode, TransportOp, TRANSPORT_RESERVED_MIN } from './frames.ts'
+export { TransportCloseCode, TransportOp, TRANSPORT_RESERVED_MIN } from '../../core/wire/transport-frames.ts'
 
 /** The verdict of `authorize` on one connection attempt. */
 export type AuthResult<P extends object> =

@@ -2,9 +2,9 @@
  * Transport-level frames carried on the same geckos.io data channel as the game's own messages.
  *
  * Reservation: a raw message whose first byte is in 0xF0–0xFF belongs to the transport and is never
- * passed up to the application; every other first byte is the game protocol's (core/wire). This is
- * a copy of `worker/transport/frames.ts` (the player library may import only core/wire, the worker
- * only core); a test checks the two agree. `sendRaw` refuses messages starting with a reserved byte.
+ * passed to the game; every other first byte is the game protocol's (`protocol.ts`). Neither side
+ * sends a game message starting with a reserved byte (`sendRaw` refuses them). Shared by the
+ * worker's transport and the player library's connection.
  *
  * Layouts (little-endian):
  * - PING  `F0 n0 n1 n2 n3`  nonce u32; the peer answers with PONG carrying the same nonce.
@@ -21,7 +21,7 @@ export const TransportOp = {
 /** Lowest first byte reserved for transport frames. */
 export const TRANSPORT_RESERVED_MIN = 0xf0
 
-/** Close codes the server's transport uses; a game handler may close with any other u16. */
+/** Close codes the transport itself uses; handlers may pass any other u16 to `close(code)`. */
 export const TransportCloseCode = {
   NORMAL: 1000,
   SHUTDOWN: 1001,
