@@ -78,7 +78,8 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true })
   // Built every run (about a second): a stale bundle would test yesterday's dashboard.
   await build({ configFile: join(repo, 'web-dashboard', 'vite.config.ts'), logLevel: 'warn' })
-  tessera = await startTessera(['dev', '--http-port', '0', '--port', '0', '--log-level', 'warn'])
+  // A few bots keep players on the page; the default hundred would only load the machine.
+  tessera = await startTessera(['dev', '--http-port', '0', '--port', '0', '--gateway-port', '0', '--bots', '5', '--log-level', 'warn'])
   api = tessera.info['api'] ?? ''
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

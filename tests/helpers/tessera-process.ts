@@ -21,7 +21,11 @@ export interface TesseraProcess {
   output(): string
   /** Resolves with the exit code (or signal) once the process ended. */
   exited: Promise<number | NodeJS.Signals>
-  kill(signal?: NodeJS.Signals): Promise<number | NodeJS.Signals>
+  /**
+   * Send `signal` and resolve with how the process ended. A process still running `graceMs` later
+   * (default 20 s) is killed with SIGKILL, so a stuck stop fails its test instead of hanging it.
+   */
+  kill(signal?: NodeJS.Signals, graceMs?: number): Promise<number | NodeJS.Signals>
 }
 
 export async function startTessera(args: readonly string[], readyTimeoutMs = 20_000): Promise<TesseraProcess> {
@@ -57,9 +61,12 @@ export async function startTessera(args: readonly string[], readyTimeoutMs = 20_
     info,
     exited,
     output: () => lines.join('\n'),
-    kill: async (signal = 'SIGTERM') => {
+    kill: async (signal = 'SIGTERM', graceMs = 20_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      return exited
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      const how = await exited
+      clearTimeout(timer)
+      return how
     },
   }
 }
