@@ -163,6 +163,8 @@ export class Election {
         onError: (err) => finish(err),
       })
       signal?.addEventListener('abort', onAbort)
+      // An abort that came while the caller was still reading the candidates fired no event here.
+      if (signal?.aborted) onAbort()
       lease.lost.then(
         () => finish(new LeaseExpiredError(`lease ${lease.id} ended while campaigning`)),
         () => undefined,
