@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { EtcdStore } from '../core/store/index.ts'
 import { scopedKeys } from '../core/store/keys.ts'
 import { exportPrivateKeyPem, exportPublicKeyPem, generateTicketKeys } from '../core/tickets.ts'
+import { stopChild } from './lib/child.ts'
 import { startEtcd } from './lib/etcd.ts'
 
 const bin = join(import.meta.dirname, '..', 'bin', 'tessera.js')
@@ -53,8 +54,8 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'ticket.pub.pem'), await exportPublicKeyPem(keys.publicKey))
 
   const stop = async () => {
-    for (const c of children.reverse()) c.kill('SIGTERM')
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)))
+    // Bots first, then the gateway, workers, and the coordinator: the reverse of the start order.
+    for (const c of children.reverse()) await stopChild(c, 'SIGTERM', 10_000)
     await etcd.stop()
     rmSync(dir, { recursive: true, force: true })
   }

@@ -21,6 +21,7 @@ import { Worker } from '../../worker/worker.ts'
 import { Gateway } from '../../gateway/gateway.ts'
 import { gatewayOptions } from '../../gateway/options.ts'
 import { builtDashboardDir } from './dashboard.ts'
+import { stopChild } from '../lib/child.ts'
 import { serviceOptions, untilSignal } from './service.ts'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -119,13 +120,19 @@ export async function runDev(argv: readonly string[], env: Record<string, string
     ].join('\n'),
   )
   process.stdout.write(`${JSON.stringify({ ready: 'dev', api, gateway: gateway.address, clientUrl: `${transport.url}:${transport.port}` })}\n`)
-  await untilSignal()
-  bots?.kill('SIGTERM')
+  const signal = await untilSignal()
+  const log = componentLogger(root, 'dev')
+  log.info({ signal }, 'stopping: bots, gateway')
+  if (bots) await stopChild(bots)
   await gateway.stop()
+  log.info('stopping: workers')
   for (const w of workers) await w.stop()
+  log.info('stopping: player transport')
   await transport.close()
+  log.info('stopping: coordinator')
   await coordinator.stop()
   await store.close()
+  log.info('stopped')
   return 0
 }
 
