@@ -2,14 +2,9 @@
  * The player library in a real browser: bundled with Vite, loaded in headless Chromium, it joins a
  * real worker over WebRTC, moves its player and receives snapshots.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Rect } from '../../core/geometry.ts'
 import { silentLogger } from '../../core/log.ts'
@@ -24,6 +19,7 @@ import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { bundleForBrowser, launchChromium } from '../helpers/browser.ts'
 
 const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 200 }
 
@@ -61,24 +57,10 @@ afterAll(async () => {
 
 describe('the player library in a browser', () => {
   it('joins a worker from headless Chromium, moves, and receives snapshots', async () => {
-    const outDir = mkdtempSync(join(tmpdir(), 'tessera-browser-client-'))
     const web = http.createServer()
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    })
+    const browser = await launchChromium()
     try {
-      await build({
-        logLevel: 'warn',
-        configFile: false,
-        build: {
-          outDir,
-          emptyOutDir: false,
-          minify: false,
-          lib: { entry: fileURLToPath(new URL('./helpers/browser-client-entry.ts', import.meta.url)), formats: ['iife'], name: 'tesseraBrowserClientBundle', fileName: () => 'bundle.js' },
-        },
-      })
-      const bundle = readFileSync(join(outDir, 'bundle.js'), 'utf8')
+      const bundle = await bundleForBrowser(fileURLToPath(new URL('./helpers/browser-client-entry.ts', import.meta.url)), 'tesseraBrowserClientBundle')
       // Node-only modules must not leak into the browser bundle.
       expect(bundle).not.toMatch(/node-datachannel|from ["']node:/)
       // Served from 127.0.0.1 too: Chromium blocks a page from an opaque origin reaching loopback.
@@ -107,7 +89,6 @@ describe('the player library in a browser', () => {
     } finally {
       await browser.close()
       web.close()
-      rmSync(outDir, { recursive: true, force: true })
     }
   })
 })

@@ -10,7 +10,6 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +20,7 @@ import type { TesseraProcess } from '../helpers/tessera-process.ts'
 import { confirmDialog, drawnPartitions, expectedPartitions, serveDashboard } from './helpers/dashboard-page.ts'
 import type { Drawn } from './helpers/dashboard-page.ts'
 import { SyntheticWorld, syntheticRooms } from './helpers/synthetic-world.ts'
+import { launchChromium } from '../helpers/browser.ts'
 
 const repo = join(import.meta.dirname, '..', '..')
 const artifacts = join(repo, 'test-artifacts', 'dashboard')
@@ -81,10 +81,7 @@ beforeAll(async () => {
   // A few bots keep players on the page; the default hundred would only load the machine.
   tessera = await startTessera(['dev', '--http-port', '0', '--port', '0', '--gateway-port', '0', '--bots', '5', '--log-level', 'warn'])
   api = tessera.info['api'] ?? ''
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  })
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text())

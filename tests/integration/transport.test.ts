@@ -6,14 +6,9 @@
  */
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import { Registry } from 'prom-client'
-import { build } from 'vite'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
@@ -23,6 +18,7 @@ import { Protocol } from '../../core/wire/protocol.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
 import { ConnectError, connect } from '../../client/connection.ts'
 import type { Connection } from '../../client/connection.ts'
+import { bundleForBrowser, launchChromium } from '../helpers/browser.ts'
 
 interface Principal {
   player: string
@@ -296,24 +292,10 @@ describe('client transport (geckos.io)', () => {
   })
 
   it('connects from a real browser with the plain geckos client', async () => {
-    const outDir = mkdtempSync(join(tmpdir(), 'tessera-transport-browser-'))
     const web = http.createServer()
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    })
+    const browser = await launchChromium()
     try {
-      await build({
-        logLevel: 'warn',
-        configFile: false,
-        build: {
-          outDir,
-          emptyOutDir: false,
-          minify: false,
-          lib: { entry: fileURLToPath(new URL('./helpers/transport-browser-entry.ts', import.meta.url)), formats: ['iife'], name: 'tesseraTransportCheckBundle', fileName: () => 'bundle.js' },
-        },
-      })
-      const bundle = readFileSync(join(outDir, 'bundle.js'), 'utf8')
+      const bundle = await bundleForBrowser(fileURLToPath(new URL('./helpers/transport-browser-entry.ts', import.meta.url)), 'tesseraTransportCheckBundle')
       // Served from 127.0.0.1 too: Chromium blocks a page from an opaque origin reaching loopback.
       web.on('request', (req, res) => {
         res.setHeader('content-type', req.url === '/bundle.js' ? 'text/javascript' : 'text/html')
@@ -331,7 +313,6 @@ describe('client transport (geckos.io)', () => {
     } finally {
       await browser.close()
       web.close()
-      rmSync(outDir, { recursive: true, force: true })
     }
   })
 
