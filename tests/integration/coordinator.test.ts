@@ -13,7 +13,6 @@ import type { Rect } from '../../core/geometry.ts'
 import { silentLogger } from '../../core/log.ts'
 import { decodeMap, leaves } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
-import { EtcdStore, MemoryStore } from '../../core/store/index.ts'
 import { scopedKeys } from '../../core/store/keys.ts'
 import type { Keys } from '../../core/store/keys.ts'
 import type { ClusterStore } from '../../core/store/types.ts'
@@ -24,6 +23,7 @@ import { eventually } from '../helpers/eventually.ts'
 import { MapAudit } from '../helpers/map-audit.ts'
 import { MinimalWorker } from '../helpers/minimal-worker.ts'
 import type { MinimalWorkerOptions } from '../helpers/minimal-worker.ts'
+import { StoreClients } from '../helpers/store-clients.ts'
 
 const WORLD: Rect = { minX: 0, minY: 0, maxX: 1000, maxY: 1000 }
 const TTL = 2
@@ -34,8 +34,7 @@ const evenLoad = (total: number) => (_w: string, _p: string, rect: Rect) => (tot
 
 describe.each(['memory', 'etcd'] as const)('coordinator on the %s store', (kind) => {
   let etcd: EtcdMember | undefined
-  let shared: MemoryStore | undefined
-  const clients: ClusterStore[] = []
+  const stores = new StoreClients(kind, () => (etcd as EtcdMember).endpoint)
   let running: { stop(): Promise<void> }[] = []
   let keys: Keys
   let n = 0
@@ -52,17 +51,12 @@ describe.each(['memory', 'etcd'] as const)('coordinator on the %s store', (kind)
   afterEach(async () => {
     for (const r of running.reverse()) await r.stop().catch(() => undefined)
     running = []
-    for (const c of clients.splice(0)) await c.close()
-    await shared?.close()
-    shared = undefined
+    await stores.closeAll()
   })
 
   /** Each component gets its own store client, as separate processes would. */
   function store(): ClusterStore {
-    if (kind === 'memory') return (shared ??= new MemoryStore())
-    const s = new EtcdStore({ endpoints: [(etcd as EtcdMember).endpoint] })
-    clients.push(s)
-    return s
+    return stores.client()
   }
 
   async function coordinator(id: string): Promise<Coordinator> {

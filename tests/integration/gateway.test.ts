@@ -14,7 +14,6 @@ import { createMap, encodeMap, leafAt } from '../../core/partition-map.ts'
 import { decodeMap } from '../../core/partition-map.ts'
 import { occupySeat, readRoom, releaseSeat, seatsTaken, updateRoom } from '../../core/rooms.ts'
 import { endSession, writeSession } from '../../core/sessions.ts'
-import { EtcdStore, MemoryStore } from '../../core/store/index.ts'
 import { scopedKeys } from '../../core/store/keys.ts'
 import type { Keys } from '../../core/store/keys.ts'
 import type { ClusterStore } from '../../core/store/types.ts'
@@ -30,6 +29,7 @@ import type { EtcdMember } from '../../scripts/lib/etcd.ts'
 import { eventually } from '../helpers/eventually.ts'
 import { MinimalWorker } from '../helpers/minimal-worker.ts'
 import { readSse } from '../../scripts/cli/sse.ts'
+import { StoreClients } from '../helpers/store-clients.ts'
 
 interface Answer<T = unknown> {
   status: number
@@ -50,8 +50,7 @@ const GRACE_MS = 400
 
 describe.each(['memory', 'etcd'] as const)('gateway on the %s store', (kind) => {
   let etcd: EtcdMember | undefined
-  let shared: MemoryStore | undefined
-  const clients: ClusterStore[] = []
+  const stores = new StoreClients(kind, () => (etcd as EtcdMember).endpoint)
   let running: { stop(): Promise<void> }[] = []
   let keys: Keys
   let n = 0
@@ -70,16 +69,11 @@ describe.each(['memory', 'etcd'] as const)('gateway on the %s store', (kind) => 
   afterEach(async () => {
     for (const r of running.reverse()) await r.stop().catch(() => undefined)
     running = []
-    for (const c of clients.splice(0)) await c.close()
-    await shared?.close()
-    shared = undefined
+    await stores.closeAll()
   })
 
   function store(): ClusterStore {
-    if (kind === 'memory') return (shared ??= new MemoryStore())
-    const s = new EtcdStore({ endpoints: [(etcd as EtcdMember).endpoint] })
-    clients.push(s)
-    return s
+    return stores.client()
   }
 
   async function gateway(id: string, options: Partial<z.input<typeof gatewayOptionsSchema>> = {}, extras: GatewayExtras = {}): Promise<Gateway> {
