@@ -9,7 +9,7 @@ import type { TicketClaims } from '../core/tickets.ts'
 import { Protocol } from '../core/wire/protocol.ts'
 import type { PartitionLoad } from '../proto/gen/tessera/v1/coordinator.ts'
 import type { Game } from './game/types.ts'
-import { PlayerLink } from './player-link.ts'
+import { PlayerLink, refusePlayer } from './player-link.ts'
 import { Simulation } from './simulation.ts'
 import type { ClientConnection } from './transport/geckos-server.ts'
 import type { InputPacket } from '../core/wire/input-codec.ts'
@@ -144,8 +144,7 @@ export class PartitionRunner<S, M> {
       previous.link.end({ kind: 'kick', code: 'replaced', reason: 'connected again elsewhere' }, Protocol.closeCode.replaced, nowMs)
       this.sim.removePlayer(claims.playerId)
     } else if (maxPlayers !== undefined && this.links.size >= maxPlayers) {
-      const link = new PlayerLink(conn, this.ignoreEvents(), () => this.sim.tick)
-      link.end({ kind: 'error', code: 'room_full', message: `${this.options.worldId} is full` }, Protocol.closeCode.going_away, nowMs)
+      refusePlayer(conn, 'room_full', `${this.options.worldId} is full`, nowMs)
       return
     }
     // The binding's runner changes when the player's entity moves to another partition of this
@@ -258,9 +257,5 @@ export class PartitionRunner<S, M> {
       b.link.end({ kind: 'kick', code: 'going_away', reason }, Protocol.closeCode.going_away, nowMs)
     }
     this.links.clear()
-  }
-
-  private ignoreEvents() {
-    return { input: () => undefined, ack: () => undefined, malformed: () => undefined, control: () => undefined }
   }
 }

@@ -9,6 +9,7 @@ import type { ControlMessage } from '../core/wire/control-messages.ts'
 import { isDecodeError } from '../core/wire/errors.ts'
 import { decodeClientDatagram, encodeControlDatagram, encodePong } from '../core/wire/messages.ts'
 import { Protocol } from '../core/wire/protocol.ts'
+import type { ErrorCodeName } from '../core/wire/protocol.ts'
 import type { InputPacket } from '../core/wire/input-codec.ts'
 import type { ClientConnection } from './transport/geckos-server.ts'
 import type { TicketClaims } from '../core/tickets.ts'
@@ -104,4 +105,14 @@ export class PlayerLink {
       }
     }
   }
+}
+
+const ignoreEvents: PlayerLinkEvents = { input: () => undefined, ack: () => undefined, malformed: () => undefined, control: () => undefined }
+
+/**
+ * Turn a connection away: tell the client why over the control stream (an `error` it can show),
+ * then close. Used for connections that never become a player of a partition.
+ */
+export function refusePlayer(conn: ClientConnection<TicketClaims>, code: ErrorCodeName, message: string, nowMs: number): void {
+  new PlayerLink(conn, ignoreEvents, () => 0).end({ kind: 'error', code, message }, Protocol.closeCode.going_away, nowMs)
 }

@@ -29,10 +29,6 @@ import type { CryptoKey } from 'jose'
 import { NeighbourServiceService } from '../proto/gen/tessera/v1/neighbour.ts'
 import { Border } from './neighbours/border.ts'
 import { LinkSet } from './neighbours/links.ts'
-import { Protocol } from '../core/wire/protocol.ts'
-import { encodeControlMessage } from '../core/wire/control-messages.ts'
-import { ControlStream } from '../core/wire/control-stream.ts'
-import { encodeControlDatagram } from '../core/wire/messages.ts'
 import type { Game } from './game/types.ts'
 import { LoadReporter } from './load-reporter.ts'
 import type { LoadSnapshot } from './load-reporter.ts'
@@ -41,6 +37,7 @@ import type { WorkerOptions } from './options.ts'
 import { PartitionRunner } from './partition-runner.ts'
 import { TickLoop } from './tick-loop.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
+import { refusePlayer } from './player-link.ts'
 
 export interface WorkerDeps<S, M> {
   store: ClusterStore
@@ -401,7 +398,7 @@ export class Worker<S = unknown, M = unknown> {
       ? this.runners.get(`${claims.worldId}:${claims.partitionId}`)
       : [...this.runners.values()].find((r) => r.options.worldId === claims.worldId && r.options.kind === 'room'))
     if (!runner) {
-      refuse(conn, 'not_owner', `this worker does not simulate ${claims.worldId}${claims.partitionId ? `:${claims.partitionId}` : ''}`)
+      refusePlayer(conn, 'not_owner', `this worker does not simulate ${claims.worldId}${claims.partitionId ? `:${claims.partitionId}` : ''}`, performance.now())
       return
     }
     runner.addPlayer(conn)
@@ -448,13 +445,4 @@ export class Worker<S = unknown, M = unknown> {
       rooms: runners.filter((r) => r.options.kind === 'room').map((r) => ({ roomId: r.options.worldId, players: r.players })),
     }
   }
-}
-
-/** Tell a client why it cannot play here over the control stream, then close. */
-function refuse(conn: ClientConnection<TicketClaims>, code: 'not_owner' | 'unknown_world', message: string): void {
-  const stream = new ControlStream()
-  stream.send(encodeControlMessage({ kind: 'error', code, message }))
-  const frame = stream.poll(performance.now())
-  if (frame) conn.sendRaw(encodeControlDatagram('server', frame))
-  setTimeout(() => conn.close(Protocol.closeCode.going_away), 100).unref()
 }
