@@ -4,4 +4,5 @@ import { register } from 'tsx/esm/api'
 
 register()
 const { main } = await import('../scripts/cli/main.ts')
-process.exitCode = await main(process.argv.slice(2))
+const { exitWhenStopped } = await import('../scripts/cli/exit.ts')
+exitWhenStopped(await main(process.argv.slice(2)))
