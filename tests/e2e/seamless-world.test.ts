@@ -38,8 +38,9 @@ const SAMPLE_EVERY_MS = 300
 /**
  * Workers tick at 20 Hz and send every player a snapshot each tick: 50 ms apart. A crossing to
  * another worker keeps the old connection (relaying) until the new one has delivered its first
- * snapshot, so it should cost no more than a tick or two. The bound allows for the scheduling
- * stalls of six processes sharing two loaded cores; a stream that stops for 20 ticks is broken.
+ * snapshot, so it costs a few ticks at most (seen: 100–250 ms at crossings and at the drain; one
+ * bot sees 450–500 ms, 9–10 ticks, just after the merge). The bound, 20 ticks, leaves room for the
+ * scheduling stalls of seven processes on two loaded cores; a stream that stops longer is broken.
  */
 const MAX_SNAPSHOT_GAP_MS = 1_000
 const WORLD: Rect = { minX: 0, minY: 0, maxX: 64, maxY: 64 }
