@@ -69,6 +69,8 @@ async function main(): Promise<void> {
       started.push(await tessera(`worker w${i}`, [
         'worker', ...endpoint, '--id', `w${i}`, '--port', '0', '--capacity', '60', '--npcs', '300',
         '--ticket-public-keys', `gateway=${join(dir, 'ticket.pub.pem')}`, ...log,
+        // Workers sign the tickets of players handed to them, so those clients follow their entity.
+        '--ticket-private-key-file', join(dir, 'ticket.pem'), '--ticket-key-id', 'gateway',
       ]))
     }
     const gateway = await tessera('gateway', ['gateway', ...endpoint, '--port', values['gateway-port'], '--ticket-private-key-file', join(dir, 'ticket.pem'), ...log])

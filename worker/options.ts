@@ -31,6 +31,15 @@ export const workerOptionsSchema = z.object({
   npcs: opt.int().min(0).default(0),
   /** Ed25519 public keys that sign tickets: `kid=path-to-pem,...` or an object in the config file. */
   ticketPublicKeys: opt.labels().default({}),
+  /**
+   * An Ed25519 private key (PKCS#8 PEM file) whose public half every worker trusts: with it, a player
+   * handed to this worker gets a ticket for it and its client switches here (`migrate`). Without
+   * it the player's old worker relays the player for as long as the connection lives, so that
+   * worker cannot drain while it relays anyone.
+   */
+  ticketPrivateKeyFile: z.string().optional(),
+  /** Key id of `ticketPrivateKeyFile`, as the workers' `ticketPublicKeys` name it. Default `worker`. */
+  ticketKeyId: z.string().min(1).default('worker'),
   leaseTtlSeconds: opt.int().min(1).default(3),
   reportIntervalMs: opt.int().min(100).default(1000),
   /** Keep simulating a partition whose map vanished (a store wipe) this long, so it can be rebuilt. */

@@ -88,6 +88,7 @@ export class PartitionRunner<S, M> {
       tickRate: options.tickRate,
       interestRadius: options.interestRadius,
       firstEntityId: (n % 10_000) * ENTITY_ID_RANGE + 1,
+      entityIdRange: ENTITY_ID_RANGE,
       worldBounds: options.worldBounds,
       ...(options.startTick !== undefined ? { startTick: options.startTick } : {}),
     })

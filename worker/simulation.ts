@@ -40,6 +40,11 @@ export interface SimulationOptions<S, M> {
   snapshotHistory?: number
   /** First entity id handed out (default 1); partitions of one world use disjoint ranges. */
   firstEntityId?: number
+  /**
+   * How many ids from `firstEntityId` on are this simulation's to hand out (default 100,000). Ids
+   * beyond belong to other partitions: importing one never moves this simulation's numbering there.
+   */
+  entityIdRange?: number
   /** Number of the first tick (default 0). */
   startTick?: number
   /** Monotonic ms, for the tick cost statistics only (default `performance.now`). */
@@ -105,8 +110,8 @@ interface Envelope<M> {
 
 export type { Ghost } from './world-view.ts'
 
-/** Imported ids this close above the next id to hand out are skipped (same partition's range). */
-const ID_GUARD = 100_000
+/** Default size of a simulation's own id range. */
+const DEFAULT_ID_RANGE = 100_000
 
 /** Default interest radius in world units. */
 export const DEFAULT_INTEREST_RADIUS = 100
@@ -124,6 +129,8 @@ export class Simulation<S, M = never> {
   private readonly rng: SeededRng
   private readonly ctx: SimContext<S, M>
   private nextId = 1
+  /** One past the last id this simulation may hand out. */
+  private readonly idLimit: number
   private nextTick: number
   private inbox: Envelope<M>[] = []
   private outbox: Envelope<M>[] = []
@@ -146,6 +153,7 @@ export class Simulation<S, M = never> {
     this.history = options.snapshotHistory ?? DEFAULT_SNAPSHOT_HISTORY
     this.nextTick = options.startTick ?? 0
     this.nextId = options.firstEntityId ?? 1
+    this.idLimit = this.nextId + (options.entityIdRange ?? DEFAULT_ID_RANGE)
     this.now = options.now ?? (() => performance.now())
     this.rng = new SeededRng(options.seed)
     this.view = new WorldView<S>(this.game, Math.max(8, this.radius))
@@ -261,8 +269,10 @@ export class Simulation<S, M = never> {
         this.sessions.set(sx.playerId, { playerId: sx.playerId, entityId: x.entity.id, queue, ring, ackedTick: sx.ring ? sx.ackedTick : null, relay: false })
       }
     }
-    // Ids from elsewhere must not be handed out again here.
-    if (x.entity.id >= this.nextId && x.entity.id < this.nextId + ID_GUARD) this.nextId = x.entity.id + 1
+    // An id of our own range coming back (handed out here, or by this partition's previous owner)
+    // must not be handed out again. Ids of other ranges are theirs to hand out: following one would
+    // give our next entity an id that partition hands out too.
+    if (x.entity.id >= this.nextId && x.entity.id < this.idLimit) this.nextId = x.entity.id + 1
     return true
   }
 

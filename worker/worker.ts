@@ -38,6 +38,7 @@ import { PartitionRunner } from './partition-runner.ts'
 import { TickLoop } from './tick-loop.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
 import { refusePlayer } from './player-link.ts'
+import { describeEntities, registerEntityDebug } from './debug-entities.ts'
 
 export interface WorkerDeps<S, M> {
   store: ClusterStore
@@ -192,6 +193,8 @@ export class Worker<S = unknown, M = unknown> {
       registry: this.registry,
       ready: () => (this.started && !this.stopped ? { ok: true } : { ok: false, reason: this.stopped ? 'stopping' : 'starting' }),
     })
+    registerEntityDebug(this.ops, () =>
+      describeEntities(options.id, this.ticks, this.runners.values() as IterableIterator<PartitionRunner<unknown, unknown>>, this.border.offersOut()))
     await this.ops.listen({ host: options.grpcHost, port: options.opsPort })
 
     this.unroute = transport.route(options.id, { onConnect: (conn) => this.accept(conn) })

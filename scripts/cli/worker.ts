@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises'
 import { componentLogger } from '../../core/log.ts'
 import { scopedKeys } from '../../core/store/keys.ts'
-import { importPublicKeys } from '../../core/tickets.ts'
+import { importPrivateKeyPem, importPublicKeys } from '../../core/tickets.ts'
 import type { TicketClaims } from '../../core/tickets.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
 import { workerOptionsSchema } from '../../worker/options.ts'
@@ -21,6 +21,12 @@ export async function runWorker(argv: readonly string[], env: Record<string, str
   const pems: Record<string, string> = {}
   for (const [kid, path] of Object.entries(options.ticketPublicKeys)) pems[kid] = await readFile(path, 'utf8')
   const publicKeys = await importPublicKeys(pems)
+  const ticketSigner = options.ticketPrivateKeyFile === undefined
+    ? undefined
+    : { privateKey: await importPrivateKeyPem(await readFile(options.ticketPrivateKeyFile, 'utf8')), kid: options.ticketKeyId }
+  if (ticketSigner && !(ticketSigner.kid in options.ticketPublicKeys)) {
+    throw new Error(`--ticket-key-id ${ticketSigner.kid} is not among --ticket-public-keys: no worker would admit the tickets it signs`)
+  }
   if (options.etcdEndpoints.length === 0) logger.warn('no --etcd-endpoints: running on an in-memory store of its own')
   const store = serviceStore(options.etcdEndpoints, logger)
   const transport = await ClientTransport.start<TicketClaims>({
@@ -34,6 +40,7 @@ export async function runWorker(argv: readonly string[], env: Record<string, str
   const worker = new Worker({
     store, keys, options, logger, transport, game: () => createDemoGame({}),
     onPlayer: playerRecords({ store, keys, workerId: options.id, logger }),
+    ...(ticketSigner ? { ticketSigner } : {}),
   })
   await worker.start()
   process.stdout.write(`${JSON.stringify({ ready: 'worker', id: options.id, ...worker.addresses })}\n`)

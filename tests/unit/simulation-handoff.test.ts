@@ -66,6 +66,20 @@ describe('simulation entity export and import', () => {
     expect(c.importEntity(x)).toBe(false)
   })
 
+  it('keeps its own id range when it imports an entity from the next partition’s range', () => {
+    // p5 hands out 500001…, p6 600001…: a walker from p6 crossing into p5 must not make p5's next
+    // entity 600002, an id p6 has handed out (or will) itself.
+    const p5 = new Simulation({ game: createDemoGame(), seed: 1, bounds: left, worldBounds: world, firstEntityId: 500_001, entityIdRange: 100_000 })
+    const p6 = new Simulation({ game: createDemoGame(), seed: 1, bounds: right, worldBounds: world, firstEntityId: 600_001, entityIdRange: 100_000 })
+    expect(p5.spawnNpc({ x: 50, y: 50 })).toBe(500_001)
+    const walker = p6.spawnNpc({ x: 101, y: 50 })
+    const x = p6.exportEntity(walker)
+    if (!x) throw new Error('no export')
+    expect(p5.importEntity(x)).toBe(true)
+    expect(p5.addPlayer('p')).toBe(500_002)
+    expect(p6.spawnNpc()).toBe(600_002)
+  })
+
   it('keeps relaying a player whose entity moved away: snapshots around its ghost, acks from the owner', () => {
     const a = new Simulation({ game: createDemoGame({ walkerSpeed: [0, 0] }), seed: 1, bounds: left, worldBounds: world, firstEntityId: 1 })
     const id = a.addPlayer('p', { x: 99, y: 50 })

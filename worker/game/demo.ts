@@ -18,6 +18,22 @@ export interface DemoState {
   hp: number
   /** Ticks left of the "just bumped" flag. */
   bumpedTicks: number
+  /**
+   * Players: the inputs this entity was driven by, as the game saw them. It travels with the entity
+   * across workers, so a test (or an operator, through the worker's `/debug/entities`) can check
+   * that a player's numbered inputs were each applied once, in order, wherever it walked.
+   */
+  inputs?: InputRecordSummary
+}
+
+/** How a player entity's inputs were applied. */
+export interface InputRecordSummary {
+  /** Inputs applied. */
+  applied: number
+  /** Sequence number of the last one applied (0 before the first). */
+  lastSeq: number
+  /** Inputs whose number was not the previous one + 1 (a repeat, a skip, or out of order). */
+  outOfSequence: number
 }
 
 export type DemoMessage = { type: 'bump'; strength: number }
@@ -93,12 +109,19 @@ export function createDemoGame(options: DemoOptions = {}): Game<DemoState, DemoM
         bumpedTicks: 0,
       }
       if (state.role === 'walker') pickTarget(ctx, state)
+      else state.inputs = { applied: 0, lastSeq: 0, outOfSequence: 0 }
       return { x, y, radius, heading: 0, state }
     },
 
     input(_ctx, entity, input) {
       entity.state.moveX = input.moveX
       entity.state.moveY = input.moveY
+      const record = entity.state.inputs
+      if (record !== undefined) {
+        if (input.seq !== record.lastSeq + 1) record.outOfSequence++
+        record.applied++
+        record.lastSeq = input.seq
+      }
     },
 
     tick(ctx, dt) {
@@ -159,6 +182,11 @@ export function createDemoGame(options: DemoOptions = {}): Game<DemoState, DemoM
 
     message(_ctx, _from: EntityId, to, payload) {
       if (payload.type === 'bump') to.state.bumpedTicks = 3
+    },
+
+    inspect(entity): Record<string, number> {
+      const r = entity.state.inputs
+      return r === undefined ? {} : { inputsApplied: r.applied, lastInputSeq: r.lastSeq, inputsOutOfSequence: r.outOfSequence }
     },
 
     wire(entity, out: WireFields) {

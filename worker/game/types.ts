@@ -144,6 +144,11 @@ export interface Game<S, M = never> {
   /** Fill the snapshot fields for `entity` (called for every entity every tick: keep it cheap). */
   wire(entity: Entity<S>, out: WireFields): void
   /**
+   * A few facts about an entity's game state for operators (the worker's `/debug/entities`); called
+   * only when someone asks. Default: nothing beyond id, position and player.
+   */
+  inspect?(entity: Readonly<Entity<S>>): Readonly<Record<string, number | string | boolean>>
+  /**
    * Encodes entity state and messages for handoffs and messages between workers. Default: JSON,
    * which suits plain-data state and messages.
    */

@@ -263,9 +263,12 @@ export class Border implements RunnerBorder {
   }
 
   private targetFor(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { ref: Ref; owner: string } | undefined {
-    // A retiring runner hands everything to whoever owns the ground now (the same leaf, moved, or
-    // what it was split into or merged with); positions are clamped into the world.
-    const b = map.bounds
+    // A retiring runner hands everything to whoever owns its own ground now (the same leaf, moved,
+    // or what it was split into or merged with), even an entity standing past its edge: receivers
+    // refuse an offer from its old epoch for any other leaf (stale_from_epoch), so such an entity
+    // would be refused until the retiring grace ran out, and lost. Its new owner hands it on.
+    // Other positions are clamped into the world.
+    const b = r.retiring ? insideOf(r.options.rect) : map.bounds
     const leaf = leafAt(map, { x: Math.min(b.maxX, Math.max(b.minX, e.x)), y: Math.min(b.maxY, Math.max(b.minY, e.y)) })
     if (!leaf?.owner) return undefined
     // Only to a live worker (or ourselves): an offer to nobody would hold the entity frozen.
@@ -451,4 +454,10 @@ export class Border implements RunnerBorder {
     for (const r of this.deps.runners()) if (r.options.worldId === worldId && r.sim.entity(id) !== undefined) return r
     return undefined
   }
+}
+
+/** A rectangle's points that lie inside it as a half-open leaf (the far edges belong to the next leaf). */
+function insideOf(rect: PartitionMap['bounds']): PartitionMap['bounds'] {
+  const inset = (lo: number, hi: number) => hi - Math.min(1e-6, (hi - lo) / 2)
+  return { minX: rect.minX, minY: rect.minY, maxX: inset(rect.minX, rect.maxX), maxY: inset(rect.minY, rect.maxY) }
 }
