@@ -196,6 +196,10 @@ export class Worker<S = unknown, M = unknown> {
     registerEntityDebug(this.ops, () =>
       describeEntities(options.id, this.ticks, this.runners.values() as IterableIterator<PartitionRunner<unknown, unknown>>, this.border.offersOut()))
     await this.ops.listen({ host: options.grpcHost, port: options.opsPort })
+    const signer = this.deps.ticketSigner
+    // The first EdDSA signature in a process costs ~5 ms of one-off set-up (jose, WebCrypto); pay it
+    // now rather than on the event loop while the first handed-off player's reply is in flight.
+    if (signer) await issueTicket(signer.privateKey, { playerId: 'warm-up', worldId: 'warm-up', workerId: options.id, kid: signer.kid }).catch(() => undefined)
 
     this.unroute = transport.route(options.id, { onConnect: (conn) => this.accept(conn) })
     const clientUrl = options.advertiseUrl ?? `${transport.url}:${transport.port}`

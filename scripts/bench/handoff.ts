@@ -9,20 +9,30 @@
  * between snapshots a player sees (a tick interval when nothing is missed); inputs sent but never
  * applied; entities lost (the world's count at the end against the start).
  *
- * Flags: --bots (20), --seconds (10), --hz (20), extra --npcs (100), --json.
+ * With --processes 2, wB runs in a child process of its own (as workers are deployed), both on a
+ * throwaway etcd member (a store two processes can share): the workers then no longer wait for each
+ * other's ticks, garbage collections and the players' snapshot decoding on one event loop.
+ *
+ * Flags: --bots (20), --seconds (10), --hz (20), extra --npcs (100), --processes (1 or 2), --json.
  */
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { silentLogger } from '../../core/log.ts'
 import { encodeMap } from '../../core/partition-map.ts'
-import { MemoryStore } from '../../core/store/index.ts'
+import { EtcdStore, MemoryStore } from '../../core/store/index.ts'
+import type { ClusterStore } from '../../core/store/index.ts'
 import { scopedKeys } from '../../core/store/keys.ts'
-import { generateTicketKeys } from '../../core/tickets.ts'
+import { exportPrivateKeyPem, exportPublicKeyPem, generateTicketKeys, importPrivateKeyPem, importPublicKeyPem } from '../../core/tickets.ts'
 import type { TicketClaims } from '../../core/tickets.ts'
+import { startEtcd } from '../lib/etcd.ts'
+import type { EtcdMember } from '../lib/etcd.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
 import { workerOptions } from '../../worker/options.ts'
 import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
 import { DirectPlayer } from './lib/direct-player.ts'
+import { ServerChild } from './lib/server-child.ts'
 import { sleep, startTicker } from './lib/ticker.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
@@ -31,13 +41,86 @@ const BOUNDS = { minX: 0, minY: 0, maxX: 64, maxY: 64 }
 const BORDER = 32
 /** Players turn round this far past the border, beyond the handoff band. */
 const REACH = 10
+const PREFIX = '/bench-handoff/'
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = performance.now() + timeoutMs
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await sleep(20)
   }
+}
+
+/** What the bench reads from one worker, wherever it runs. */
+interface WorkerStats {
+  /** Its handoff latencies (offer sent → accepted reply taken in), ms. */
+  handoffMs: number[]
+  handoffsOut: number
+  /** Entities it simulates plus those it holds out on offer. */
+  entities: number
+  offersOut: number
+  /** Players whose entity it simulates (not relays): their last applied input sequence. */
+  owners: Record<string, number>
+  /** `world:partition` keys it owns. */
+  partitions: string[]
+}
+
+function statsOf(w: Worker): WorkerStats {
+  const owners: Record<string, number> = {}
+  const offersOut = w.border.offersOut().length
+  let entities = offersOut
+  for (const k of w.partitions()) {
+    const r = w.runner('w', k.split(':')[1] as string)
+    if (!r) continue
+    entities += r.sim.entityCount
+    for (const e of r.sim.allEntities()) if (e.playerId !== null && !r.sim.isRelay(e.playerId)) owners[e.playerId] = r.sim.lastInputSeq(e.playerId)
+  }
+  return { handoffMs: [...w.border.stats.handoffMs], handoffsOut: w.border.stats.handoffsOut, entities, offersOut, owners, partitions: w.partitions() }
+}
+
+interface ChildParams {
+  endpoint: string
+  privateKeyPem: string
+  publicKeyPem: string
+  hz: number
+  npcs: number
+}
+type ToChild = { type: 'stats' } | { type: 'stop' }
+type FromChild = { type: 'ready' } | { type: 'stats'; stats: WorkerStats }
+
+function newWorker(id: string, store: ClusterStore, transport: ClientTransport<TicketClaims>, privateKey: CryptoKey, hz: number, npcs: number): Worker {
+  return new Worker({
+    store, keys: scopedKeys(PREFIX), transport, logger: silentLogger(), game: () => createDemoGame({}), ticketSigner: { privateKey, kid: 'k' },
+    options: workerOptions({ id, port: 0, grpcPort: 0, opsPort: 0, npcs, tickRate: hz, logLevel: 'silent' }),
+  })
+}
+
+
+/** The child process of --processes 2: worker wB alone, answering the parent's questions over IPC. */
+async function serveWorkerB(p: ChildParams): Promise<void> {
+  const send = (msg: FromChild) => process.send?.(msg)
+  const store = new EtcdStore({ endpoints: [p.endpoint] })
+  const publicKey = await importPublicKeyPem(p.publicKeyPem)
+  const transport = await ClientTransport.start<TicketClaims>({
+    authorize: ticketAdmission(() => new Map([['k', publicKey]]), (id) => id === 'wB'),
+    logger: silentLogger(),
+  })
+  const w = newWorker('wB', store, transport, await importPrivateKeyPem(p.privateKeyPem), p.hz, p.npcs)
+  await w.start()
+  process.on('message', (msg: ToChild) => {
+    if (msg.type === 'stats') send({ type: 'stats', stats: statsOf(w) })
+    else if (msg.type === 'stop') {
+      void (async () => {
+        await w.stop()
+        await transport.close()
+        await store.close()
+        process.exit(0)
+      })()
+    }
+  })
+  process.on('disconnect', () => process.exit(0))
+  await until('partition p2', () => w.runner('w', 'p2') !== undefined, 30_000)
+  send({ type: 'ready' })
 }
 
 async function run(flags: BenchFlags): Promise<BenchResult> {
@@ -45,21 +128,57 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   const seconds = flags.seconds ?? 10
   const hz = flags.hz ?? 20
   const npcs = Number(flags.extra['npcs'] ?? 100)
-  const store = new MemoryStore()
-  const keys = scopedKeys('/bench-handoff/')
+  const processes = Number(flags.extra['processes'] ?? 1)
+  if (processes !== 1 && processes !== 2) throw new Error('--processes must be 1 or 2')
+  const keys = scopedKeys(PREFIX)
   const { publicKey, privateKey } = await generateTicketKeys()
+  // Two processes need a store they can both reach.
+  const etcd: EtcdMember | undefined = processes === 2 ? await startEtcd() : undefined
+  const store: ClusterStore = etcd ? new EtcdStore({ endpoints: [etcd.endpoint] }) : new MemoryStore()
   const transport = await ClientTransport.start<TicketClaims>({
     authorize: ticketAdmission(() => new Map([['k', publicKey]]), (id) => id === 'wA' || id === 'wB'),
     logger: silentLogger(),
   })
-  const workers = ['wA', 'wB'].map(
-    (id) =>
-      new Worker({
-        store, keys, transport, logger: silentLogger(), game: () => createDemoGame({}), ticketSigner: { privateKey, kid: 'k' },
-        options: workerOptions({ id, port: 0, grpcPort: 0, opsPort: 0, npcs, tickRate: hz, logLevel: 'silent' }),
-      }),
-  )
-  const [wA, wB] = workers as [Worker, Worker]
+  const wA = newWorker('wA', store, transport, privateKey, hz, npcs)
+  const workers = [wA]
+  let child: ServerChild<ToChild, FromChild> | undefined
+  let childReady: Promise<unknown> = Promise.resolve()
+  /** wB's figures: read here, or asked of its process. */
+  let statsB: () => Promise<WorkerStats>
+  if (etcd) {
+    const params: ChildParams = {
+      endpoint: etcd.endpoint, hz, npcs,
+      privateKeyPem: await exportPrivateKeyPem(privateKey), publicKeyPem: await exportPublicKeyPem(publicKey),
+    }
+    const proc = fork(fileURLToPath(import.meta.url), ['serve-wb', JSON.stringify(params)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const c = new ServerChild<ToChild, FromChild>(proc, { type: 'stop' })
+    child = c
+    // Listened for from the start: the child may be ready before wA is.
+    childReady = c.next('ready', 60_000)
+    childReady.catch(() => undefined)
+    statsB = async () => (await c.ask({ type: 'stats' }, 'stats')).stats
+  } else {
+    const wB = newWorker('wB', store, transport, privateKey, hz, npcs)
+    workers.push(wB)
+    statsB = () => Promise.resolve(statsOf(wB))
+  }
+  /**
+   * Both workers' figures at one instant: when no offer is out (an entity imported by its receiver
+   * but not yet released by its sender would count twice) and wA's count did not move while wB's
+   * was read (in another process, that takes a round trip).
+   */
+  const settled = async (): Promise<[WorkerStats, WorkerStats]> => {
+    for (let attempt = 0; ; attempt++) {
+      const before = statsOf(wA)
+      const b = await statsB()
+      const a = statsOf(wA)
+      if ((a.offersOut === 0 && b.offersOut === 0 && a.entities === before.entities) || attempt >= 200) return [a, b]
+      await sleep(5)
+    }
+  }
   const players: DirectPlayer[] = []
   let stopTicker = () => undefined as void
   try {
@@ -73,20 +192,16 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
       },
     }))
-    await until('partitions and link', () => wA.runner('w', 'p1') !== undefined && wB.runner('w', 'p2') !== undefined && wA.links.connected().includes('wB'))
+    await childReady
+    await until('partitions and link', async () => wA.runner('w', 'p1') !== undefined && (await statsB()).partitions.includes('w:p2') && wA.links.connected().includes('wB'))
     const p1 = wA.runner('w', 'p1')
     for (let i = 0; i < bots; i++) {
       const p = new DirectPlayer({ playerId: `bot${i}`, worldId: 'w', workerId: 'wA', partitionId: 'p1' })
       p1?.addPlayer(p.conn)
       players.push(p)
     }
-    const worldEntities = () =>
-      workers.reduce((n, w) => n + w.border.offersOut().length + [...w.partitions()].reduce((m, k) => {
-        const [world, part] = k.split(':') as [string, string]
-        return m + (w.runner(world, part)?.sim.entityCount ?? 0)
-      }, 0), 0)
     await until('first snapshots', () => players.every((p) => p.snapshots > 0))
-    const entitiesAtStart = worldEntities()
+    const entitiesAtStart = (await settled()).reduce((n, st) => n + st.entities, 0)
     const direction = players.map(() => 1)
     const measureFrom = performance.now()
     stopTicker = startTicker(hz, () => {
@@ -107,23 +222,24 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       const times = p.arrivals.filter((t) => t >= measureFrom)
       for (let i = 1; i < times.length; i++) gaps.push((times[i] as number) - (times[i - 1] as number))
     }
+    const [endA, endB] = await settled()
     let inputsLost = 0
     for (const p of players) {
-      const owner = workers.flatMap((w) => w.partitions().map((k) => w.runner('w', k.split(':')[1] as string))).find((r) => r?.sim.playerEntity(p.conn.principal.playerId) !== undefined && !r.sim.isRelay(p.conn.principal.playerId))
-      inputsLost += Math.max(0, p.seq - (owner?.sim.lastInputSeq(p.conn.principal.playerId) ?? 0))
+      const id = p.conn.principal.playerId
+      inputsLost += Math.max(0, p.seq - (endA.owners[id] ?? endB.owners[id] ?? 0))
     }
-    const latency = summarize([...wA.border.stats.handoffMs, ...wB.border.stats.handoffMs])
+    const latency = summarize([...endA.handoffMs, ...endB.handoffMs])
     const gap = summarize(gaps)
     return {
-      params: { bots, seconds, hz, npcs, store: 'memory', workers: 2, transport: 'in-memory player connections, gRPC between workers' },
+      params: { bots, seconds, hz, npcs, store: etcd ? 'etcd' : 'memory', workers: 2, processes, transport: 'in-memory player connections, gRPC between workers' },
       metrics: {
-        handoffs: wA.border.stats.handoffsOut + wB.border.stats.handoffsOut,
+        handoffs: endA.handoffsOut + endB.handoffsOut,
         handoff_ms_p50: latency.p50,
         handoff_ms_p99: latency.p99,
         gap_ms_p99: gap.p99,
         tick_ms: 1000 / hz,
         inputs_lost: inputsLost,
-        entities_lost: entitiesAtStart - worldEntities(),
+        entities_lost: entitiesAtStart - endA.entities - endB.entities,
       },
       notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; migrate messages sent ${players.filter((p) => p.control.some((m) => m.kind === 'migrate')).length} of ${bots} players`],
     }
@@ -131,8 +247,10 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     stopTicker()
     for (const p of players) p.close()
     for (const w of workers) await w.stop()
+    await child?.stop()
     await transport.close()
     await store.close()
+    await etcd?.stop()
   }
 }
 
@@ -142,3 +260,10 @@ const scenario: Scenario = {
   run,
 }
 export default scenario
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === 'serve-wb') {
+  serveWorkerB(JSON.parse(process.argv[3] ?? '{}') as ChildParams).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
+    process.exit(1)
+  })
+}

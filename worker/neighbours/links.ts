@@ -9,7 +9,8 @@
  * its old one, which still hands it entities. So a higher-id worker that still has no stream after
  * `dialGraceMs` dials itself; neither side dials while a stream is open, so a pair settles on one.
  *
- * Frames are batched: `send` queues, `flush` writes one message per link (once per tick).
+ * Frames are batched: `send` queues, `flush` writes at most two messages per link (once per tick,
+ * and after handling a peer's frames): the tick's ghost batches, and everything else ahead of them.
  */
 import { credentials } from '@grpc/grpc-js'
 import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js'
@@ -127,14 +128,24 @@ export class LinkSet {
     return true
   }
 
-  /** Write every link's queued frames as one message. */
+  /**
+   * Write every link's queued frames: ghost batches as one message, everything else (offers,
+   * replies, forwarded inputs, messages) as one message before it. Ghost batches are the bulk of a
+   * tick's traffic; the peer decodes and handles a message's frames in order, so an offer batched
+   * behind them would wait for all of them (and for any pause taken meanwhile). A ghost batch only
+   * replaces what the peer shows from the next tick on, so handling it after the other frames of
+   * the same flush changes nothing the peer's next tick sees.
+   */
   flush(): void {
     for (const link of this.links.values()) {
       if (link.outbox.length === 0 || !link.stream) continue
       const frames = link.outbox
       link.outbox = []
       this.counters.framesOut += frames.length
-      link.stream.write({ frames })
+      const first = frames.filter((f) => f.frame?.$case !== 'ghosts')
+      const ghosts = first.length === frames.length ? [] : frames.filter((f) => f.frame?.$case === 'ghosts')
+      if (first.length > 0) link.stream.write({ frames: first })
+      if (ghosts.length > 0) link.stream.write({ frames: ghosts })
     }
   }
 

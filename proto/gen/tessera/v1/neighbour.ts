@@ -26,7 +26,10 @@ export const protobufPackage = "tessera.v1";
 
 export const protobufFileName = "tessera/v1/neighbour.proto";
 
-/** Frames batch: a worker sends one message per tick per link, carrying every frame of that tick. */
+/**
+ * Frames batch: per tick and link a worker sends at most two messages, every frame of that tick
+ * but ghost batches, then the ghost batches (so offers and replies are not handled behind them).
+ */
 export interface LinkRequest {
   frames: NeighbourFrame[];
 }
