@@ -129,7 +129,8 @@ async function scaleRun(k: number, first: number, o: Options, etcd: string, note
       const ends: WindowStats[] = await Promise.all(children.map((c) => c.ask({ type: 'end' }, 'ended')))
       const probeWindowS = (performance.now() - t0) / 1000
       const probed = probeSnapshots - probesFrom
-      const expected = ends.reduce((s, e) => s + (e.players * e.wallMs * o.hz) / 1000, 0)
+      // Ticks due in the window by the clock, or run in it (a worker catching up after a stall runs more).
+      const expected = ends.reduce((s, e) => s + e.players * Math.max(e.ticks, (e.wallMs * o.hz) / 1000), 0)
       const lightDelivered = ends.reduce((s, e) => s + e.snapshots, 0) / Math.max(1, expected)
       const probeDelivered = o.probes > 0 ? probed / Math.max(1, o.probes * k * probeWindowS * o.hz) : 1
       const cpuUs = ends.reduce((s, e) => s + e.cpuUs, 0)
