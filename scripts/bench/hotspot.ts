@@ -14,13 +14,19 @@
  * max/mean worker load is ≤ --bound (1.25) and stays so for 3 s (NaN: never; samples above the
  * bound later on are counted in `samples_over_after`);
  * `moves` (owner changes for balance), `flips` (a border reversing, or a partition going back to
- * the worker it left, within 10 s), `entities_lost` (the world's count at the end against the
- * start), `max_mean_after` (median max/mean over the last 3 s).
+ * the worker it left, within 10 s), `entities_lost` (distinct entities at the end against the
+ * start, those held by a sender while its handoff offer is out included), `max_mean_after` (median
+ * max/mean over the last 3 s); and `entities_held_at_end` / `_after_drain`: entities out on offer,
+ * simulated nowhere, when the run ends and --drain seconds later.
+ *
+ * Capacity matters: the planner leaves a cluster alone while every worker is below 20% of its
+ * budget, so the budget must be small enough for the crowd to count as load.
  *
  * Flags: --bots (3000 walkers), --seconds (20: measured after the crowd formed), --store,
  * extra --size (512), --capacity (each worker's load budget, ms/s; 100), --fraction (0.8),
  * --corner (0.25), --speed (crowd walking speed, 60 units/s), --warmup (5 s), --interval
- * (coordinator's planning interval, 1000 ms), --report (workers' report interval, 1000 ms), --json.
+ * (coordinator's planning interval, 1000 ms), --report (workers' report interval, 1000 ms),
+ * --bound (1.25), --drain (5 s), --json.
  */
 import { Coordinator } from '../../coordinator/coordinator.ts'
 import { coordinatorOptions } from '../../coordinator/options.ts'
