@@ -16,7 +16,7 @@
  *
  * Flags: --bots (first step, 400 × K), --seconds (6: each step's measured window), --hz (20),
  * --radius (100), extra --size (1000), --probes (4 per worker), --steps (7 per K), --settle (2 s),
- * --ks (1,2), --json.
+ * --ks (1,2), --cpu-prof DIR (a main-thread CPU profile of every worker's measured windows), --json.
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -61,6 +61,7 @@ interface Options {
   probes: number
   steps: number
   settle: number
+  profileDir?: string
 }
 
 /** The world on `k` workers: one leaf, or two halves split on x. */
@@ -92,6 +93,7 @@ async function scaleRun(k: number, first: number, o: Options, etcd: string, note
       const area: Rect = { minX: (i - 1) * half, minY: 0, maxX: i * half, maxY: o.size }
       const params: ScaleWorkerParams = {
         id: `w${i}`, etcd, prefix, worldId: WORLD, partitionId: `p${i}`, area, hz: o.hz, radius: o.radius, publicKeyPem, kid: KID, seed: i,
+        ...(o.profileDir ? { profileDir: `${o.profileDir}/k${k}` } : {}),
       }
       const proc = fork(fileURLToPath(new URL('./lib/scale-worker.ts', import.meta.url)), [JSON.stringify(params)], {
         execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -183,6 +185,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     probes: Number(flags.extra['probes'] ?? 4),
     steps: Number(flags.extra['steps'] ?? 7),
     settle: Number(flags.extra['settle'] ?? 2),
+    ...(flags.extra['cpu-prof'] ? { profileDir: flags.extra['cpu-prof'] } : {}),
   }
   const ks = (flags.extra['ks'] ?? '1,2').split(',').map(Number)
   const notes: string[] = []

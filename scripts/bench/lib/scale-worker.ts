@@ -23,6 +23,8 @@ export interface ScaleWorkerParams {
   publicKeyPem: string
   kid: string
   seed: number
+  /** Write a CPU profile (main thread) of every measured window into this directory. */
+  profileDir?: string
 }
 
 export interface WindowStats {
@@ -103,6 +105,7 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
     }
   }
 
+  const profiler = p.profileDir ? await windowProfiler(p.profileDir, p.id) : undefined
   let cpuStart = process.cpuUsage()
   let wallStart = performance.now()
   let tickStart = 0
@@ -116,12 +119,14 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       for (const pl of players) pl.snapshots = 0
       tickStart = runner.sim.tick
       droppedStart = overrun()
+      profiler?.start()
       cpuStart = process.cpuUsage()
       wallStart = performance.now()
       send({ type: 'begun' })
     } else if (msg.type === 'end') {
       const cpu = process.cpuUsage(cpuStart)
       const wallMs = performance.now() - wallStart
+      profiler?.stop(players.length)
       const sorted = [...tickMs].sort((a, b) => a - b)
       send({
         type: 'ended', cpuUs: cpu.user + cpu.system, wallMs, ticks: runner.sim.tick - tickStart,
@@ -139,6 +144,23 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       })().finally(() => process.exit(0))
     }
   })
+}
+
+/** Main-thread CPU profiles of the measured windows, one file per window, named by worker and players. */
+async function windowProfiler(dir: string, id: string): Promise<{ start(): void; stop(players: number): void }> {
+  const { Session } = await import('node:inspector')
+  const { mkdirSync, writeFileSync } = await import('node:fs')
+  mkdirSync(dir, { recursive: true })
+  const session = new Session()
+  session.connect()
+  session.post('Profiler.enable')
+  return {
+    start: () => session.post('Profiler.start'),
+    stop: (players) =>
+      session.post('Profiler.stop', (err, result) => {
+        if (!err) writeFileSync(`${dir}/${id}-${players}.cpuprofile`, JSON.stringify(result.profile))
+      }),
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
