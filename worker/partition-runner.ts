@@ -73,6 +73,9 @@ export class PartitionRunner<S, M> {
   private malformed = 0
   private tickCostEwma = 0
   private readonly tickTimes: number[] = []
+  /** Tick work since the last load report: what the report's cost is made of. */
+  private tickMsSinceReport = 0
+  private ticksSinceReport = 0
   private bytesSinceReport = 0
   private lastReportAt: number
   private stopped = false
@@ -214,6 +217,8 @@ export class PartitionRunner<S, M> {
     const ms = nowMs - started
     this.tickTimes.push(ms)
     if (this.tickTimes.length > 200) this.tickTimes.shift()
+    this.tickMsSinceReport += ms
+    this.ticksSinceReport++
   }
 
   /** The partition's load since the last call, for the coordinator. */
@@ -221,9 +226,13 @@ export class PartitionRunner<S, M> {
     const nowMs = this.now()
     const seconds = Math.max(0.001, (nowMs - this.lastReportAt) / 1000)
     const times = [...this.tickTimes].sort((a, b) => a - b)
-    const mean = times.reduce((s, t) => s + t, 0) / Math.max(1, times.length)
     const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0
-    // ms of work per second of simulation: mean tick cost × ticks per second, smoothed.
+    // ms of work per second of simulation: mean tick cost × ticks per second, smoothed. The mean is
+    // of the ticks since the last report only: a mean over the last 200 ticks (10 s at 20 Hz) made
+    // a crowd show in the reports seconds after it formed, and the planner reacted that much later.
+    const mean = this.ticksSinceReport > 0 ? this.tickMsSinceReport / this.ticksSinceReport : (times.reduce((s, t) => s + t, 0) / Math.max(1, times.length))
+    this.tickMsSinceReport = 0
+    this.ticksSinceReport = 0
     const cost = mean * this.options.tickRate
     this.tickCostEwma = this.tickCostEwma === 0 ? cost : 0.7 * this.tickCostEwma + 0.3 * cost
     const bytesOutPerS = Math.round(this.bytesSinceReport / seconds)

@@ -1,0 +1,171 @@
+/**
+ * One worker process of the `world-scale` benchmark: a real `Worker` on the shared etcd, its own
+ * client transport for the WebRTC probe bots, and `LightPlayer`s in the process as the load. The
+ * bench process drives it over IPC: how many light players, measured windows (CPU of this process,
+ * tick durations, snapshots received), stop.
+ */
+import { fileURLToPath } from 'node:url'
+import type { Rect } from '../../../core/geometry.ts'
+import { percentile } from '../scenario.ts'
+import { LightPlayer } from './light-player.ts'
+import { startTicker } from './ticker.ts'
+
+export interface ScaleWorkerParams {
+  id: string
+  etcd: string
+  prefix: string
+  worldId: string
+  partitionId: string
+  /** Where this worker's light players stay. */
+  area: Rect
+  hz: number
+  radius: number
+  publicKeyPem: string
+  kid: string
+  seed: number
+  /** Write a CPU profile (main thread) of every measured window into this directory. */
+  profileDir?: string
+}
+
+export interface WindowStats {
+  cpuUs: number
+  wallMs: number
+  ticks: number
+  tickMsP99: number
+  tickMsMean: number
+  /** Light players during the window and the snapshots they received in it. */
+  players: number
+  snapshots: number
+  /** Entities this worker simulated at the end of the window. */
+  entities: number
+  droppedTicks: number
+}
+
+export type ToScaleWorker = { type: 'players'; count: number } | { type: 'begin' } | { type: 'end' } | { type: 'stop' }
+export type FromScaleWorker =
+  | { type: 'ready'; clientUrl: string }
+  | { type: 'running' }
+  | { type: 'players-set'; count: number }
+  | { type: 'begun' }
+  | ({ type: 'ended' } & WindowStats)
+
+async function serve(p: ScaleWorkerParams): Promise<void> {
+  const send = (msg: FromScaleWorker): void => {
+    process.send?.(msg)
+  }
+  const [{ ClientTransport }, { Worker }, { workerOptions }, { ticketAdmission }, { createDemoGame }, { EtcdStore }, { scopedKeys }, { importPublicKeyPem }, { silentLogger }] =
+    await Promise.all([
+      import('../../../worker/transport/geckos-server.ts'), import('../../../worker/worker.ts'), import('../../../worker/options.ts'),
+      import('../../../worker/ticket-admission.ts'), import('../../../worker/game/demo.ts'), import('../../../core/store/index.ts'),
+      import('../../../core/store/keys.ts'), import('../../../core/tickets.ts'), import('../../../core/log.ts'),
+    ])
+  const publicKey = await importPublicKeyPem(p.publicKeyPem)
+  const transport = await ClientTransport.start({
+    authorize: ticketAdmission(() => new Map([[p.kid, publicKey]]), (id) => id === p.id),
+    // Probe bots send an input or ack per tick, a ping a second and control acks.
+    limits: { maxMessagesPerSecond: p.hz * 2 + 20, burst: p.hz * 2 + 20 },
+  })
+  const store = new EtcdStore({ endpoints: [p.etcd] })
+  const worker = new Worker({
+    store, keys: scopedKeys(p.prefix), transport, logger: silentLogger(), game: () => createDemoGame({}),
+    options: workerOptions({ id: p.id, port: 0, grpcPort: 0, opsPort: 0, interestRadius: p.radius, tickRate: p.hz, seed: p.seed, logLevel: 'silent' }),
+  })
+  await worker.start()
+  send({ type: 'ready', clientUrl: worker.addresses.clientUrl })
+  while (!worker.runner(p.worldId, p.partitionId)) await new Promise((r) => setTimeout(r, 20))
+  const runner = worker.runner(p.worldId, p.partitionId)
+  if (!runner) throw new Error('partition not started')
+  send({ type: 'running' })
+
+  const tickMs: number[] = []
+  const tickOnce = runner.tick.bind(runner)
+  runner.tick = () => {
+    const t0 = performance.now()
+    tickOnce()
+    tickMs.push(performance.now() - t0)
+  }
+  const overrun = (): number => (worker as unknown as { loop: { overrun: { droppedTicks: number } } }).loop.overrun.droppedTicks
+
+  const players: LightPlayer[] = []
+  let made = 0
+  // One input per player per tick, all at once, as a tick's worth of client packets arriving.
+  const stopInputs = startTicker(p.hz, () => {
+    for (const pl of players) {
+      const id = runner.sim.playerEntity(pl.conn.principal.playerId)
+      pl.step(id === undefined ? undefined : runner.sim.entity(id))
+    }
+  })
+  const setPlayers = (count: number): void => {
+    while (players.length > count) players.pop()?.close()
+    while (players.length < count) {
+      const n = made++
+      const pl = new LightPlayer({ playerId: `${p.id}-light-${n}`, worldId: p.worldId, workerId: p.id, partitionId: p.partitionId }, p.area, p.seed * 100_003 + n)
+      runner.addPlayer(pl.conn)
+      players.push(pl)
+    }
+  }
+
+  const profiler = p.profileDir ? await windowProfiler(p.profileDir, p.id) : undefined
+  let cpuStart = process.cpuUsage()
+  let wallStart = performance.now()
+  let tickStart = 0
+  let droppedStart = 0
+  process.on('message', (msg: ToScaleWorker) => {
+    if (msg.type === 'players') {
+      setPlayers(msg.count)
+      send({ type: 'players-set', count: players.length })
+    } else if (msg.type === 'begin') {
+      tickMs.length = 0
+      for (const pl of players) pl.snapshots = 0
+      tickStart = runner.sim.tick
+      droppedStart = overrun()
+      profiler?.start()
+      cpuStart = process.cpuUsage()
+      wallStart = performance.now()
+      send({ type: 'begun' })
+    } else if (msg.type === 'end') {
+      const cpu = process.cpuUsage(cpuStart)
+      const wallMs = performance.now() - wallStart
+      profiler?.stop(players.length)
+      const sorted = [...tickMs].sort((a, b) => a - b)
+      send({
+        type: 'ended', cpuUs: cpu.user + cpu.system, wallMs, ticks: runner.sim.tick - tickStart,
+        tickMsP99: percentile(sorted, 99), tickMsMean: sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length),
+        players: players.length, snapshots: players.reduce((s, pl) => s + pl.snapshots, 0),
+        entities: runner.sim.entityCount, droppedTicks: overrun() - droppedStart,
+      })
+    } else {
+      stopInputs()
+      setPlayers(0)
+      void (async () => {
+        await worker.stop()
+        await transport.close()
+        await store.close()
+      })().finally(() => process.exit(0))
+    }
+  })
+}
+
+/** Main-thread CPU profiles of the measured windows, one file per window, named by worker and players. */
+async function windowProfiler(dir: string, id: string): Promise<{ start(): void; stop(players: number): void }> {
+  const { Session } = await import('node:inspector')
+  const { mkdirSync, writeFileSync } = await import('node:fs')
+  mkdirSync(dir, { recursive: true })
+  const session = new Session()
+  session.connect()
+  session.post('Profiler.enable')
+  return {
+    start: () => session.post('Profiler.start'),
+    stop: (players) =>
+      session.post('Profiler.stop', (err, result) => {
+        if (!err) writeFileSync(`${dir}/${id}-${players}.cpuprofile`, JSON.stringify(result.profile))
+      }),
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  serve(JSON.parse(process.argv[2] ?? '{}') as ScaleWorkerParams).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
+    process.exit(1)
+  })
+}
