@@ -7,9 +7,9 @@
  * thousands, and building them all would cost more than the decisions.
  */
 import type { Axis, Rect } from '../../core/geometry.ts'
-import { intersects, splitRect } from '../../core/geometry.ts'
+import { splitRect } from '../../core/geometry.ts'
 import type { PartitionLeaf, PartitionMap, PartitionNode, PartitionSplit } from '../../core/partition-map.ts'
-import type { IndexedLeaf } from './load-index.ts'
+import type { LeafSource } from './load-index.ts'
 import { LoadIndex } from './load-index.ts'
 import type { WorldInput } from './types.ts'
 
@@ -91,7 +91,7 @@ export function toWork(input: WorldInput, loadOf: (id: string) => number): WWorl
   const world: WWorld = {
     worldId: map.worldId, source: map, root: undefined as unknown as WNode, nextId: map.nextId, changed: false,
     fixedLayout: input.fixedLayout === true,
-    index: new LoadIndex((r) => originalLeavesIn(input, r, loadOf)),
+    index: new LoadIndex(originalLeaves(input, loadOf)),
     leaves: new Map(),
     splits: new Map(),
   }
@@ -113,18 +113,57 @@ export function toWork(input: WorldInput, loadOf: (id: string) => number): WWorl
   return world
 }
 
-/** The input map's leaves overlapping `r`, as the load index needs them, found by descending the input tree. */
-function* originalLeavesIn(input: WorldInput, r: Rect, loadOf: (id: string) => number): Generator<[string, IndexedLeaf]> {
-  const stack: [PartitionNode, Rect][] = [[input.map.root, input.map.bounds]]
-  while (stack.length > 0) {
-    const [node, rect] = stack.pop() as [PartitionNode, Rect]
-    if (!intersects(rect, r)) continue
-    if (node.kind === 'leaf') {
-      yield [node.id, { rect, load: loadOf(node.id), summary: input.loads[node.id]?.summary ?? [] }]
-      continue
-    }
-    const [lo, hi] = splitRect(rect, node.axis, node.at)
-    stack.push([node.low, lo], [node.high, hi])
+/**
+ * The input map's leaves overlapping a rectangle, found by descending the input tree. The descent
+ * keeps its rectangles as numbers on a reused stack: the index asks once per query, hundreds of
+ * times a round.
+ */
+function originalLeaves(input: WorldInput, loadOf: (id: string) => number): LeafSource {
+  const nodes: PartitionNode[] = []
+  let rects = new Float64Array(4 * 64)
+  return {
+    overlapping(r, visit) {
+      const b = input.map.bounds
+      nodes.length = 0
+      nodes.push(input.map.root)
+      rects[0] = b.minX
+      rects[1] = b.minY
+      rects[2] = b.maxX
+      rects[3] = b.maxY
+      while (nodes.length > 0) {
+        const node = nodes.pop() as PartitionNode
+        const k = 4 * nodes.length
+        const minX = rects[k] as number
+        const minY = rects[k + 1] as number
+        const maxX = rects[k + 2] as number
+        const maxY = rects[k + 3] as number
+        // `intersects`, on the numbers.
+        if (!(minX < r.maxX && r.minX < maxX && minY < r.maxY && r.minY < maxY)) continue
+        if (node.kind === 'leaf') {
+          visit(node.id, minX, minY, maxX, maxY)
+          continue
+        }
+        if (rects.length < k + 8) {
+          const bigger = new Float64Array(2 * rects.length)
+          bigger.set(rects)
+          rects = bigger
+        }
+        // Low then high, as `splitRect` cuts: the high half is visited first.
+        const x = node.axis === 'x'
+        nodes.push(node.low, node.high)
+        rects[k] = minX
+        rects[k + 1] = minY
+        rects[k + 2] = x ? node.at : maxX
+        rects[k + 3] = x ? maxY : node.at
+        rects[k + 4] = x ? node.at : minX
+        rects[k + 5] = x ? minY : node.at
+        rects[k + 6] = maxX
+        rects[k + 7] = maxY
+      }
+    },
+    leaf(id, rect) {
+      return { rect, load: loadOf(id), summary: input.loads[id]?.summary ?? [] }
+    },
   }
 }
 
