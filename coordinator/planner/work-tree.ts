@@ -7,7 +7,7 @@
  * thousands, and building them all would cost more than the decisions.
  */
 import type { Axis, Rect } from '../../core/geometry.ts'
-import { splitRect } from '../../core/geometry.ts'
+import { rectEquals, splitRect } from '../../core/geometry.ts'
 import type { PartitionLeaf, PartitionMap, PartitionNode, PartitionSplit } from '../../core/partition-map.ts'
 import type { LeafSource } from './load-index.ts'
 import { LoadIndex } from './load-index.ts'
@@ -21,7 +21,7 @@ abstract class WBase {
   dirty = false
   private cachedRect: Rect | undefined = undefined
 
-  constructor(readonly world: WWorld, readonly id: string, readonly src: PartitionNode | undefined) {}
+  constructor(readonly world: WWorld, readonly id: string, public src: PartitionNode | undefined) {}
 
   get rect(): Rect {
     if (this.cachedRect) return this.cachedRect
@@ -83,17 +83,34 @@ export interface WWorld {
   leaves: Map<string, WLeaf>
   /** Current inner nodes by id. */
   splits: Map<string, WSplit>
+  /** Leaves made this round (by splits and merges), in the order they were made; some may be gone again. */
+  created: WLeaf[]
 }
 
-/** Builds the scratch copy; `loadOf(leafId)` gives each leaf's smoothed load. */
-export function toWork(input: WorldInput, loadOf: (id: string) => number): WWorld {
+/**
+ * The scratch copy of `input`; `loadOf(leafId)` gives each leaf's smoothed load. `kept`, the copy
+ * the previous round ended with, is taken up again when `input.map` is node for node the map that
+ * round produced (the usual case: one round's output is the next one's input, directly or through
+ * the store): its 20,000-odd objects are then reset rather than built anew, which is most of what a
+ * round would otherwise allocate. Anything else — another world, a map changed by an operator or
+ * another leader — gets a fresh copy, so the result never depends on what was kept.
+ */
+export function toWork(input: WorldInput, loadOf: (id: string) => number, kept?: WWorld): WWorld {
   const map = input.map
+  const index = new LoadIndex(originalLeaves(input, loadOf))
+  const fixedLayout = input.fixedLayout === true
+  if (kept && kept.worldId === map.worldId && rectEquals(kept.source.bounds, map.bounds) && adopt(kept.root, map.root, loadOf)) {
+    kept.source = map
+    kept.nextId = map.nextId
+    kept.changed = false
+    kept.fixedLayout = fixedLayout
+    kept.index = index
+    kept.created = []
+    return kept
+  }
   const world: WWorld = {
     worldId: map.worldId, source: map, root: undefined as unknown as WNode, nextId: map.nextId, changed: false,
-    fixedLayout: input.fixedLayout === true,
-    index: new LoadIndex(originalLeaves(input, loadOf)),
-    leaves: new Map(),
-    splits: new Map(),
+    fixedLayout, index, leaves: new Map(), splits: new Map(), created: [],
   }
   const build = (node: PartitionNode, parent: WSplit | undefined): WNode => {
     let w: WNode
@@ -111,6 +128,27 @@ export function toWork(input: WorldInput, loadOf: (id: string) => number): WWorl
   }
   world.root = build(map.root, undefined)
   return world
+}
+
+/**
+ * Whether the kept subtree `w` has the shape of `node` (same ids, kinds, axes and lines); if so it
+ * is made the scratch copy of `node` as `toWork` would build it: same source, owner, epoch, pin and
+ * load, nothing born or dirty. Cached rectangles stay: they follow from the lines, which are equal.
+ */
+function adopt(w: WNode, node: PartitionNode, loadOf: (id: string) => number): boolean {
+  if (w.id !== node.id || w.kind !== node.kind) return false
+  w.src = node
+  w.born = false
+  w.dirty = false
+  if (w.kind === 'leaf' && node.kind === 'leaf') {
+    w.owner = node.owner
+    w.epoch = node.epoch
+    w.pinned = node.pinned === true
+    w.load = loadOf(node.id)
+    return true
+  }
+  if (w.kind !== 'split' || node.kind !== 'split' || w.axis !== node.axis || w.at !== node.at) return false
+  return adopt(w.low, node.low, loadOf) && adopt(w.high, node.high, loadOf)
 }
 
 /**
@@ -189,6 +227,7 @@ export function splitWork(leaf: WLeaf, axis: Axis, at: number, lowLoad: number, 
     c.born = true
     c.dirty = true
     world.leaves.set(c.id, c)
+    world.created.push(c)
     return c
   }
   const low = child(lo, lowLoad)
@@ -214,6 +253,7 @@ export function mergeWork(split: WSplit, owner: string | null): WLeaf {
   world.leaves.delete(low.id)
   world.leaves.delete(high.id)
   world.leaves.set(leaf.id, leaf)
+  world.created.push(leaf)
   world.splits.delete(split.id)
   leaf.touch()
   return leaf
