@@ -43,10 +43,12 @@ export class LoadIndex {
   /** Items of the leaves first met by the current query; reused (rbush copies what it loads). */
   private readonly batch: Item[] = []
   private readonly pieces = new Pieces()
+  /** Scratch for `pushLeafItems`. */
+  private weights: Float64Array = new Float64Array(64)
   private readonly visit = (id: string, minX: number, minY: number, maxX: number, maxY: number): void => {
     if (this.done.has(id)) return
     this.done.add(id)
-    pushLeafItems(this.source.leaf(id, { minX, minY, maxX, maxY }), this.batch)
+    this.weights = pushLeafItems(this.source.leaf(id, { minX, minY, maxX, maxY }), this.batch, this.weights)
   }
 
   constructor(private readonly source: LeafSource) {}
@@ -121,46 +123,53 @@ export class LoadIndex {
 /** A leaf's summary as index items: clipped to the leaf, weights scaled to sum to its load. */
 export function leafItems(leaf: IndexedLeaf): Item[] {
   const out: Item[] = []
-  pushLeafItems(leaf, out)
+  pushLeafItems(leaf, out, new Float64Array(leaf.summary.length))
   return out
 }
 
-/** `leafItems`, appended to `out`: two passes over the summary instead of a list of clipped pieces. */
-function pushLeafItems(leaf: IndexedLeaf, out: Item[]): void {
-  if (leaf.load <= 0) return
+/**
+ * `leafItems`, appended to `out`. Each summary rectangle's weight inside the leaf goes into
+ * `weights` (a scratch array, returned grown when it was too short; NaN marks a rectangle that
+ * counts for nothing), so that no list of clipped pieces is made.
+ */
+function pushLeafItems(leaf: IndexedLeaf, out: Item[], weights: Float64Array): Float64Array {
+  if (leaf.load <= 0) return weights
+  const { rect, summary } = leaf
+  if (weights.length < summary.length) weights = new Float64Array(2 * summary.length)
   let sum = 0
-  for (const s of leaf.summary) {
-    const weight = clippedWeight(leaf.rect, s)
-    if (weight !== undefined) sum += weight
+  for (let i = 0; i < summary.length; i++) {
+    const s = summary[i] as LoadRect
+    let weight = Number.NaN
+    if (s.weight > 0 && Number.isFinite(s.weight)) {
+      if (isPoint(s)) {
+        if (s.minX >= rect.minX && s.minX < rect.maxX && s.minY >= rect.minY && s.minY < rect.maxY) weight = s.weight
+      } else {
+        // A rectangle only partly inside keeps the share of its weight that lies inside (the
+        // clip's sides as `intersection` would make them, without the rectangle object).
+        const w = Math.min(s.maxX, rect.maxX) - Math.max(s.minX, rect.minX)
+        const h = Math.min(s.maxY, rect.maxY) - Math.max(s.minY, rect.minY)
+        if (w > 0 && h > 0) weight = (s.weight * (w * h)) / Math.max(area(s), Number.MIN_VALUE)
+      }
+    }
+    weights[i] = weight
+    if (!Number.isNaN(weight)) sum += weight
   }
   if (sum <= 0) {
-    out.push({ ...leaf.rect, w: leaf.load })
-    return
+    out.push({ ...rect, w: leaf.load })
+    return weights
   }
-  for (const s of leaf.summary) {
-    const weight = clippedWeight(leaf.rect, s)
-    if (weight === undefined) continue
-    const r = isPoint(s) ? s : (intersection(s, leaf.rect) as Rect)
+  for (let i = 0; i < summary.length; i++) {
+    const weight = weights[i] as number
+    if (Number.isNaN(weight)) continue
+    const s = summary[i] as LoadRect
+    const r = isPoint(s) ? s : (intersection(s, rect) as Rect)
     out.push({ minX: r.minX, minY: r.minY, maxX: r.maxX, maxY: r.maxY, w: (leaf.load * weight) / sum })
   }
+  return weights
 }
 
 function isPoint(s: Rect): boolean {
   return s.minX === s.maxX && s.minY === s.maxY
-}
-
-/**
- * The weight of summary rectangle `s` that lies inside `rect` (a rectangle only partly inside keeps
- * that share of its weight), or `undefined` when it counts for nothing.
- */
-function clippedWeight(rect: Rect, s: LoadRect): number | undefined {
-  if (!(s.weight > 0) || !Number.isFinite(s.weight)) return undefined
-  if (isPoint(s)) return containsPoint(rect, { x: s.minX, y: s.minY }) ? s.weight : undefined
-  // The clip's sides, as `intersection` would make them, without the rectangle object.
-  const w = Math.min(s.maxX, rect.maxX) - Math.max(s.minX, rect.minX)
-  const h = Math.min(s.maxY, rect.maxY) - Math.max(s.minY, rect.minY)
-  if (!(w > 0 && h > 0)) return undefined
-  return (s.weight * (w * h)) / Math.max(area(s), Number.MIN_VALUE)
 }
 
 /**
