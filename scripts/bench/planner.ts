@@ -6,10 +6,10 @@
  * convergence after a hotspot and flips.
  *
  * Flags: `--workers N`, and extra `--partitions P`, `--rects R`, `--rounds N`, `--seed S`,
- * `--sim-seeds K`, `--sim-seconds S`, `--drift D` (hotspot speed, × 0.2% of the world a round; default 1),
- * `--idle-ms T` (idle event loop before each timed round, as a coordinator has between its rounds;
- * default 50).
+ * `--sim-seeds K`, `--sim-seconds S`, `--drift D` (hotspot speed, × 0.2% of the world a round; default 1).
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import type { LoadRect, PlannerState, WorkerInfo } from '../../coordinator/planner/types.ts'
 import { initialPlannerState } from '../../coordinator/planner/types.ts'
 import { plannerConfig } from '../../coordinator/planner/config.ts'
@@ -26,9 +26,20 @@ import { summarize } from './scenario.ts'
 
 const WARMUP_ROUNDS = 3
 
-/** `ms` of idle event loop (at least one turn of it). */
-function idle(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * Young-generation collections before each timed round, so that copying the 100,000 freshly built
+ * load rectangles is not billed to the planner (a coordinator receives its reports over a whole
+ * second, long promoted by planning time). A full collection would also throw away compiled code.
+ */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as unknown
+  if (typeof gc !== 'function') return () => {}
+  const collect = gc as (options: { type: 'minor' }) => void
+  return () => {
+    collect({ type: 'minor' })
+    collect({ type: 'minor' })
+  }
 }
 
 function int(flags: BenchFlags, name: string, fallback: number): number {
@@ -88,13 +99,12 @@ const scenario: Scenario = {
     const seed = int(flags, 'seed', 7)
     const simSeeds = int(flags, 'sim-seeds', 3)
     const simSeconds = int(flags, 'sim-seconds', 180)
-    const idleMs = Number(flags.extra['idle-ms'] ?? 50)
-    if (!Number.isFinite(idleMs) || idleMs < 0) throw new Error('--idle-ms must be a number >= 0')
     const drift = Number(flags.extra['drift'] ?? 1)
     if (!Number.isFinite(drift) || drift < 0) throw new Error('--drift must be a number >= 0')
     const rng = mulberry32(seed)
     const size = 100_000
     const config = plannerConfig({ ghostMargin: 16 })
+    const gc = collector()
 
     const hotspots: Hotspot[] = Array.from({ length: 5 }, () => ({
       x: rng.range(size * 0.1, size * 0.9), y: rng.range(size * 0.1, size * 0.9),
@@ -109,7 +119,7 @@ const scenario: Scenario = {
     let map: PartitionMap = balancedMap('bench', { minX: 0, minY: 0, maxX: size, maxY: size }, partitions,
       (i) => workers[Math.floor((i * workerCount) / partitions)]?.id ?? null)
     let state: PlannerState = initialPlannerState()
-    // One planner across rounds, as the coordinator keeps one.
+    // One planner across rounds, as the coordinator keeps one (it reuses its scratch copy of the map).
     const planner = new Planner()
     // 70% of the rectangles are a steady background, 30% crowd around five drifting hotspots.
     const hotCount = Math.round(rectCount * 0.3)
@@ -126,12 +136,7 @@ const scenario: Scenario = {
         h.y = Math.min(size * 0.95, Math.max(size * 0.05, h.y + h.vy))
       }
       const loads = reportsFromField(map, [...background, ...field(rng, size, hotCount, hotspots)])
-      // A coordinator builds its planner input from the reports just before it plans, so the input
-      // is young (no collection forced here to promote it: promoting 100,000 rectangles right before
-      // the round made V8 start its major collection inside the round, every few rounds). And it
-      // plans once a second, its event loop idle most of that second: V8 uses idle time to mark and
-      // finish the major collections that the reports' garbage calls for.
-      await idle(idleMs)
+      gc()
       const t0 = performance.now()
       const c0 = process.cpuUsage()
       const result = planner.plan({ round, worlds: [{ map, loads }], workers, state }, config)
@@ -170,7 +175,7 @@ const scenario: Scenario = {
         `flips ${s.flips}, problems ${s.problems.length}`),
     ]
     return {
-      params: { workers: workerCount, partitions, rects: rectCount, rounds: times.length, seed, drift, idleMs, simSeeds, simSeconds },
+      params: { workers: workerCount, partitions, rects: rectCount, rounds: times.length, seed, drift, simSeeds, simSeconds },
       metrics: {
         round_ms_p50: t.p50,
         round_ms_p99: t.p99,
