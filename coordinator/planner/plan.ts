@@ -19,7 +19,7 @@ import { splitHeavy } from './split.ts'
 import type { BorderState, PlanInput, PlanResult, PlannerState } from './types.ts'
 import type { PartitionNode } from '../../core/partition-map.ts'
 import type { WWorld } from './work-tree.ts'
-import { toMap, toWork } from './work-tree.ts'
+import { release, toMap, toWork } from './work-tree.ts'
 
 export function plan(input: PlanInput, config: PlannerConfig): PlanResult {
   return new Planner().plan(input, config)
@@ -46,7 +46,10 @@ export class Planner {
     })
     this.kept.clear()
     const result = planWorlds(input, config, worlds)
-    for (const w of worlds) this.kept.set(w.worldId, w)
+    for (const w of worlds) {
+      release(w)
+      this.kept.set(w.worldId, w)
+    }
     return result
   }
 }

@@ -131,6 +131,24 @@ export function toWork(input: WorldInput, loadOf: (id: string) => number, kept?:
 }
 
 /**
+ * Lets go of what only the round that just ended needed, before the copy is kept for the next: the
+ * load index and through it that round's load reports (100,000-odd rectangles), which would
+ * otherwise live a round longer and be promoted to the old generation for nothing.
+ */
+export function release(world: WWorld): void {
+  world.index = new LoadIndex(NO_LEAVES)
+  world.created = []
+}
+
+/** The source of an index that is never asked. */
+const NO_LEAVES: LeafSource = {
+  overlapping() {},
+  leaf(_id, rect) {
+    return { rect, load: 0, summary: [] }
+  },
+}
+
+/**
  * Whether the kept subtree `w` has the shape of `node` (same ids, kinds, axes and lines); if so it
  * is made the scratch copy of `node` as `toWork` would build it: same source, owner, epoch, pin and
  * load, nothing born or dirty. Cached rectangles stay: they follow from the lines, which are equal.
