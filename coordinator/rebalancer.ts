@@ -18,7 +18,7 @@ import type { Compare, ClusterStore } from '../core/store/types.ts'
 import type { EventLog } from './events.ts'
 import type { LoadTable } from './load-table.ts'
 import type { Decision, PlannerConfig, PlannerState } from './planner/index.ts'
-import { initialPlannerState, plan } from './planner/index.ts'
+import { Planner, initialPlannerState } from './planner/index.ts'
 import { workerInfos, worldInputs } from './planning-input.ts'
 import type { ReportedLeaf } from './reconcile.ts'
 import { rebuildMap } from './reconcile.ts'
@@ -42,6 +42,8 @@ export type RoundOutcome =
 
 export class Rebalancer {
   private state: PlannerState = initialPlannerState()
+  /** Keeps its scratch copy of each map between rounds (it checks that the map it is given is the one it returned). */
+  private readonly planner = new Planner()
   private round = 0
   /** Operator pause: no balancing moves, splits, merges or shifts; orphans and drains still proceed. */
   paused = false
@@ -64,7 +66,7 @@ export class Rebalancer {
     const { view, loads, config } = this.deps
     const worlds = worldInputs(view, loads)
     const round = ++this.round
-    const result = plan(
+    const result = this.planner.plan(
       { round, worlds, workers: workerInfos(view), state: this.state },
       this.paused ? { ...config, maxMovesPerRound: 0, maxSplitsPerRound: 0, maxMergesPerRound: 0, maxShiftsPerRound: 0 } : config,
     )

@@ -40,10 +40,22 @@ export function wouldReturn(ctx: RoundCtx, leaf: WLeaf, owner: string): boolean 
 
 /** Every leaf of every world, in world then tree order (low before high). */
 export function allLeaves(ctx: RoundCtx): WLeaf[] {
-  const out: WLeaf[] = []
-  for (const w of ctx.worlds) walk(w.root, (n) => n.kind === 'leaf' && out.push(n))
+  let count = 0
+  for (const w of ctx.worlds) count += w.leaves.size
+  // Sized once rather than grown push by push (a round lists its 10,000-odd leaves twice); past
+  // V8's limit for a preallocated fast array, growing is the better evil.
+  const out: WLeaf[] = count <= MAX_PREALLOCATED ? new Array<WLeaf>(count) : []
+  let i = 0
+  for (const w of ctx.worlds) {
+    walk(w.root, (n) => {
+      if (n.kind === 'leaf') out[i++] = n
+    })
+  }
   return out
 }
+
+/** `new Array(n)` beyond this many elements (V8 says 100,000) makes a slow dictionary-backed array. */
+const MAX_PREALLOCATED = 50_000
 
 /** Inner nodes whose two children are both leaves: where merges and shifts happen (never in fixed-layout worlds). */
 export function leafPairs(ctx: RoundCtx): WSplit[] {

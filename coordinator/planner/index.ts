@@ -1,5 +1,5 @@
 /** The partition planner: pure functions from cluster state to the next partition maps. */
-export { plan, workersWanted } from './plan.ts'
+export { Planner, plan, workersWanted } from './plan.ts'
 export { plannerConfig, minWidth } from './config.ts'
 export type { PlannerConfig, PlannerConfigInput } from './config.ts'
 export { initialPlannerState } from './types.ts'

@@ -7,9 +7,9 @@
  * thousands, and building them all would cost more than the decisions.
  */
 import type { Axis, Rect } from '../../core/geometry.ts'
-import { intersects, splitRect } from '../../core/geometry.ts'
+import { rectEquals, splitRect } from '../../core/geometry.ts'
 import type { PartitionLeaf, PartitionMap, PartitionNode, PartitionSplit } from '../../core/partition-map.ts'
-import type { IndexedLeaf } from './load-index.ts'
+import type { LeafSource } from './load-index.ts'
 import { LoadIndex } from './load-index.ts'
 import type { WorldInput } from './types.ts'
 
@@ -21,7 +21,7 @@ abstract class WBase {
   dirty = false
   private cachedRect: Rect | undefined = undefined
 
-  constructor(readonly world: WWorld, readonly id: string, readonly src: PartitionNode | undefined) {}
+  constructor(readonly world: WWorld, readonly id: string, public src: PartitionNode | undefined) {}
 
   get rect(): Rect {
     if (this.cachedRect) return this.cachedRect
@@ -83,17 +83,34 @@ export interface WWorld {
   leaves: Map<string, WLeaf>
   /** Current inner nodes by id. */
   splits: Map<string, WSplit>
+  /** Leaves made this round (by splits and merges), in the order they were made; some may be gone again. */
+  created: WLeaf[]
 }
 
-/** Builds the scratch copy; `loadOf(leafId)` gives each leaf's smoothed load. */
-export function toWork(input: WorldInput, loadOf: (id: string) => number): WWorld {
+/**
+ * The scratch copy of `input`; `loadOf(leafId)` gives each leaf's smoothed load. `kept`, the copy
+ * the previous round ended with, is taken up again when `input.map` is node for node the map that
+ * round produced (the usual case: one round's output is the next one's input, directly or through
+ * the store): its 20,000-odd objects are then reset rather than built anew, which is most of what a
+ * round would otherwise allocate. Anything else — another world, a map changed by an operator or
+ * another leader — gets a fresh copy, so the result never depends on what was kept.
+ */
+export function toWork(input: WorldInput, loadOf: (id: string) => number, kept?: WWorld): WWorld {
   const map = input.map
+  const index = new LoadIndex(originalLeaves(input, loadOf))
+  const fixedLayout = input.fixedLayout === true
+  if (kept && kept.worldId === map.worldId && rectEquals(kept.source.bounds, map.bounds) && adopt(kept.root, map.root, loadOf)) {
+    kept.source = map
+    kept.nextId = map.nextId
+    kept.changed = false
+    kept.fixedLayout = fixedLayout
+    kept.index = index
+    kept.created = []
+    return kept
+  }
   const world: WWorld = {
     worldId: map.worldId, source: map, root: undefined as unknown as WNode, nextId: map.nextId, changed: false,
-    fixedLayout: input.fixedLayout === true,
-    index: new LoadIndex((r) => originalLeavesIn(input, r, loadOf)),
-    leaves: new Map(),
-    splits: new Map(),
+    fixedLayout, index, leaves: new Map(), splits: new Map(), created: [],
   }
   const build = (node: PartitionNode, parent: WSplit | undefined): WNode => {
     let w: WNode
@@ -113,18 +130,96 @@ export function toWork(input: WorldInput, loadOf: (id: string) => number): WWorl
   return world
 }
 
-/** The input map's leaves overlapping `r`, as the load index needs them, found by descending the input tree. */
-function* originalLeavesIn(input: WorldInput, r: Rect, loadOf: (id: string) => number): Generator<[string, IndexedLeaf]> {
-  const stack: [PartitionNode, Rect][] = [[input.map.root, input.map.bounds]]
-  while (stack.length > 0) {
-    const [node, rect] = stack.pop() as [PartitionNode, Rect]
-    if (!intersects(rect, r)) continue
-    if (node.kind === 'leaf') {
-      yield [node.id, { rect, load: loadOf(node.id), summary: input.loads[node.id]?.summary ?? [] }]
-      continue
-    }
-    const [lo, hi] = splitRect(rect, node.axis, node.at)
-    stack.push([node.low, lo], [node.high, hi])
+/**
+ * Lets go of what only the round that just ended needed, before the copy is kept for the next: the
+ * load index and through it that round's load reports (100,000-odd rectangles), which would
+ * otherwise live a round longer and be promoted to the old generation for nothing.
+ */
+export function release(world: WWorld): void {
+  world.index = new LoadIndex(NO_LEAVES)
+  world.created = []
+}
+
+/** The source of an index that is never asked. */
+const NO_LEAVES: LeafSource = {
+  overlapping() {},
+  leaf(_id, rect) {
+    return { rect, load: 0, summary: [] }
+  },
+}
+
+/**
+ * Whether the kept subtree `w` has the shape of `node` (same ids, kinds, axes and lines); if so it
+ * is made the scratch copy of `node` as `toWork` would build it: same source, owner, epoch, pin and
+ * load, nothing born or dirty. Cached rectangles stay: they follow from the lines, which are equal.
+ */
+function adopt(w: WNode, node: PartitionNode, loadOf: (id: string) => number): boolean {
+  if (w.id !== node.id || w.kind !== node.kind) return false
+  w.src = node
+  w.born = false
+  w.dirty = false
+  if (w.kind === 'leaf' && node.kind === 'leaf') {
+    w.owner = node.owner
+    w.epoch = node.epoch
+    w.pinned = node.pinned === true
+    w.load = loadOf(node.id)
+    return true
+  }
+  if (w.kind !== 'split' || node.kind !== 'split' || w.axis !== node.axis || w.at !== node.at) return false
+  return adopt(w.low, node.low, loadOf) && adopt(w.high, node.high, loadOf)
+}
+
+/**
+ * The input map's leaves overlapping a rectangle, found by descending the input tree. The descent
+ * keeps its rectangles as numbers on a reused stack: the index asks once per query, hundreds of
+ * times a round.
+ */
+function originalLeaves(input: WorldInput, loadOf: (id: string) => number): LeafSource {
+  const nodes: PartitionNode[] = []
+  let rects = new Float64Array(4 * 64)
+  return {
+    overlapping(r, visit) {
+      const b = input.map.bounds
+      nodes.length = 0
+      nodes.push(input.map.root)
+      rects[0] = b.minX
+      rects[1] = b.minY
+      rects[2] = b.maxX
+      rects[3] = b.maxY
+      while (nodes.length > 0) {
+        const node = nodes.pop() as PartitionNode
+        const k = 4 * nodes.length
+        const minX = rects[k] as number
+        const minY = rects[k + 1] as number
+        const maxX = rects[k + 2] as number
+        const maxY = rects[k + 3] as number
+        // `intersects`, on the numbers.
+        if (!(minX < r.maxX && r.minX < maxX && minY < r.maxY && r.minY < maxY)) continue
+        if (node.kind === 'leaf') {
+          visit(node.id, minX, minY, maxX, maxY)
+          continue
+        }
+        if (rects.length < k + 8) {
+          const bigger = new Float64Array(2 * rects.length)
+          bigger.set(rects)
+          rects = bigger
+        }
+        // Low then high, as `splitRect` cuts: the high half is visited first.
+        const x = node.axis === 'x'
+        nodes.push(node.low, node.high)
+        rects[k] = minX
+        rects[k + 1] = minY
+        rects[k + 2] = x ? node.at : maxX
+        rects[k + 3] = x ? maxY : node.at
+        rects[k + 4] = x ? node.at : minX
+        rects[k + 5] = x ? minY : node.at
+        rects[k + 6] = maxX
+        rects[k + 7] = maxY
+      }
+    },
+    leaf(id, rect) {
+      return { rect, load: loadOf(id), summary: input.loads[id]?.summary ?? [] }
+    },
   }
 }
 
@@ -150,6 +245,7 @@ export function splitWork(leaf: WLeaf, axis: Axis, at: number, lowLoad: number, 
     c.born = true
     c.dirty = true
     world.leaves.set(c.id, c)
+    world.created.push(c)
     return c
   }
   const low = child(lo, lowLoad)
@@ -175,6 +271,7 @@ export function mergeWork(split: WSplit, owner: string | null): WLeaf {
   world.leaves.delete(low.id)
   world.leaves.delete(high.id)
   world.leaves.set(leaf.id, leaf)
+  world.created.push(leaf)
   world.splits.delete(split.id)
   leaf.touch()
   return leaf

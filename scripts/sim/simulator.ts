@@ -13,7 +13,7 @@ import type { PartitionMap } from '../../core/partition-map.ts'
 import { leafAt, leaves } from '../../core/partition-map.ts'
 import type { PlannerConfigInput } from '../../coordinator/planner/config.ts'
 import { plannerConfig } from '../../coordinator/planner/config.ts'
-import { plan } from '../../coordinator/planner/plan.ts'
+import { Planner } from '../../coordinator/planner/plan.ts'
 import type { Decision, PlannerState, WorkerInfo } from '../../coordinator/planner/types.ts'
 import { initialPlannerState } from '../../coordinator/planner/types.ts'
 import { epochProblems, ownerProblems, tilingProblems } from './invariants.ts'
@@ -114,6 +114,8 @@ export function runSimulation(options: SimOptions = {}): SimReport {
 
   let map: PartitionMap = balancedMap('sim', bounds, o.workers, (i) => workers[i % workers.length]?.id ?? null)
   let state: PlannerState = initialPlannerState()
+  // One planner for the whole run, as the coordinator keeps one: it reuses its scratch copy of the map.
+  const planner = new Planner()
   const report: SimReport = {
     seed: o.seed, rounds: 0, convergeS: 0, worstImbalance: 0, finalImbalance: 0, moves: 0, maxMovesInRound: 0,
     splits: 0, merges: 0, shifts: 0, flips: 0, finalPartitions: 0, failoverRounds: -1, drainRounds: -1, problems: [], imbalance: [],
@@ -132,7 +134,7 @@ export function runSimulation(options: SimOptions = {}): SimReport {
     const loads = reportsFromPoints(map, entities, COST_PER_ENTITY)
     const counted = Object.values(loads).reduce((s, l) => s + l.entities, 0)
     if (counted !== entities.length) report.problems.push(`t=${t}: ${counted} of ${entities.length} entities in partitions`)
-    const result = plan({ round: t, worlds: [{ map, loads }], workers, state }, config)
+    const result = planner.plan({ round: t, worlds: [{ map, loads }], workers, state }, config)
     const next = result.maps[0] as PartitionMap
     report.problems.push(...[...tilingProblems(next), ...ownerProblems(next, workers), ...epochProblems(map, next)].map((p) => `t=${t}: ${p}`))
     tally(report, result.decisions, t, o.flipWindowS, lastShift, lastOwner)

@@ -5,7 +5,7 @@ import type { PartitionMap } from '../../core/partition-map.ts'
 import { leaves } from '../../core/partition-map.ts'
 import type { PlannerConfig } from '../../coordinator/planner/config.ts'
 import { plannerConfig } from '../../coordinator/planner/config.ts'
-import { plan } from '../../coordinator/planner/plan.ts'
+import { Planner } from '../../coordinator/planner/plan.ts'
 import type { Decision, PlannerState, WorkerInfo } from '../../coordinator/planner/types.ts'
 import { initialPlannerState } from '../../coordinator/planner/types.ts'
 import { reportsFromField } from '../../scripts/sim/reports.ts'
@@ -25,10 +25,11 @@ interface Run {
 function run(s: Scenario, cfg: PlannerConfig, rounds = MAX_ROUNDS, workers: (round: number) => WorkerInfo[] = () => s.workers): Run {
   let map = s.map
   let state: PlannerState = initialPlannerState()
+  const planner = new Planner()
   const out: Run = { maps: [map], rounds: [], settledAt: -1 }
   let quiet = 0
   for (let round = 0; round < rounds; round++) {
-    const result = plan({ round, worlds: [{ map, loads: reportsFromField(map, s.field) }], workers: workers(round), state }, cfg)
+    const result = planner.plan({ round, worlds: [{ map, loads: reportsFromField(map, s.field) }], workers: workers(round), state }, cfg)
     map = result.maps[0] as PartitionMap
     state = result.state
     out.maps.push(map)

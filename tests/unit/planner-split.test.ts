@@ -46,8 +46,9 @@ describe('LoadIndex', () => {
     const summary = [{ minX: 0, minY: 0, maxX: 50, maxY: 100, weight: 3 }, { minX: 50, minY: 0, maxX: 100, maxY: 100, weight: 1 }]
     const items = leafItems({ rect, load: 40, summary })
     expect(items.reduce((s, i) => s + i.w, 0)).toBeCloseTo(40)
-    const index = new LoadIndex(function* () {
-      yield ['a', { rect, load: 40, summary }]
+    const index = new LoadIndex({
+      overlapping: (_r, visit) => visit('a', rect.minX, rect.minY, rect.maxX, rect.maxY),
+      leaf: (_id, r) => ({ rect: r, load: 40, summary }),
     })
     expect(index.loadIn({ minX: 0, minY: 0, maxX: 50, maxY: 100 })).toBeCloseTo(30)
     expect(index.loadIn({ minX: 0, minY: 0, maxX: 25, maxY: 50 })).toBeCloseTo(7.5)
