@@ -83,7 +83,7 @@ export class RoomService {
     // The leader opened the record in its placement transaction: nothing left to write.
     if (placed.roomRecordRevision > 0) return { room: openedRoom(record, placed, players, reserveUntil), modRevision: placed.roomRecordRevision }
     const target = placed
-    const res = await updateRoom(store, keys, id, (room) => (room.state === 'placing' ? { next: openedRoom(room, target, players, reserveUntil) } : 'unchanged'))
+    const res = await updateRoom(store, keys, id, (room) => (room.state === 'placing' ? { next: openedRoom(room, target, players, reserveUntil) } : 'unchanged'), { beforeWrite: this.deps.view.expectRoom })
     if (!res.ok) throw refusal(res.code, id)
     return { room: res.room, modRevision: res.modRevision }
   }
@@ -102,7 +102,7 @@ export class RoomService {
     const cached: VersionedRoom | undefined = view.room(roomId) ?? (await readRoom(store, keys, roomId))
     if (!cached) throw refusal('unknown_room', roomId)
     await enforcePolicy(this.deps, this.deps.policy, playerId, roomId, now)
-    const res = await reserveSeat(store, keys, roomId, playerId, now, this.deps.seatReservationMs, { initial: cached })
+    const res = await reserveSeat(store, keys, roomId, playerId, now, this.deps.seatReservationMs, { initial: cached, beforeWrite: view.expectRoom })
     if (!res.ok) throw refusal(res.code, roomId)
     return this.grant(playerId, res.room)
   }
