@@ -248,11 +248,11 @@ function versioned(kv: KeyValue): VersionedRoom {
 }
 
 /** Create `rooms/{id}` only if absent. Returns the modRevision, or undefined if the id is taken. */
-export async function createRoomRecord(store: ClusterStore, keys: Keys, room: RoomRecord): Promise<number | undefined> {
+export async function createRoomRecord(store: ClusterStore, keys: Keys, room: RoomRecord, json = JSON.stringify(room)): Promise<number | undefined> {
   const key = keys.room(room.id)
   const res = await store.txn({
     compare: [{ key, target: 'createRevision', op: '==', value: 0 }],
-    success: [{ type: 'put', key, value: JSON.stringify(room) }],
+    success: [{ type: 'put', key, value: json }],
   })
   return res.succeeded ? res.revision : undefined
 }
