@@ -51,7 +51,7 @@ export function coordinatorService(deps: CoordinatorGrpcDeps): CoordinatorServic
     placeRoom(call: ServerUnaryCall<PlaceRoomRequest, PlaceRoomResponse>, callback: sendUnaryData<PlaceRoomResponse>) {
       const lead = deps.leadership()
       const empty: PlaceRoomResponse = {
-        placed: false, workerId: '', clientUrl: '', workersWanted: 0, leaderAddress: '', reason: '', roomRecordRevision: 0,
+        placed: false, workerId: '', clientUrl: '', workersWanted: 0, leaderAddress: '', reason: '', roomRecordRevision: 0, roomIdTaken: false,
       }
       if (!lead || lead.isLost) {
         callback(null, { ...empty, leaderAddress: deps.leaderAddress(), reason: 'not the leader' })
@@ -67,7 +67,9 @@ export function coordinatorService(deps: CoordinatorGrpcDeps): CoordinatorServic
       if (r.region) req.region = r.region
       if (r.strategy === 'packed' || r.strategy === 'distributed') req.strategy = r.strategy
       if (r.bounds && r.bounds.maxX > r.bounds.minX && r.bounds.maxY > r.bounds.minY) req.bounds = r.bounds
-      if (r.roomRecordJson && r.roomRecordRevision > 0) {
+      if (r.roomRecordJson && r.createRoomRecord) {
+        req.create = { recordJson: r.roomRecordJson, players: [...r.reserveFor], reserveUntil: r.reserveUntilMs }
+      } else if (r.roomRecordJson && r.roomRecordRevision > 0) {
         req.open = { recordJson: r.roomRecordJson, revision: r.roomRecordRevision, players: [...r.reserveFor], reserveUntil: r.reserveUntilMs }
       }
       deps.placer.place(lead, req).then(
@@ -81,7 +83,7 @@ export function coordinatorService(deps: CoordinatorGrpcDeps): CoordinatorServic
               partition: { worldId: r.roomId, partitionId: p.partitionId, epoch: p.epoch },
               roomRecordRevision: p.roomRecordRevision ?? 0,
             })
-          } else callback(null, { ...empty, workersWanted: p.workersWanted, reason: p.reason })
+          } else callback(null, { ...empty, workersWanted: p.workersWanted, reason: p.reason, roomIdTaken: p.idTaken === true })
         },
         (err: unknown) => {
           deps.logger.warn({ err, roomId: r.roomId }, 'room placement failed')

@@ -103,11 +103,27 @@ function seatCounts(seat: Seat, now: number): boolean {
   return seat.kind === 'occupied' || seat.expiresAt > now
 }
 
+// The seat loops below use `for…in` rather than `Object.values`/`entries`: every join runs them
+// over a record of up to `maxPlayers` seats, and the arrays those build were a good part of a join's
+// garbage.
+
 /** Seats taken now: occupied plus unexpired reservations. */
 export function seatsTaken(room: RoomRecord, now: number): number {
   let n = 0
-  for (const seat of Object.values(room.seats)) if (seatCounts(seat, now)) n++
+  for (const player in room.seats) {
+    const seat = room.seats[player]
+    if (seat !== undefined && seatCounts(seat, now)) n++
+  }
   return n
+}
+
+/** Whether any reservation in the room has lapsed (so `withoutExpired` would change it). */
+function hasLapsed(room: RoomRecord, now: number): boolean {
+  for (const player in room.seats) {
+    const seat = room.seats[player]
+    if (seat !== undefined && !seatCounts(seat, now)) return true
+  }
+  return false
 }
 
 export function occupiedSeats(room: RoomRecord): number {
@@ -149,13 +165,10 @@ export function isSweepable(room: RoomRecord, now: number, defaultGraceMs = DEFA
 
 /** The record without lapsed reservations (keeps records small; changes nothing else). */
 export function withoutExpired(room: RoomRecord, now: number): RoomRecord {
+  if (!hasLapsed(room, now)) return room
   const seats: Record<string, Seat> = {}
-  let dropped = false
-  for (const [player, seat] of Object.entries(room.seats)) {
-    if (seatCounts(seat, now)) seats[player] = seat
-    else dropped = true
-  }
-  return dropped ? { ...room, seats } : room
+  for (const [player, seat] of Object.entries(room.seats)) if (seatCounts(seat, now)) seats[player] = seat
+  return { ...room, seats }
 }
 
 /** A change decided from the current record: the next record, `unchanged`, or a refusal. */
@@ -235,11 +248,11 @@ function versioned(kv: KeyValue): VersionedRoom {
 }
 
 /** Create `rooms/{id}` only if absent. Returns the modRevision, or undefined if the id is taken. */
-export async function createRoomRecord(store: ClusterStore, keys: Keys, room: RoomRecord): Promise<number | undefined> {
+export async function createRoomRecord(store: ClusterStore, keys: Keys, room: RoomRecord, json = JSON.stringify(room)): Promise<number | undefined> {
   const key = keys.room(room.id)
   const res = await store.txn({
     compare: [{ key, target: 'createRevision', op: '==', value: 0 }],
-    success: [{ type: 'put', key, value: JSON.stringify(room) }],
+    success: [{ type: 'put', key, value: json }],
   })
   return res.succeeded ? res.revision : undefined
 }
@@ -249,6 +262,8 @@ export interface CasOptions {
   maxAttempts?: number
   /** A recent read (e.g. from a cache) to try first instead of reading the store. */
   initial?: VersionedRoom
+  /** Told each record about to be written, with its JSON (a cache can then skip decoding it). */
+  beforeWrite?: (key: string, json: string, room: RoomRecord) => void
 }
 
 /**
@@ -270,9 +285,11 @@ export async function updateRoom(
     const decision = decide(current.room)
     if (decision === 'unchanged') return { ok: true, room: current.room, modRevision: current.modRevision, changed: false }
     if (typeof decision === 'string') return { ok: false, code: decision }
+    const json = JSON.stringify(decision.next)
+    options.beforeWrite?.(key, json, decision.next)
     const res = await store.txn({
       compare: [{ key, target: 'modRevision', op: '==', value: current.modRevision }],
-      success: [{ type: 'put', key, value: JSON.stringify(decision.next) }],
+      success: [{ type: 'put', key, value: json }],
       failure: [{ type: 'get', key }],
     })
     if (res.succeeded) return { ok: true, room: decision.next, modRevision: res.revision, changed: true }

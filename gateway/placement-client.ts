@@ -15,7 +15,7 @@ import type { PlaceRoomRequest, PlaceRoomResponse } from '../proto/gen/tessera/v
 
 export type Placement =
   | { placed: true; workerId: string; clientUrl: string; partitionId: string; epoch: number; roomRecordRevision: number }
-  | { placed: false; reason: string; workersWanted: number; retryable: boolean }
+  | { placed: false; reason: string; workersWanted: number; retryable: boolean; idTaken?: boolean }
 
 export interface PlaceRequest {
   roomId: string
@@ -23,8 +23,11 @@ export interface PlaceRequest {
   maxPlayers: number
   labels: Record<string, string>
   region?: string
-  /** The room record in state `placing` as written at `revision`, for the leader to open in its placement transaction. */
-  open?: { recordJson: string; revision: number; players: string[]; reserveUntil: number }
+  /**
+   * The room record in state `placing`, not yet written: the leader creates it open, with seats
+   * reserved for `players`, in its placement transaction, if the id is free (else `idTaken`).
+   */
+  create?: { recordJson: string; players: string[]; reserveUntil: number }
 }
 
 export interface PlacementClientOptions {
@@ -68,7 +71,8 @@ export class PlacementClient {
     let address = this.leaderAddress
     const request: PlaceRoomRequest = {
       roomId: req.roomId, mode: req.mode, maxPlayers: req.maxPlayers, labels: req.labels, region: req.region ?? '', strategy: '',
-      roomRecordJson: req.open?.recordJson ?? '', roomRecordRevision: req.open?.revision ?? 0, reserveFor: req.open?.players ?? [], reserveUntilMs: req.open?.reserveUntil ?? 0,
+      roomRecordJson: req.create?.recordJson ?? '', roomRecordRevision: 0, reserveFor: req.create?.players ?? [], reserveUntilMs: req.create?.reserveUntil ?? 0,
+      createRoomRecord: req.create !== undefined,
     }
     for (let hop = 0; hop < 3; hop++) {
       if (!address) return { placed: false, reason: 'no coordinator leader is known', workersWanted: 0, retryable: true }
@@ -89,6 +93,7 @@ export class PlacementClient {
         address = res.leaderAddress
         continue
       }
+      if (res.roomIdTaken) return { placed: false, reason: res.reason || 'room id taken', workersWanted: 0, retryable: true, idTaken: true }
       return { placed: false, reason: res.reason || 'not placed', workersWanted: res.workersWanted, retryable: res.reason === 'not the leader' }
     }
     return { placed: false, reason: 'could not reach the coordinator leader', workersWanted: 0, retryable: true }

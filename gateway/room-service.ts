@@ -1,12 +1,12 @@
 /**
- * Rooms through the gateway: create (unique id by compare-and-swap, placement by the coordinator
- * leader, then the record opens with the creator's seat), join by id (a seat reservation swapped
- * into the record), and browse (from the cache).
+ * Rooms through the gateway: create (the coordinator leader claims the id, places the room and
+ * writes its record, open with the creator's seat, in one transaction), join by id (a seat
+ * reservation swapped into the record), and browse (from the cache).
  */
 import { randomBytes } from 'node:crypto'
 import type { CreateRoomRequest, RoomGrant, RoomList, RoomSummary } from '../core/api/gateway.ts'
 import type { Logger } from '../core/log.ts'
-import { createRoomRecord, hasSpace, openedRoom, readRoom, reserveSeat, seatsTaken, updateRoom } from '../core/rooms.ts'
+import { createRoomRecord, hasSpace, openedRoom, readRoom, reserveSeat, seatsTaken } from '../core/rooms.ts'
 import type { RoomRecord, SeatRefusal, VersionedRoom } from '../core/rooms.ts'
 import type { Keys } from '../core/store/keys.ts'
 import type { ClusterStore } from '../core/store/types.ts'
@@ -55,37 +55,47 @@ export class RoomService {
     return (this.deps.now ?? Date.now)()
   }
 
-  /** Create a room with seats reserved for `players` (the creator, or a match's members). */
+  /**
+   * Create a room with seats reserved for `players` (the creator, or a match's members). The
+   * leader claims the id, places the room and writes its record, open with those seats, in one
+   * transaction: one store write (an fsync on etcd) on the create path. A taken id is retried with
+   * a fresh one.
+   */
   async create(players: string[], req: CreateRoomRequest, options: { enforce?: boolean } = {}): Promise<{ room: RoomRecord; modRevision: number }> {
-    const { store, keys, placement, logger } = this.deps
+    const { store, keys, placement } = this.deps
     const now = this.now()
     if (options.enforce !== false) for (const p of players) await enforcePolicy(this.deps, this.deps.policy, p, '', now)
     if (players.length > req.maxPlayers) throw new GatewayError('malformed', 'more players than maxPlayers')
-    const { record, modRevision } = await this.claimId(req, now)
-    const id = record.id
+    const newId = this.deps.newId ?? randomRoomId
     const reserveUntil = now + this.deps.seatReservationMs
-    let placed: Placement
-    try {
-      // Room labels describe the room (for browsing); only the region constrains where it runs.
-      placed = await placement.place({
-        roomId: id, mode: req.mode, maxPlayers: req.maxPlayers, labels: {}, ...(req.region ? { region: req.region } : {}),
-        open: { recordJson: JSON.stringify(record), revision: modRevision, players, reserveUntil },
-      })
-    } catch (err) {
-      placed = { placed: false, reason: (err as Error).message, workersWanted: 0, retryable: true }
+    for (let i = 0; i < ID_ATTEMPTS; i++) {
+      const record = this.placingRecord(newId(), req, now)
+      const id = record.id
+      let placed: Placement
+      try {
+        // Room labels describe the room (for browsing); only the region constrains where it runs.
+        placed = await placement.place({
+          roomId: id, mode: req.mode, maxPlayers: req.maxPlayers, labels: {}, ...(req.region ? { region: req.region } : {}),
+          create: { recordJson: JSON.stringify(record), players, reserveUntil },
+        })
+      } catch (err) {
+        placed = { placed: false, reason: (err as Error).message, workersWanted: 0, retryable: true }
+      }
+      if (!placed.placed) {
+        if (placed.idTaken) continue
+        const detail = placed.workersWanted > 0 ? `; ${placed.workersWanted} more worker(s) wanted` : ''
+        throw new GatewayError(placed.workersWanted > 0 || !placed.retryable ? 'no_capacity' : 'busy', `room not placed: ${placed.reason}${detail}`, { workersWanted: placed.workersWanted })
+      }
+      const room = openedRoom(record, placed, players, reserveUntil)
+      if (placed.roomRecordRevision > 0) return { room, modRevision: placed.roomRecordRevision }
+      // A leader that left the record to the gateway (one older than `create_room_record`): write
+      // it now, still only if the id is free.
+      const json = JSON.stringify(room)
+      this.deps.view.expectRoom(keys.room(id), json, room)
+      const rev = await createRoomRecord(store, keys, room, json)
+      if (rev !== undefined) return { room, modRevision: rev }
     }
-    if (!placed.placed) {
-      await store.txn({ compare: [{ key: keys.room(id), target: 'modRevision', op: '==', value: modRevision }], success: [{ type: 'delete', key: keys.room(id) }] })
-        .catch((err: unknown) => logger.warn({ err, roomId: id }, 'could not delete an unplaced room'))
-      const detail = placed.workersWanted > 0 ? `; ${placed.workersWanted} more worker(s) wanted` : ''
-      throw new GatewayError(placed.workersWanted > 0 || !placed.retryable ? 'no_capacity' : 'busy', `room not placed: ${placed.reason}${detail}`, { workersWanted: placed.workersWanted })
-    }
-    // The leader opened the record in its placement transaction: nothing left to write.
-    if (placed.roomRecordRevision > 0) return { room: openedRoom(record, placed, players, reserveUntil), modRevision: placed.roomRecordRevision }
-    const target = placed
-    const res = await updateRoom(store, keys, id, (room) => (room.state === 'placing' ? { next: openedRoom(room, target, players, reserveUntil) } : 'unchanged'))
-    if (!res.ok) throw refusal(res.code, id)
-    return { room: res.room, modRevision: res.modRevision }
+    throw new GatewayError('busy', 'could not find a free room id; try again')
   }
 
   /** `POST /v1/rooms`: create, and hand the creator a ticket. */
@@ -102,7 +112,7 @@ export class RoomService {
     const cached: VersionedRoom | undefined = view.room(roomId) ?? (await readRoom(store, keys, roomId))
     if (!cached) throw refusal('unknown_room', roomId)
     await enforcePolicy(this.deps, this.deps.policy, playerId, roomId, now)
-    const res = await reserveSeat(store, keys, roomId, playerId, now, this.deps.seatReservationMs, { initial: cached })
+    const res = await reserveSeat(store, keys, roomId, playerId, now, this.deps.seatReservationMs, { initial: cached, beforeWrite: view.expectRoom })
     if (!res.ok) throw refusal(res.code, roomId)
     return this.grant(playerId, res.room)
   }
@@ -136,20 +146,14 @@ export class RoomService {
     return rooms.length > limit && last ? { rooms: page, nextCursor: last.roomId } : { rooms: page }
   }
 
-  /** Create `rooms/{id}` in state `placing` under a fresh id, retrying on collision. */
-  private async claimId(req: CreateRoomRequest, now: number): Promise<{ record: RoomRecord; modRevision: number }> {
-    const newId = this.deps.newId ?? randomRoomId
-    for (let i = 0; i < ID_ATTEMPTS; i++) {
-      const id = newId()
-      const record: RoomRecord = {
-        id, mode: req.mode, maxPlayers: req.maxPlayers, labels: req.labels ?? {}, state: 'placing', createdAt: now, seats: {},
-        emptyGraceMs: this.deps.emptyRoomGraceMs,
-      }
-      if (req.region) record.region = req.region
-      const rev = await createRoomRecord(this.deps.store, this.deps.keys, record)
-      if (rev !== undefined) return { record, modRevision: rev }
+  /** The record of a room about to be placed under `id` (state `placing`; the leader opens it). */
+  private placingRecord(id: string, req: CreateRoomRequest, now: number): RoomRecord {
+    const record: RoomRecord = {
+      id, mode: req.mode, maxPlayers: req.maxPlayers, labels: req.labels ?? {}, state: 'placing', createdAt: now, seats: {},
+      emptyGraceMs: this.deps.emptyRoomGraceMs,
     }
-    throw new GatewayError('busy', 'could not find a free room id; try again')
+    if (req.region) record.region = req.region
+    return record
   }
 }
 

@@ -82,16 +82,25 @@ export class GatewayView {
     return out
   }
 
+  /** The record is about to be written by this gateway: its watch event need not be decoded again. */
+  readonly expectRoom = (key: string, json: string, room: RoomRecord): void => {
+    this.rooms.expect(key, json, room)
+  }
+
+  /** Only the players who gained or lost a seat are re-indexed: a join changes one of many. */
   private indexSeats(changes: CacheChange<RoomRecord>[]): void {
     for (const c of changes) {
-      const prev = c.type === 'put' ? c.prev?.value : c.prev.value
-      if (prev) for (const player of Object.keys(prev.seats)) this.unindex(player, prev.id)
-      if (c.type === 'put') {
-        for (const player of Object.keys(c.entry.value.seats)) {
-          let set = this.seatsByPlayer.get(player)
-          if (!set) this.seatsByPlayer.set(player, (set = new Set()))
-          set.add(c.entry.value.id)
-        }
+      const prev = c.prev?.value
+      const next = c.type === 'put' ? c.entry.value : undefined
+      // A record is indexed under its own id, which is normally the same before and after.
+      const same = prev !== undefined && next !== undefined && prev.id === next.id
+      if (prev) for (const player in prev.seats) if (!same || !Object.hasOwn(next.seats, player)) this.unindex(player, prev.id)
+      if (!next) continue
+      for (const player in next.seats) {
+        if (same && Object.hasOwn(prev.seats, player)) continue
+        let set = this.seatsByPlayer.get(player)
+        if (!set) this.seatsByPlayer.set(player, (set = new Set()))
+        set.add(next.id)
       }
     }
   }

@@ -8,6 +8,7 @@
  * Metric `e2e_joins_per_s` is the gateway issue's figure (Colyseus: ~210–300 joins/s here).
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { TesseraClient } from '../../client/index.ts'
@@ -15,7 +16,26 @@ import { installNodeWebRTC } from '../../client/polyfill-node.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
 
-async function startDev(): Promise<{ gateway: string; stop: () => Promise<void> }> {
+/**
+ * CPU time (user + system, all threads) a process has used so far, ms, from `/proc` (Linux);
+ * undefined where that cannot be read.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
+  } catch {
+    return undefined
+  }
+}
+
+/** `getconf CLK_TCK` on Linux. */
+const CLOCK_TICKS_PER_S = 100
+
+async function startDev(): Promise<{ gateway: string; pid: number | undefined; stop: () => Promise<void> }> {
   const bin = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js')
   const child = spawn(process.execPath, [bin, 'dev', '--http-port', '0', '--port', '0', '--gateway-port', '0', '--bots', '0', '--npcs', '100', '--capacity', '800'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -31,6 +51,7 @@ async function startDev(): Promise<{ gateway: string; stop: () => Promise<void> 
   })
   return {
     gateway: ready['gateway'] as string,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM')
       await exited
@@ -64,6 +85,8 @@ const scenario: Scenario = {
     let failed = 0
     try {
       let next = 0
+      const serverCpuBefore = processCpuMs(dev.pid)
+      const clientCpuBefore = process.cpuUsage()
       const started = performance.now()
       const lane = async () => {
         while (next < total) {
@@ -77,7 +100,14 @@ const scenario: Scenario = {
       }
       await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane))
       const seconds = (performance.now() - started) / 1000
+      const clientCpu = process.cpuUsage(clientCpuBefore)
+      const serverCpuAfter = processCpuMs(dev.pid)
       const s = summarize(latencies)
+      const joined = Math.max(1, latencies.length)
+      // CPU per join on each side, including what the players already in keep costing meanwhile
+      // (snapshots at 20 Hz to everyone joined so far): the two processes share the machine's cores.
+      const cpu: Record<string, number> = { client_cpu_ms_per_join: Math.round(((clientCpu.user + clientCpu.system) / 1000 / joined) * 100) / 100 }
+      if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) cpu.server_cpu_ms_per_join = Math.round(((serverCpuAfter - serverCpuBefore) / joined) * 100) / 100
       return {
         params: { bots: total, concurrency },
         metrics: {
@@ -86,8 +116,12 @@ const scenario: Scenario = {
           e2e_join_ms_p99: Math.round(s.p99),
           joined: latencies.length,
           failed,
+          ...cpu,
         },
-        notes: [`${latencies.length} players joined in ${seconds.toFixed(1)} s, ${concurrency} at a time; ${failed} failed`],
+        notes: [
+          `${latencies.length} players joined in ${seconds.toFixed(1)} s, ${concurrency} at a time; ${failed} failed`,
+          `CPU per join: players' process ${cpu.client_cpu_ms_per_join} ms, cluster process ${cpu.server_cpu_ms_per_join ?? '?'} ms (over ${seconds.toFixed(1)} s on this machine's cores)`,
+        ],
       }
     } finally {
       for (const c of clients) c.close()

@@ -131,6 +131,33 @@ describe.each(['memory', 'etcd'] as const)('gateway on the %s store', (kind) => 
     expect((await call<RoomList>(b, 'GET', '/v1/rooms?label=map:desert', 'carol')).body.rooms).toEqual([])
   })
 
+  it('never gives two creators one room id, even when both gateways draw ids from a pool of three', async () => {
+    // Each gateway draws from the same three ids, so most creates collide at the leader.
+    const pool = (start: number) => {
+      let i = start
+      return () => `pool${i++ % 3}`
+    }
+    const c = await gateway('gc', {}, { newRoomId: pool(0) })
+    const d = await gateway('gd', {}, { newRoomId: pool(1) })
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => call<RoomGrant>(i % 2 ? c : d, 'POST', '/v1/rooms', `maker${i}`, { mode: 'pool', maxPlayers: 4 })))
+    const created = answers.filter((r) => r.status === 201)
+    // Every create tries each id of the pool, so all three end up taken, each by one creator.
+    expect(created).toHaveLength(3)
+    expect(answers.filter((r) => r.status !== 201).every((r) => r.body.error?.code === 'busy')).toBe(true)
+    const ids = created.map((r) => r.body.roomId)
+    expect(new Set(ids).size).toBe(ids.length)
+    // Each room holds exactly its creator's seat, and its ticket names it.
+    const keysByKid = new Map([['k1', ticketKeys.publicKey]])
+    for (const r of created) {
+      const room = await readRoom(store(), keys, r.body.roomId)
+      const claims = await verifyTicket(keysByKid, r.body.ticket, { workerId: r.body.workerId, worldId: r.body.roomId })
+      const seats = Object.keys(room?.room.seats ?? {})
+      expect(seats).toHaveLength(1)
+      expect(claims).toMatchObject({ playerId: seats[0], roomId: r.body.roomId })
+      expect(room?.room.state).toBe('open')
+    }
+  })
+
   it('browses rooms page by page, filtered by mode and free seats', async () => {
     const ids = (await Promise.all(['h1', 'h2', 'h3'].map((p) => createRoom(a, p, 2, { mode: 'page' })))).map((r) => r.roomId).sort()
     const full = await createRoom(a, 'h4', 1, { mode: 'page' })

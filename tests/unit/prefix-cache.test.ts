@@ -14,7 +14,7 @@ const decode = (_key: string, value: string) => {
 
 describe('PrefixCache', () => {
   const store = new MemoryStore()
-  const caches: PrefixCache<number>[] = []
+  const caches: { stop(): Promise<void> }[] = []
   afterEach(async () => {
     for (const c of caches.splice(0)) await c.stop()
     await store.deletePrefix('/')
@@ -42,6 +42,30 @@ describe('PrefixCache', () => {
     expect(c.get('/c/a')?.value).toBe(3)
     expect(c.get('/c/b')).toBeUndefined()
     expect(c.revision).toBe(store.currentRevision)
+  })
+
+  it('takes a value its own process announced instead of decoding it, and only that exact value', async () => {
+    const decoded: string[] = []
+    const c = new PrefixCache({ store, prefix: '/c/', decode: (key, value) => (decoded.push(value), decode(key, value)), logger: silentLogger() })
+    caches.push(c)
+    await c.start()
+    const mine = { n: 1 }
+    const objects = new PrefixCache<{ n: number }>({ store, prefix: '/c/', decode: (_key, value) => ({ n: Number(value) }), logger: silentLogger() })
+    caches.push(objects)
+    await objects.start()
+    objects.expect('/c/a', '1', mine)
+    c.expect('/c/a', '1', 1)
+    await store.put('/c/a', '1')
+    await eventually('a', () => c.get('/c/a') && objects.get('/c/a'))
+    expect(decoded).toEqual([])
+    expect(objects.get('/c/a')?.value).toBe(mine)
+    // A write that lost its race: another value arrives, is decoded, and the expectation is gone.
+    c.expect('/c/a', '2', 2)
+    await store.put('/c/a', '3')
+    await eventually('a is 3', () => c.get('/c/a')?.value === 3)
+    await store.put('/c/a', '2')
+    await eventually('a is 2', () => c.get('/c/a')?.value === 2)
+    expect(decoded).toEqual(['3', '2'])
   })
 
   it('treats a value that does not decode as absent instead of failing', async () => {
