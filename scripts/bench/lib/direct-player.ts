@@ -15,6 +15,7 @@ import type { InputRecord } from '../../../core/wire/input-codec.ts'
 import { decodeServerDatagram } from '../../../core/wire/messages.ts'
 import { SnapshotReceiver } from '../../../core/wire/snapshot-receiver.ts'
 import type { ClientConnection } from '../../../worker/transport/client-connection.ts'
+import { MemoryConnection } from './memory-connection.ts'
 
 export class DirectPlayer {
   readonly conn: ClientConnection<TicketClaims>
@@ -32,32 +33,14 @@ export class DirectPlayer {
   private lastTick: number | undefined
   private readonly stream = new ControlStream()
   private readonly history: InputRecord[] = []
-  private onMessage: (bytes: Uint8Array) => void = () => undefined
-  private onClose: (code: number | undefined) => void = () => undefined
-  private readonly state = { open: true }
+  private readonly link: MemoryConnection
 
   constructor(claims: Pick<TicketClaims, 'playerId' | 'worldId' | 'workerId'> & { partitionId?: string }) {
     const principal: TicketClaims = {
       ...claims, partitionId: claims.partitionId ?? null, roomId: null, ticketId: `direct-${claims.playerId}`, issuedAt: 0, expiresAt: 0,
     }
-    const state = this.state
-    this.conn = {
-      id: `direct-${claims.playerId}`, route: claims.workerId, principal, rttMs: undefined,
-      get open() {
-        return state.open
-      },
-      sendRaw: (bytes) => {
-        this.receive(bytes)
-        return true
-      },
-      onMessage: (listener) => {
-        this.onMessage = listener
-      },
-      onClose: (listener) => {
-        this.onClose = (code) => listener('client-closed', code)
-      },
-      close: () => this.close(),
-    }
+    this.link = new MemoryConnection(`direct-${claims.playerId}`, principal, (bytes) => this.receive(bytes))
+    this.conn = this.link.conn
   }
 
   /** Continue another connection's input numbering (a client that migrated keeps its sequence). */
@@ -70,13 +53,11 @@ export class DirectPlayer {
     this.seq++
     this.history.unshift({ seq: this.seq, tick: this.seq, moveX: Math.round(moveX * 127), moveY: Math.round(moveY * 127), buttons: 0 })
     this.history.length = Math.min(this.history.length, 4)
-    this.onMessage(encodeInputPacket({ ackTick: null, inputs: this.history }))
+    this.link.send(encodeInputPacket({ ackTick: null, inputs: this.history }))
   }
 
   close(): void {
-    if (!this.state.open) return
-    this.state.open = false
-    this.onClose(1000)
+    this.link.close()
   }
 
   private receive(bytes: Uint8Array): void {

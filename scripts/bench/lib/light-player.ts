@@ -17,6 +17,7 @@ import type { InputRecord } from '../../../core/wire/input-codec.ts'
 import { decodeServerDatagram } from '../../../core/wire/messages.ts'
 import { readSnapshotHeader } from '../../../core/wire/snapshot-codec.ts'
 import type { ClientConnection } from '../../../worker/transport/client-connection.ts'
+import { MemoryConnection } from './memory-connection.ts'
 import { seededRandom } from '../../bots/behaviours.ts'
 
 /** Turn back this far inside the area's edge. */
@@ -29,9 +30,7 @@ export class LightPlayer {
   private lastTick: number | null = null
   private seq = 0
   private readonly history: InputRecord[] = []
-  private onMessage: (bytes: Uint8Array) => void = () => undefined
-  private onClose: (code: number | undefined) => void = () => undefined
-  private readonly state = { open: true }
+  private readonly link: MemoryConnection
   private readonly random: () => number
   private dir = { x: 0, y: 0 }
   private turnIn = 0
@@ -43,24 +42,8 @@ export class LightPlayer {
   ) {
     this.random = seededRandom(seed)
     const principal: TicketClaims = { ...claims, roomId: null, ticketId: `light-${claims.playerId}`, issuedAt: 0, expiresAt: 0 }
-    const state = this.state
-    this.conn = {
-      id: `light-${claims.playerId}`, route: claims.workerId, principal, rttMs: undefined,
-      get open() {
-        return state.open
-      },
-      sendRaw: (bytes) => {
-        this.receive(bytes)
-        return true
-      },
-      onMessage: (listener) => {
-        this.onMessage = listener
-      },
-      onClose: (listener) => {
-        this.onClose = (code) => listener('client-closed', code)
-      },
-      close: () => this.close(),
-    }
+    this.link = new MemoryConnection(`light-${claims.playerId}`, principal, (bytes) => this.receive(bytes))
+    this.conn = this.link.conn
   }
 
   /** One input: wander, turning back near the area's edge. `at` is where its entity stands now. */
@@ -80,13 +63,11 @@ export class LightPlayer {
     this.seq++
     this.history.unshift({ seq: this.seq, tick: this.seq, moveX: Math.round(this.dir.x * 127), moveY: Math.round(this.dir.y * 127), buttons: 0 })
     this.history.length = Math.min(this.history.length, 4)
-    this.onMessage(encodeInputPacket({ ackTick: this.lastTick, inputs: this.history }))
+    this.link.send(encodeInputPacket({ ackTick: this.lastTick, inputs: this.history }))
   }
 
   close(): void {
-    if (!this.state.open) return
-    this.state.open = false
-    this.onClose(1000)
+    this.link.close()
   }
 
   private receive(bytes: Uint8Array): void {
