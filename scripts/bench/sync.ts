@@ -19,6 +19,7 @@ import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { percentile, summarize } from './scenario.ts'
 import { ServerChild } from './lib/server-child.ts'
 import { sleep } from './lib/ticker.ts'
+import { MeasuredWindow, timeTicks, windowProfiler } from './lib/window.ts'
 
 const WORLD = 'bench'
 const WORKER = 'w1'
@@ -92,17 +93,10 @@ async function serve(params: ServeParams): Promise<void> {
   const runner = worker.runner(WORLD, 'p0')
   if (!runner) throw new Error('partition not started')
 
-  // Tick durations of the measured window only (the runner's own stats span its last 200 ticks).
-  const tickMs: number[] = []
-  const tickOnce = runner.tick.bind(runner)
-  runner.tick = () => {
-    const t0 = performance.now()
-    tickOnce()
-    tickMs.push(performance.now() - t0)
-  }
+  const tickMs = timeTicks(runner)
   const profiler = params.profileDir ? await windowProfiler(params.profileDir) : undefined
-  let cpuStart = process.cpuUsage()
-  let wallStart = performance.now()
+  let profiles = 0
+  const window = new MeasuredWindow()
   let tickStart = 0
   let bytesStart = 0
   let overrunsStart = 0
@@ -118,17 +112,15 @@ async function serve(params: ServeParams): Promise<void> {
       msgsOutStart = transport.stats.messagesOut
       tickMs.length = 0
       profiler?.start()
-      cpuStart = process.cpuUsage()
-      wallStart = performance.now()
+      window.begin()
       send({ type: 'begun' })
     } else if (msg.type === 'end') {
-      const cpu = process.cpuUsage(cpuStart)
-      const wallMs = performance.now() - wallStart
-      profiler?.stop()
+      const { cpuUs, wallMs } = window.end()
+      profiler?.stop(`sync-window-${++profiles}`)
       const stats = runner.sim.stats()
       const sorted = [...tickMs].sort((a, b) => a - b)
       send({
-        type: 'ended', cpuUs: cpu.user + cpu.system, wallMs, firstTick: tickStart + 1, lastTick: runner.sim.tick, players: runner.players,
+        type: 'ended', cpuUs, wallMs, firstTick: tickStart + 1, lastTick: runner.sim.tick, players: runner.players,
         tickMsP99: percentile(sorted, 99), tickMsMean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length), tickMs: sorted,
         snapshotBytes: stats.bytesTotal - bytesStart,
         overruns: overruns() - overrunsStart, rssKb: Math.round(process.memoryUsage.rss() / 1024), inputs: stats.inputs,
@@ -143,24 +135,6 @@ async function serve(params: ServeParams): Promise<void> {
     }
   })
   send({ type: 'ready', clientUrl: worker.addresses.clientUrl, rssKb: Math.round(process.memoryUsage.rss() / 1024) })
-}
-
-/** Main-thread CPU profiles of the measured windows only (`--cpu-prof DIR`), one file per window. */
-async function windowProfiler(dir: string): Promise<{ start(): void; stop(): void }> {
-  const { Session } = await import('node:inspector')
-  const { mkdirSync, writeFileSync } = await import('node:fs')
-  mkdirSync(dir, { recursive: true })
-  const session = new Session()
-  session.connect()
-  session.post('Profiler.enable')
-  let n = 0
-  return {
-    start: () => session.post('Profiler.start'),
-    stop: () =>
-      session.post('Profiler.stop', (err, result) => {
-        if (!err) writeFileSync(`${dir}/sync-window-${++n}.cpuprofile`, JSON.stringify(result.profile))
-      }),
-  }
 }
 
 // ---------------------------------------------------------------- bench process

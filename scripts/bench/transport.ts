@@ -14,6 +14,7 @@ import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
 import { ServerChild } from './lib/server-child.ts'
 import { startTicker } from './lib/ticker.ts'
+import { MeasuredWindow } from './lib/window.ts'
 import type { ClientConnection } from '../../worker/transport/geckos-server.ts'
 import type { Connection } from '../../client/connection.ts'
 
@@ -61,23 +62,20 @@ async function serve(hz: number): Promise<void> {
     snapshot[1] = round
     for (const conn of conns) if (conn.sendRaw(snapshot) && round !== 0) sent++
   })
-  let cpuStart = process.cpuUsage()
-  let wallStart = performance.now()
+  const window = new MeasuredWindow()
   process.on('message', (msg: ToChild) => {
     if (msg.type === 'begin') {
       round = msg.round
       sent = 0
-      cpuStart = process.cpuUsage()
-      wallStart = performance.now()
+      window.begin()
       send({ type: 'begun' })
     } else if (msg.type === 'end') {
-      const cpu = process.cpuUsage(cpuStart)
-      const wallMs = performance.now() - wallStart
+      const { cpuUs, wallMs } = window.end()
       round = 0
       // Answer after a grace period so the round's last inputs still in flight are counted.
       setTimeout(() => {
         const received = receivedIn.get(msg.round) ?? 0
-        send({ type: 'ended', cpuUs: cpu.user + cpu.system, wallMs, received, sent, connections: conns.size })
+        send({ type: 'ended', cpuUs, wallMs, received, sent, connections: conns.size })
       }, 150)
     } else if (msg.type === 'stop') {
       stopTicker()

@@ -9,6 +9,7 @@ import type { Rect } from '../../../core/geometry.ts'
 import { percentile } from '../scenario.ts'
 import { LightPlayer } from './light-player.ts'
 import { startTicker } from './ticker.ts'
+import { MeasuredWindow, timeTicks, windowProfiler } from './window.ts'
 
 export interface ScaleWorkerParams {
   id: string
@@ -77,13 +78,7 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
   if (!runner) throw new Error('partition not started')
   send({ type: 'running' })
 
-  const tickMs: number[] = []
-  const tickOnce = runner.tick.bind(runner)
-  runner.tick = () => {
-    const t0 = performance.now()
-    tickOnce()
-    tickMs.push(performance.now() - t0)
-  }
+  const tickMs = timeTicks(runner)
   const overrun = (): number => (worker as unknown as { loop: { overrun: { droppedTicks: number } } }).loop.overrun.droppedTicks
 
   const players: LightPlayer[] = []
@@ -105,9 +100,8 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
     }
   }
 
-  const profiler = p.profileDir ? await windowProfiler(p.profileDir, p.id) : undefined
-  let cpuStart = process.cpuUsage()
-  let wallStart = performance.now()
+  const profiler = p.profileDir ? await windowProfiler(p.profileDir) : undefined
+  const window = new MeasuredWindow()
   let tickStart = 0
   let droppedStart = 0
   process.on('message', (msg: ToScaleWorker) => {
@@ -120,16 +114,14 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       tickStart = runner.sim.tick
       droppedStart = overrun()
       profiler?.start()
-      cpuStart = process.cpuUsage()
-      wallStart = performance.now()
+      window.begin()
       send({ type: 'begun' })
     } else if (msg.type === 'end') {
-      const cpu = process.cpuUsage(cpuStart)
-      const wallMs = performance.now() - wallStart
-      profiler?.stop(players.length)
+      const { cpuUs, wallMs } = window.end()
+      profiler?.stop(`${p.id}-${players.length}`)
       const sorted = [...tickMs].sort((a, b) => a - b)
       send({
-        type: 'ended', cpuUs: cpu.user + cpu.system, wallMs, ticks: runner.sim.tick - tickStart,
+        type: 'ended', cpuUs, wallMs, ticks: runner.sim.tick - tickStart,
         tickMsP99: percentile(sorted, 99), tickMsMean: sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length),
         players: players.length, snapshots: players.reduce((s, pl) => s + pl.snapshots, 0),
         entities: runner.sim.entityCount, droppedTicks: overrun() - droppedStart,
@@ -144,23 +136,6 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       })().finally(() => process.exit(0))
     }
   })
-}
-
-/** Main-thread CPU profiles of the measured windows, one file per window, named by worker and players. */
-async function windowProfiler(dir: string, id: string): Promise<{ start(): void; stop(players: number): void }> {
-  const { Session } = await import('node:inspector')
-  const { mkdirSync, writeFileSync } = await import('node:fs')
-  mkdirSync(dir, { recursive: true })
-  const session = new Session()
-  session.connect()
-  session.post('Profiler.enable')
-  return {
-    start: () => session.post('Profiler.start'),
-    stop: (players) =>
-      session.post('Profiler.stop', (err, result) => {
-        if (!err) writeFileSync(`${dir}/${id}-${players}.cpuprofile`, JSON.stringify(result.profile))
-      }),
-  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
