@@ -13,7 +13,8 @@
 import type { ControlMessage, JoinAccepted, Migrate } from '../core/wire/control-messages.ts'
 import { dequantizePosition } from '../core/wire/entity-table.ts'
 import type { SnapshotApplied } from '../core/wire/snapshot-receiver.ts'
-import { connect as connectGeckos } from './connection.ts'
+import { connector } from './transports.ts'
+import type { TransportKind } from './transports.ts'
 import type { ConnectOptions, Connection } from './connection.ts'
 import { Emitter } from './emitter.ts'
 import { EntitySet } from './entity-set.ts'
@@ -70,7 +71,12 @@ export interface TesseraClientEvents {
 }
 
 export interface TesseraClientOptions {
-  /** Opens a connection (default: geckos.io via `client/connection.ts`); tests pass fakes. */
+  /**
+   * `webrtc` (default: geckos.io data channels), `websocket` (the fallback for networks that block
+   * WebRTC), or `auto` (WebRTC, then WebSocket for good once WebRTC failed to connect).
+   */
+  transport?: TransportKind
+  /** Opens a connection (overrides `transport`); tests pass fakes. */
   connect?: (options: ConnectOptions) => Promise<Connection>
   /** Channel open timeout per attempt. Default 10000 ms. */
   connectTimeoutMs?: number
@@ -148,7 +154,7 @@ export class TesseraClient {
   constructor(private readonly options: TesseraClientOptions = {}) {
     this.events = new Emitter((err) => this.events.emit('error', new TesseraClientError('listener', String(err), true)))
     this.now = options.now ?? (() => performance.now())
-    this.connectFn = options.connect ?? connectGeckos
+    this.connectFn = options.connect ?? connector(options.transport ?? 'webrtc')
     const r = options.reconnect ?? true
     this.backoff = r === false ? undefined : { ...defaultBackoff, ...(r === true ? {} : r) }
   }

@@ -48,7 +48,7 @@ export interface Connection {
   close(): void
 }
 
-export type ConnectErrorCode = 'refused' | 'timeout' | 'no-webrtc' | 'failed'
+export type ConnectErrorCode = 'refused' | 'timeout' | 'no-webrtc' | 'no-websocket' | 'failed'
 
 export class ConnectError extends Error {
   /** Worth trying again later (a timeout or a network failure, not a refused ticket). */
@@ -143,9 +143,14 @@ function notifyServerClose(internals: ChannelInternals): void {
   })
 }
 
-class GeckosConnection implements Connection {
-  readonly id: string
-  readonly userData: unknown
+/** Game messages kept for the first listener; more than this before anyone listens are dropped. */
+const MAX_EARLY_MESSAGES = 64
+
+/**
+ * What both kinds of connection share: transport frames (ping, pong, close) kept away from the
+ * game, heartbeats, listeners, and a single end. Subclasses only move bytes.
+ */
+export abstract class FramedConnection implements Connection {
   rttMs: number | undefined
   private closed = false
   private lastHeard = now()
@@ -154,25 +159,26 @@ class GeckosConnection implements Connection {
   private readonly heartbeat: ReturnType<typeof setInterval>
   private readonly messageListeners: Array<(bytes: Uint8Array) => void> = []
   private readonly closeListeners: Array<(reason: ConnectionCloseReason, code: number | undefined) => void> = []
-  private readonly maxBufferedBytes: number
+  /** Game messages that arrived before anyone listened (a reliable channel may deliver at once). */
+  private early: Uint8Array[] | undefined = []
+  private flushScheduled = false
 
   constructor(
-    private readonly internals: ChannelInternals,
-    private readonly pc: RTCPeerConnection,
-    private readonly dc: RTCDataChannel,
+    readonly id: string,
+    readonly userData: unknown,
     options: ConnectOptions,
   ) {
-    this.id = internals.id as string
-    this.userData = internals.userData
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 65536
-    dc.binaryType = 'arraybuffer'
-    // Bypass geckos' parser: raw bytes straight in, no JSON attempt on every message.
-    dc.onmessage = (ev: MessageEvent) => this.receive(ev.data)
-    internals.onDisconnect(() => this.finish('network', undefined))
     const intervalMs = options.heartbeatIntervalMs ?? 1000
     const timeoutMs = options.heartbeatTimeoutMs ?? 5000
     this.heartbeat = setInterval(() => this.beat(timeoutMs), intervalMs)
   }
+
+  /** Hands bytes to the channel; false when it is not open or its send buffer is backing up. */
+  protected abstract transmit(bytes: Uint8Array): boolean
+  /** Releases the underlying channel (never throws). */
+  protected abstract release(): void
+  /** Tells the server, out of band, that this client is gone (after a local close or timeout). */
+  protected abstract goodbye(): void
 
   get open(): boolean {
     return !this.closed
@@ -185,6 +191,18 @@ class GeckosConnection implements Connection {
 
   onMessage(listener: (bytes: Uint8Array) => void): void {
     this.messageListeners.push(listener)
+    // Deliver what came early after the caller has finished wiring up (it may still be in a
+    // constructor), and keep later arrivals behind it until then, in order.
+    if (this.early && !this.flushScheduled) {
+      this.flushScheduled = true
+      queueMicrotask(() => this.flushEarly())
+    }
+  }
+
+  private flushEarly(): void {
+    const early = this.early
+    this.early = undefined
+    for (const bytes of early ?? []) for (const listener of this.messageListeners) listener(bytes)
   }
 
   onClose(listener: (reason: ConnectionCloseReason, code: number | undefined) => void): void {
@@ -195,10 +213,10 @@ class GeckosConnection implements Connection {
     if (this.closed) return
     this.send(encodeClose(1000))
     this.finish('closed', undefined)
-    notifyServerClose(this.internals)
+    this.goodbye()
   }
 
-  private receive(data: unknown): void {
+  protected receive(data: unknown): void {
     if (this.closed) return
     this.lastHeard = now()
     let bytes: Uint8Array
@@ -206,7 +224,9 @@ class GeckosConnection implements Connection {
     else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     else return // the server never sends text
     if (!isTransportFrame(bytes)) {
-      for (const listener of this.messageListeners) listener(bytes)
+      if (this.early) {
+        if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(bytes)
+      } else for (const listener of this.messageListeners) listener(bytes)
       return
     }
     switch (bytes[0]) {
@@ -230,7 +250,7 @@ class GeckosConnection implements Connection {
     const t = now()
     if (t - this.lastHeard > timeoutMs) {
       this.finish('timeout', undefined)
-      notifyServerClose(this.internals)
+      this.goodbye()
       return
     }
     this.pingNonce = (this.pingNonce + 1) >>> 0
@@ -239,28 +259,59 @@ class GeckosConnection implements Connection {
   }
 
   private send(bytes: Uint8Array): boolean {
-    if (this.closed || this.dc.readyState !== 'open') return false
-    if (this.dc.bufferedAmount > this.maxBufferedBytes) return false
+    if (this.closed) return false
     try {
-      this.dc.send(bytes as Uint8Array<ArrayBuffer>)
-      return true
+      return this.transmit(bytes)
     } catch {
       return false
     }
   }
 
-  private finish(reason: ConnectionCloseReason, code: number | undefined): void {
+  protected finish(reason: ConnectionCloseReason, code: number | undefined): void {
     if (this.closed) return
     this.closed = true
     clearInterval(this.heartbeat)
+    this.release()
+    for (const listener of this.closeListeners) listener(reason, code)
+    this.messageListeners.length = 0
+    this.closeListeners.length = 0
+    this.early = undefined
+  }
+}
+
+class GeckosConnection extends FramedConnection {
+  private readonly maxBufferedBytes: number
+
+  constructor(
+    private readonly internals: ChannelInternals,
+    private readonly pc: RTCPeerConnection,
+    private readonly dc: RTCDataChannel,
+    options: ConnectOptions,
+  ) {
+    super(internals.id as string, internals.userData, options)
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 65536
+    dc.binaryType = 'arraybuffer'
+    // Bypass geckos' parser: raw bytes straight in, no JSON attempt on every message.
+    dc.onmessage = (ev: MessageEvent) => this.receive(ev.data)
+    internals.onDisconnect(() => this.finish('network', undefined))
+  }
+
+  protected transmit(bytes: Uint8Array): boolean {
+    if (this.dc.readyState !== 'open' || this.dc.bufferedAmount > this.maxBufferedBytes) return false
+    this.dc.send(bytes as Uint8Array<ArrayBuffer>)
+    return true
+  }
+
+  protected release(): void {
     try {
       this.pc.close()
     } catch {
       // Already closed.
     }
-    for (const listener of this.closeListeners) listener(reason, code)
-    this.messageListeners.length = 0
-    this.closeListeners.length = 0
+  }
+
+  protected goodbye(): void {
+    notifyServerClose(this.internals)
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * The player library's public entry (browser and Node). In Node, call `installNodeWebRTC()` from
+ * The player library's public entry (browser and Node). In Node, call `installNodeWebRTC()` (and,
+ * for the WebSocket transport before Node 22, `installNodeWebSocket()`) from
  * `client/polyfill-node.ts` before joining; browser bundles must not import that file.
  */
 export { TesseraClient, TesseraClientError } from './client.ts'
@@ -9,6 +10,8 @@ export type { EntityView } from './entity-set.ts'
 export { GatewayError, requestGrant } from './gateway-api.ts'
 export type { GatewayGrant, GatewayOptions, Grant, JoinTarget } from './gateway-api.ts'
 export { ConnectError, connect } from './connection.ts'
+export { connectWebSocket } from './websocket-connection.ts'
+export type { TransportKind } from './transports.ts'
 export type { Connection, ConnectOptions, ConnectionCloseReason } from './connection.ts'
 export { defaultBackoff } from './reconnect.ts'
 export type { BackoffOptions } from './reconnect.ts'

@@ -1,8 +1,10 @@
 /**
  * Node only: gives `@geckos.io/client` the WebRTC globals a browser has, from node-datachannel's
  * polyfill. Call `installNodeWebRTC()` before the first `connect()`; `connect` imports the geckos
- * client lazily, after the globals exist. Browser bundles must not import this file.
+ * client lazily, after the globals exist. `installNodeWebSocket()` does the same for the WebSocket
+ * fallback where Node has no global `WebSocket` (before 22). Browser bundles must not import this file.
  */
+import { WebSocket as NodeWebSocket } from 'ws'
 import {
   RTCIceCandidate,
   RTCPeerConnection as PolyfillPeerConnection,
@@ -36,4 +38,10 @@ export function installNodeWebRTC(): void {
     RTCSessionDescription,
     RTCIceCandidate,
   })
+}
+
+/** Installs `ws`'s browser-compatible WebSocket on globalThis when Node has none (idempotent). */
+export function installNodeWebSocket(): void {
+  const g = globalThis as Record<string, unknown>
+  if (typeof g['WebSocket'] === 'undefined') g['WebSocket'] = NodeWebSocket
 }

@@ -5,14 +5,16 @@
  * `--concurrency` of them joining at a time (default 50): `POST /v1/worlds/lobby/join`, then the
  * WebRTC connection to the worker, then join-accepted and the first snapshot holding the player's
  * own entity. Reports joins per second over the whole run and the latency of each join.
- * Metric `e2e_joins_per_s` is the gateway issue's figure (Colyseus: ~210–300 joins/s here).
+ * Metric `e2e_joins_per_s` is the gateway issue's figure (Colyseus: ~210–300 joins/s here, over
+ * WebSocket). `--transport websocket` joins over the WebSocket fallback instead of WebRTC.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { TesseraClient } from '../../client/index.ts'
-import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import { installNodeWebRTC, installNodeWebSocket } from '../../client/polyfill-node.ts'
+import type { TransportKind } from '../../client/index.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
 
@@ -60,9 +62,9 @@ async function startDev(): Promise<{ gateway: string; pid: number | undefined; s
 }
 
 /** One player: join through the gateway, resolve at the first snapshot that holds its own entity. */
-function joinToFirstSnapshot(gateway: string, playerId: string, clients: TesseraClient[]): Promise<number> {
+function joinToFirstSnapshot(gateway: string, playerId: string, transport: TransportKind, clients: TesseraClient[]): Promise<number> {
   const started = performance.now()
-  const client = new TesseraClient({ reconnect: false, trackEntities: true })
+  const client = new TesseraClient({ reconnect: false, trackEntities: true, transport })
   clients.push(client)
   return new Promise<number>((resolve, reject) => {
     client.on('snapshot', () => {
@@ -74,15 +76,19 @@ function joinToFirstSnapshot(gateway: string, playerId: string, clients: Tessera
 
 const scenario: Scenario = {
   name: 'joins',
-  description: 'players joining through the gateway to their first snapshot (HTTP + WebRTC + join + snapshot)',
+  description: 'players joining through the gateway to their first snapshot (HTTP + WebRTC or WebSocket + join + snapshot)',
   async run(flags: BenchFlags): Promise<BenchResult> {
+    const transport = String(flags.extra['transport'] ?? 'webrtc')
+    if (transport !== 'webrtc' && transport !== 'websocket') throw new Error(`--transport must be webrtc or websocket, got ${transport}`)
     installNodeWebRTC()
+    installNodeWebSocket()
     const total = flags.bots ?? 200
     const concurrency = Number(flags.extra['concurrency'] ?? 50)
     const dev = await startDev()
     const clients: TesseraClient[] = []
     const latencies: number[] = []
     let failed = 0
+    const failures = new Map<string, number>()
     try {
       let next = 0
       const serverCpuBefore = processCpuMs(dev.pid)
@@ -92,9 +98,11 @@ const scenario: Scenario = {
         while (next < total) {
           const i = next++
           try {
-            latencies.push(await joinToFirstSnapshot(dev.gateway, `joiner-${i}`, clients))
-          } catch {
+            latencies.push(await joinToFirstSnapshot(dev.gateway, `joiner-${i}`, transport, clients))
+          } catch (err) {
             failed++
+            const why = err instanceof Error ? err.message : String(err)
+            failures.set(why, (failures.get(why) ?? 0) + 1)
           }
         }
       }
@@ -109,7 +117,7 @@ const scenario: Scenario = {
       const cpu: Record<string, number> = { client_cpu_ms_per_join: Math.round(((clientCpu.user + clientCpu.system) / 1000 / joined) * 100) / 100 }
       if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) cpu.server_cpu_ms_per_join = Math.round(((serverCpuAfter - serverCpuBefore) / joined) * 100) / 100
       return {
-        params: { bots: total, concurrency },
+        params: { bots: total, concurrency, transport },
         metrics: {
           e2e_joins_per_s: Math.round((latencies.length / seconds) * 10) / 10,
           e2e_join_ms_p50: Math.round(s.p50),
@@ -119,7 +127,8 @@ const scenario: Scenario = {
           ...cpu,
         },
         notes: [
-          `${latencies.length} players joined in ${seconds.toFixed(1)} s, ${concurrency} at a time; ${failed} failed`,
+          `${latencies.length} players joined over ${transport} in ${seconds.toFixed(1)} s, ${concurrency} at a time; ${failed} failed`,
+          ...[...failures].map(([why, n]) => `failed ×${n}: ${why}`),
           `CPU per join: players' process ${cpu.client_cpu_ms_per_join} ms, cluster process ${cpu.server_cpu_ms_per_join ?? '?'} ms (over ${seconds.toFixed(1)} s on this machine's cores)`,
         ],
       }

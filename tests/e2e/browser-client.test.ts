@@ -1,6 +1,6 @@
 /**
  * The player library in a real browser: bundled with Vite, loaded in headless Chromium, it joins a
- * real worker over WebRTC, moves its player and receives snapshots.
+ * real worker over WebRTC (and over the WebSocket fallback), moves its player and receives snapshots.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -56,39 +56,53 @@ afterAll(async () => {
 })
 
 describe('the player library in a browser', () => {
-  it('joins a worker from headless Chromium, moves, and receives snapshots', async () => {
-    const web = http.createServer()
-    const browser = await launchChromium()
-    try {
-      const bundle = await bundleForBrowser(fileURLToPath(new URL('./helpers/browser-client-entry.ts', import.meta.url)), 'tesseraBrowserClientBundle')
-      // Node-only modules must not leak into the browser bundle.
-      expect(bundle).not.toMatch(/node-datachannel|from ["']node:/)
-      // Served from 127.0.0.1 too: Chromium blocks a page from an opaque origin reaching loopback.
-      web.on('request', (req, res) => {
-        res.setHeader('content-type', req.url === '/bundle.js' ? 'text/javascript' : 'text/html')
-        res.end(req.url === '/bundle.js' ? bundle : '<script src="/bundle.js"></script>')
-      })
-      await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', () => resolve()))
-      const page = await browser.newPage()
-      const pageErrors: string[] = []
-      page.on('pageerror', (err) => pageErrors.push(err.message))
-      await page.goto(`http://127.0.0.1:${(web.address() as AddressInfo).port}/`)
-      const ticket = await issueTicket(privateKey, { playerId: 'browser', worldId: 'r1', workerId: 'w1', kid: 'k1' })
-      const result = await page.evaluate(
-        ([url, t]) => (globalThis as unknown as Record<string, (u: string, t: string) => Promise<unknown>>)['tesseraBrowserClient']?.(url, t),
-        [worker.addresses.clientUrl, ticket] as const,
-      )
-      expect(result).toMatchObject({ states: ['connecting', 'connected', 'closed'] })
-      const r = result as { self: number; snapshots: number; inputsSent: number; inputsAcked: number; entities: number; moved: number }
-      expect(r.snapshots).toBeGreaterThanOrEqual(30)
-      expect(r.entities).toBe(6) // itself and the 5 walkers: the radius covers the room
-      expect(r.moved).toBeGreaterThan(1)
-      expect(r.inputsAcked).toBeGreaterThan(0)
-      expect(joins).toEqual(['browser'])
-      expect(pageErrors).toEqual([])
-    } finally {
-      await browser.close()
-      web.close()
-    }
+  it('joins a worker from headless Chromium over WebRTC, moves, and receives snapshots', async () => {
+    await joinFromChromium('webrtc', false, 'browser-webrtc')
+  })
+
+  it('does the same over the WebSocket fallback in a page without WebRTC', async () => {
+    await joinFromChromium('websocket', true, 'browser-websocket')
+  })
+
+  it('falls back to WebSocket by itself (`auto`) when WebRTC is missing', async () => {
+    await joinFromChromium('auto', true, 'browser-auto')
   })
 })
+
+async function joinFromChromium(transport: 'webrtc' | 'websocket' | 'auto', withoutWebRTC: boolean, playerId: string): Promise<void> {
+  const web = http.createServer()
+  const browser = await launchChromium()
+  try {
+    const bundle = await bundleForBrowser(fileURLToPath(new URL('./helpers/browser-client-entry.ts', import.meta.url)), 'tesseraBrowserClientBundle')
+    // Node-only modules must not leak into the browser bundle.
+    expect(bundle).not.toMatch(/node-datachannel|from ["']node:/)
+    // Served from 127.0.0.1 too: Chromium blocks a page from an opaque origin reaching loopback.
+    web.on('request', (req, res) => {
+      res.setHeader('content-type', req.url === '/bundle.js' ? 'text/javascript' : 'text/html')
+      res.end(req.url === '/bundle.js' ? bundle : '<script src="/bundle.js"></script>')
+    })
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', () => resolve()))
+    const page = await browser.newPage()
+    const pageErrors: string[] = []
+    page.on('pageerror', (err) => pageErrors.push(err.message))
+    await page.goto(`http://127.0.0.1:${(web.address() as AddressInfo).port}/`)
+    const ticket = await issueTicket(privateKey, { playerId, worldId: 'r1', workerId: 'w1', kid: 'k1' })
+    const result = await page.evaluate(
+      ([url, t, kind, noRtc]) =>
+        (globalThis as unknown as Record<string, (u: string, t: string, k: string, n: boolean) => Promise<unknown>>)['tesseraBrowserClient']?.(url, t, kind, noRtc),
+      [worker.addresses.clientUrl, ticket, transport, withoutWebRTC] as const,
+    )
+    expect(result).toMatchObject({ states: ['connecting', 'connected', 'closed'] })
+    const r = result as { self: number; snapshots: number; inputsSent: number; inputsAcked: number; entities: number; moved: number }
+    expect(r.snapshots).toBeGreaterThanOrEqual(30)
+    expect(r.entities).toBe(6) // itself and the 5 walkers: the radius covers the room
+    expect(r.moved).toBeGreaterThan(1)
+    expect(r.inputsAcked).toBeGreaterThan(0)
+    expect(joins).toContain(playerId)
+    expect(pageErrors).toEqual([])
+  } finally {
+    await browser.close()
+    web.close()
+  }
+}
+

@@ -2,7 +2,8 @@
  * Issue 7's proof, end to end: one world cut in four (borders and a corner where three workers
  * meet) on three `tessera worker` processes, with a coordinator and a gateway as processes on a
  * real etcd member, NPC walkers, and real geckos.io bots (the player library in Node) joined through
- * the gateway, walking back and forth across the borders and through the corner for a minute.
+ * the gateway (every third over the WebSocket fallback), walking back and forth across the borders
+ * and through the corner for a minute.
  * Midway an operator merges two quarters owned by different workers (a forced rebalance), and later
  * a worker is stopped with SIGTERM (it drains: its partition moves, its entities and players are
  * handed over, then it exits).
@@ -15,7 +16,7 @@
  * reconnect. The longest gap between snapshots each bot saw is printed and bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import { installNodeWebRTC, installNodeWebSocket } from '../../client/polyfill-node.ts'
 import { requestGrant } from '../../client/gateway-api.ts'
 import type { Rect } from '../../core/geometry.ts'
 import { decodeMap, encodeMap, leaves } from '../../core/partition-map.ts'
@@ -75,6 +76,7 @@ describe('a seamless world across worker processes', () => {
 
   beforeAll(async () => {
     installNodeWebRTC()
+    installNodeWebSocket()
     // Debug logs (partitions started and stopped, drains, refused handoffs) are kept for failure reports.
     await cluster.start({ workers: WORKERS, npcs: NPCS, workerFlags: ['--log-level', 'debug'] })
     // The map is the test's, not the planner's: no balancing moves, only the operator's and the drain's.
@@ -126,7 +128,9 @@ describe('a seamless world across worker processes', () => {
     const gateway = cluster.gateway.info['url'] as string
     const gaps: Array<{ last: number | undefined; max: number; at: number }> = []
     for (const [i, route] of ROUTES.entries()) {
-      const bot = new Bot(i, createBehaviour('path', seededRandom(i + 1), { waypoints: route }), 20, { reconnect: { initialMs: 100, maxMs: 1000, maxAttempts: 5 } })
+      // Every third bot plays over the WebSocket fallback: migrations and drains must not care.
+      const transport = i % 3 === 2 ? 'websocket' : 'webrtc'
+      const bot = new Bot(i, createBehaviour('path', seededRandom(i + 1), { waypoints: route }), 20, { transport, reconnect: { initialMs: 100, maxMs: 1000, maxAttempts: 5 } })
       bots.push(bot)
       const playerId = `bot-${i}`
       // The longest gap between two snapshots, and when it ended (performance.now()).
@@ -274,6 +278,8 @@ describe('a seamless world across worker processes', () => {
     expect(figures.samples).toBeGreaterThan(RUN_MS / 1000)
     expect(figures.ownerChanges).toBeGreaterThan(0)
     expect(migrations).toBeGreaterThan(bots.length)
+    // The WebSocket bots crossed between workers too.
+    for (const [i, r] of reports.entries()) if (i % 3 === 2) expect({ bot: i, migrated: (r.stats.migrations ?? 0) > 0 }).toEqual({ bot: i, migrated: true })
     for (const g of gaps) expect(g.max).toBeLessThan(MAX_SNAPSHOT_GAP_MS)
   })
 })

@@ -1,6 +1,7 @@
 /**
  * One accepted client channel as route handlers see it: raw bytes in and out, with the transport's
- * limits, heartbeats and close handling applied. Handlers never touch geckos.io objects.
+ * limits, heartbeats and close handling applied, whether it is a geckos.io data channel or the
+ * WebSocket fallback. Handlers never touch geckos.io or `ws` objects.
  */
 import type { Logger } from '../../core/log.ts'
 import type { ClientLimits } from './limits.ts'
@@ -24,7 +25,7 @@ export interface RouteHandler<P extends object = Record<string, unknown>> {
 }
 
 export interface ClientConnection<P extends object = Record<string, unknown>> {
-  /** geckos.io channel id (24 characters), unique within the process while open. */
+  /** Channel id, unique within the process while open: geckos.io's (24 characters) or `ws-<n>`. */
   readonly id: string
   /** The in-process worker this client was routed to. */
   readonly route: string
@@ -46,7 +47,7 @@ export interface ClientConnection<P extends object = Record<string, unknown>> {
   close(code?: number): void
 }
 
-/** The parts of a node-datachannel DataChannel this file uses. */
+/** The parts of a node-datachannel DataChannel this file uses (a WebSocket is adapted to it). */
 export interface NativeDataChannel {
   sendMessageBinary(buffer: Uint8Array): boolean
   isOpen(): boolean
@@ -71,7 +72,7 @@ export interface ConnectionEnv {
   forget(id: string, reason: CloseReason): void
 }
 
-export class GeckosClientConnection<P extends object> implements ClientConnection<P> {
+export class ChannelClientConnection<P extends object> implements ClientConnection<P> {
   private closed = false
   private readonly messageListeners: Array<(bytes: Uint8Array) => void> = []
   private readonly closeListeners: Array<(reason: CloseReason, code: number | undefined) => void> = []

@@ -1,7 +1,9 @@
 /**
  * The process's one client transport: a geckos.io server on our own HTTP server, with tickets
  * checked before a peer connection exists, each channel routed to the in-process worker named by
- * its ticket, per-client limits, application heartbeats, and robust teardown.
+ * its ticket, per-client limits, application heartbeats, and robust teardown. The same HTTP server
+ * takes WebSocket upgrades at `/.tessera/ws` for clients without WebRTC (`websocket.ts`); both kinds
+ * of channel share the routes, limits, heartbeats and stats.
  *
  * geckos.io facts this design follows (see shared STACK.md): one geckos server per process (its
  * event bridge is global), `addServer` on our own `http.Server`, all peers multiplexed on one
@@ -15,6 +17,7 @@
 import http from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import geckos from '@geckos.io/server'
 import type { GeckosServer, ServerChannel } from '@geckos.io/server'
@@ -22,14 +25,16 @@ import type { Registry } from 'prom-client'
 import type { Logger } from '../../core/log.ts'
 import { silentLogger } from '../../core/log.ts'
 import type { ClientConnection, NativeDataChannel, RouteHandler } from './client-connection.ts'
-import { GeckosClientConnection } from './client-connection.ts'
+import { ChannelClientConnection } from './client-connection.ts'
 import type { ClientLimits } from './limits.ts'
 import { resolveLimits } from './limits.ts'
 import { installNativeGuard } from './native-guard.ts'
 import type { CloseReason, TransportStats } from './stats.ts'
 import { bump, emptyStats, registerTransportMetrics } from './stats.ts'
 import { pickFreeUdpPort } from './udp-port.ts'
-import { TransportCloseCode } from '../../core/wire/transport-frames.ts'
+import { TransportCloseCode, encodeAccept } from '../../core/wire/transport-frames.ts'
+import type { WebSocket, WebSocketServer } from 'ws'
+import { closeWebSocket, completeUpgrade, createWebSocketServer, isWebSocketRequest, refuseUpgrade, ticketFromProtocols, webSocketChannel } from './websocket.ts'
 
 export type { ClientConnection, RouteHandler } from './client-connection.ts'
 export type { ClientLimits } from './limits.ts'
@@ -105,8 +110,11 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
   private readonly io: GeckosServer
   private readonly peers: GeckosInternals['connectionsManager']['connections']
   private readonly handlers = new Map<string, RouteHandler<P>>()
-  private readonly conns = new Map<string, GeckosClientConnection<P>>()
+  private readonly conns = new Map<string, ChannelClientConnection<P>>()
   private readonly pendingSince = new Map<string, number>()
+  private readonly wss: WebSocketServer
+  private readonly sockets = new Map<string, WebSocket>()
+  private nextSocketId = 1
   private readonly limits: ClientLimits
   private readonly logger: Logger
   private readonly removeGuardSink: () => void
@@ -150,6 +158,13 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
       if (!closeListeners.has(listener)) httpServer.off('close', listener as (...args: unknown[]) => void)
     }
     this.io.onConnection((channel) => this.accept(channel))
+    this.wss = createWebSocketServer(this.limits.maxMessageBytes)
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(req, socket, head).catch((err: unknown) => {
+        this.logger.warn({ err }, 'websocket upgrade failed')
+        socket.destroy()
+      })
+    })
     if (options.registry) registerTransportMetrics(options.registry, this.stats, () => this.conns.size)
     const interval = options.heartbeatIntervalMs ?? 1000
     this.heartbeatTimer = setInterval(() => this.heartbeat(), interval)
@@ -230,21 +245,31 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
     const deadline = performance.now() + (this.options.closeTimeoutMs ?? 3000)
     while (this.peers.size > 0 && performance.now() < deadline) await delay(20)
     if (this.peers.size > 0) this.logger.warn({ peers: this.peers.size }, 'peers still open at transport close')
+    // Upgraded sockets are no longer the HTTP server's: end them here.
+    for (const ws of this.sockets.values()) ws.terminate()
+    this.sockets.clear()
+    this.wss.close()
     this.httpServer.closeAllConnections()
     await new Promise<void>((resolve) => this.httpServer.close(() => resolve()))
     this.removeGuardSink()
     running = false
   }
 
+  /** geckos.io's authorization hook: the admission, or the HTTP status that refuses it. */
   private async admit(auth: string | undefined, req: IncomingMessage): Promise<Admission<P> | number> {
-    const refuse = (status: number, code: string): number => {
+    const match = typeof auth === 'string' ? /^Bearer (\S+)$/.exec(auth) : null
+    const verdict = await this.check(match?.[1], req)
+    return 'status' in verdict ? verdict.status : verdict
+  }
+
+  /** Checks a ticket for either kind of channel; refusals are counted and logged here. */
+  private async check(token: string | undefined, req: IncomingMessage): Promise<Admission<P> | { status: number; code: string }> {
+    const refuse = (status: number, code: string): { status: number; code: string } => {
       bump(this.stats.refusals, code)
       this.logger.debug({ status, code }, 'connection refused')
-      return status
+      return { status, code }
     }
     if (this.closing) return refuse(503, 'shutting-down')
-    const match = typeof auth === 'string' ? /^Bearer (\S+)$/.exec(auth) : null
-    const token = match?.[1]
     if (token === undefined) return refuse(401, 'missing-token')
     let verdict: AuthResult<P>
     try {
@@ -258,6 +283,32 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
     return { route: verdict.route, principal: verdict.principal }
   }
 
+  /** A WebSocket upgrade: ticket first, then the upgrade, ACCEPT, and the route's handler. */
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!isWebSocketRequest(req)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    socket.on('error', () => socket.destroy())
+    const verdict = await this.check(ticketFromProtocols(req.headers['sec-websocket-protocol']), req)
+    if ('status' in verdict) {
+      await refuseUpgrade(this.wss, req, socket, head, verdict.status, verdict.code)
+      return
+    }
+    const ws = await completeUpgrade(this.wss, req, socket, head)
+    if (!ws) return // the client vanished during the check
+    const id = `ws-${this.nextSocketId++}`
+    this.sockets.set(id, ws)
+    ws.once('close', () => this.sockets.delete(id))
+    if (this.closing) {
+      this.teardown(id)
+      return
+    }
+    const conn = this.open(id, verdict, webSocketChannel(ws))
+    ws.send(encodeAccept(id, verdict), { binary: true })
+    this.dispatch(conn)
+  }
+
   /** Runs inside node-datachannel's onOpen (guarded): must be quick and must not throw. */
   private accept(channel: ServerChannel): void {
     const id = channel.id
@@ -269,9 +320,14 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
       setTimeout(() => this.teardown(id), 0)
       return
     }
-    const { route, principal } = channel.userData as Admission<P>
-    const handler = this.handlers.get(route)
-    const conn = new GeckosClientConnection<P>(id, route, principal, dc, {
+    const conn = this.open(id, channel.userData as Admission<P>, dc)
+    channel.onDisconnect((state) => conn.end(state === 'failed' ? 'network' : 'client-closed'))
+    this.dispatch(conn)
+  }
+
+  /** Wraps an admitted channel of either kind and starts reading it. */
+  private open(id: string, { route, principal }: Admission<P>, dc: NativeDataChannel): ChannelClientConnection<P> {
+    const conn = new ChannelClientConnection<P>(id, route, principal, dc, {
       limits: this.limits,
       stats: this.stats,
       logger: this.logger,
@@ -286,7 +342,13 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
     // Replace geckos' parser: raw bytes go straight to our limits; text never reaches JSON.parse.
     dc.onMessage((msg) => conn.receive(msg))
     dc.onClosed(() => conn.end('client-closed'))
-    channel.onDisconnect((state) => conn.end(state === 'failed' ? 'network' : 'client-closed'))
+    return conn
+  }
+
+  /** Hands a new connection to its route's handler (closing it when the route is gone). */
+  private dispatch(conn: ChannelClientConnection<P>): void {
+    const route = conn.route
+    const handler = this.handlers.get(route)
     if (!handler) {
       conn.end('no-route', TransportCloseCode.NO_ROUTE)
       return
@@ -305,8 +367,14 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
     this.logger.debug({ conn: id, reason }, 'client disconnected')
   }
 
-  /** Closes geckos' peer for `id`; never throws, never leaves a rejection unhandled. */
+  /** Closes geckos' peer (or the WebSocket) for `id`; never throws, never leaves a rejection unhandled. */
   private teardown(id: string): void {
+    const ws = this.sockets.get(id)
+    if (ws) {
+      this.sockets.delete(id)
+      closeWebSocket(ws, 1000)
+      return
+    }
     const peer = this.peers.get(id)
     if (!peer) return
     try {

@@ -1,9 +1,10 @@
 /**
  * Bundled by the browser e2e test: exposes `tesseraBrowserClient`, which joins a worker with the
- * player library's public entry (plain browser WebRTC, no polyfill), walks for a moment, and reports
- * what it received.
+ * player library's public entry (plain browser WebRTC or WebSocket, no polyfill), walks for a
+ * moment, and reports what it received.
  */
 import { TesseraClient } from '../../../client/index.ts'
+import type { TransportKind } from '../../../client/index.ts'
 
 interface BrowserResult {
   self: number | undefined
@@ -15,8 +16,13 @@ interface BrowserResult {
   states: string[]
 }
 
-async function run(url: string, ticket: string): Promise<BrowserResult> {
-  const client = new TesseraClient()
+/**
+ * `withoutWebRTC` removes the page's RTCPeerConnection first, as in a browser with WebRTC disabled:
+ * a join that succeeds then cannot have used it.
+ */
+async function run(url: string, ticket: string, transport: TransportKind = 'webrtc', withoutWebRTC = false): Promise<BrowserResult> {
+  if (withoutWebRTC) Reflect.deleteProperty(globalThis, 'RTCPeerConnection')
+  const client = new TesseraClient({ transport })
   const states: string[] = []
   client.on('stateChange', ({ state }) => states.push(state))
   await client.joinWithTicket({ url, ticket })
