@@ -38,7 +38,18 @@ export interface GatewayOptions {
   token?: string
   /** Give up on a request after this long. Default 10000 ms. */
   timeoutMs?: number
+  /**
+   * The HTTP client (default: the global `fetch`). In Node, `nodeHttpFetch` from
+   * `client/polyfill-node.ts` costs a fraction of the CPU of Node's built-in `fetch` per request.
+   */
+  fetch?: GatewayFetch
 }
+
+/** The part of `fetch` the gateway calls use: a POST with a JSON body, answered with JSON. */
+export type GatewayFetch = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>
 
 export class GatewayError extends Error {
   /** Worth asking again later (5xx, 429, or the network). */
@@ -74,9 +85,10 @@ export async function requestGrant(options: GatewayOptions, target: JoinTarget):
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (options.playerId !== undefined) headers['x-player-id'] = options.playerId
   if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`
-  let res: Response
+  let res: Awaited<ReturnType<GatewayFetch>>
+  const post: GatewayFetch = options.fetch ?? fetch
   try {
-    res = await fetch(`${base}${path}`, {
+    res = await post(`${base}${path}`, {
       method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     })
   } catch (err) {

@@ -2,18 +2,19 @@
  * `joins`: players joining through the gateway all the way to their first snapshot. A real
  * `tessera dev` cluster runs in a child process (in-memory store, coordinator, two workers, the
  * gateway; no bots); this process runs `--bots` players (default 200) with the player library,
- * `--concurrency` of them joining at a time (default 50): `POST /v1/worlds/lobby/join`, then the
- * WebRTC connection to the worker, then join-accepted and the first snapshot holding the player's
- * own entity. Reports joins per second over the whole run and the latency of each join.
- * Metric `e2e_joins_per_s` is the gateway issue's figure (Colyseus: ~210–300 joins/s here, over
- * WebSocket). `--transport websocket` joins over the WebSocket fallback instead of WebRTC.
+ * `--concurrency` of them joining at a time (default 50): `POST /v1/worlds/lobby/join` (over
+ * node:http, `nodeHttpFetch`), then the connection to the worker, then join-accepted and the first
+ * snapshot holding the player's own entity. Reports joins per second over the whole run and the
+ * latency of each join. Metric `e2e_joins_per_s` is the gateway issue's figure (Colyseus: ~210–300
+ * joins/s here, over WebSocket). `--transport websocket` joins over the WebSocket fallback instead
+ * of WebRTC (the default).
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { TesseraClient } from '../../client/index.ts'
-import { installNodeWebRTC, installNodeWebSocket } from '../../client/polyfill-node.ts'
+import { installNodeWebRTC, installNodeWebSocket, nodeHttpFetch } from '../../client/polyfill-node.ts'
 import type { TransportKind } from '../../client/index.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
@@ -70,7 +71,7 @@ function joinToFirstSnapshot(gateway: string, playerId: string, transport: Trans
     client.on('snapshot', () => {
       if (client.self !== undefined && client.entity(client.self) !== undefined) resolve(performance.now() - started)
     })
-    client.join({ gateway, playerId, world: 'lobby' }).catch(reject)
+    client.join({ gateway, playerId, world: 'lobby', fetch: nodeHttpFetch }).catch(reject)
   })
 }
 

@@ -5,11 +5,13 @@
  *   node --import tsx scripts/bots/main.ts --gateway URL --world WORLD --bots 100 --behaviour crowd --target 200,200
  *
  * Flags: --bots (10), --behaviour wander|path|crowd (wander), --hz (20), --seconds (run until
- * Ctrl-C), --target x,y (crowd), --player-prefix (bot), --batch (25), --json. Prints a progress line
+ * Ctrl-C), --target x,y (crowd), --player-prefix (bot), --batch (25), --transport webrtc|websocket|auto
+ * (webrtc), --json. Prints a progress line
  * every 5 s and a report at the end; exits 1 when a check failed.
  */
 import { parseArgs } from 'node:util'
 import { requestGrant } from '../../client/gateway-api.ts'
+import { nodeHttpFetch } from '../../client/polyfill-node.ts'
 import type { JoinTarget } from '../../client/gateway-api.ts'
 import { isBehaviourName } from './behaviours.ts'
 import { runBots } from './run.ts'
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
       gateway: { type: 'string' }, room: { type: 'string' }, world: { type: 'string' }, bots: { type: 'string', default: '10' },
       behaviour: { type: 'string', default: 'wander' }, hz: { type: 'string', default: '20' }, seconds: { type: 'string' },
       target: { type: 'string' }, 'player-prefix': { type: 'string', default: 'bot' }, batch: { type: 'string', default: '25' },
-      json: { type: 'boolean', default: false },
+      transport: { type: 'string', default: 'webrtc' }, json: { type: 'boolean', default: false },
     },
   })
   if (!values.gateway) fail('--gateway URL is required')
@@ -44,15 +46,17 @@ async function main(): Promise<void> {
   const target = tx !== undefined && ty !== undefined && Number.isFinite(tx) && Number.isFinite(ty) && values.target ? { x: tx, y: ty } : undefined
   const joinTarget: JoinTarget = values.room !== undefined ? { room: values.room } : { world: values.world as string }
   const gateway = values.gateway
+  const transport = values.transport
+  if (transport !== 'webrtc' && transport !== 'websocket' && transport !== 'auto') fail('--transport must be webrtc, websocket or auto')
   const prefix = values['player-prefix']
 
   let joinErrors = 0
   const swarm = await runBots({
-    count, hz, behaviour, batch: Number(values.batch),
+    count, hz, behaviour, batch: Number(values.batch), transport,
     ...(target ? { behaviourOptions: { target } } : {}),
     ...(values.seconds !== undefined ? { seconds: Number(values.seconds) } : {}),
     join: async (i) => {
-      const grant = await requestGrant({ gateway, playerId: `${prefix}-${i}` }, joinTarget)
+      const grant = await requestGrant({ gateway, playerId: `${prefix}-${i}`, fetch: nodeHttpFetch }, joinTarget)
       return { url: grant.workerUrl, ticket: grant.ticket }
     },
     onJoinError: (i, err) => {

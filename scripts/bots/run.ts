@@ -3,7 +3,8 @@
  * it receives. Used by `tessera dev`, the benchmarks and the bots CLI (`main.ts`).
  */
 import type { Grant } from '../../client/gateway-api.ts'
-import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import { installNodeWebRTC, installNodeWebSocket } from '../../client/polyfill-node.ts'
+import type { TransportKind } from '../../client/transports.ts'
 import { createBehaviour, seededRandom } from './behaviours.ts'
 import type { Behaviour, BehaviourName, BehaviourOptions } from './behaviours.ts'
 import { Bot } from './bot.ts'
@@ -28,6 +29,8 @@ export interface RunBotsOptions {
    * `transport` benchmark's bots do); false spreads them like independent players. Default true.
    */
   alignTicks?: boolean
+  /** The player library's transport (`webrtc`, `websocket`, `auto`). Default `webrtc`. */
+  transport?: TransportKind
   /** Bots that failed to join are reported, not thrown. */
   onJoinError?: (index: number, err: unknown) => void
 }
@@ -71,6 +74,7 @@ export interface BotSwarm {
 
 export async function runBots(options: RunBotsOptions): Promise<BotSwarm> {
   installNodeWebRTC()
+  installNodeWebSocket()
   const hz = options.hz ?? 20
   const batch = Math.max(1, options.batch ?? 25)
   const seed = options.seed ?? 1
@@ -78,7 +82,7 @@ export async function runBots(options: RunBotsOptions): Promise<BotSwarm> {
   for (let i = 0; i < options.count; i++) {
     const random = seededRandom(seed * 7919 + i)
     const behaviour = typeof options.behaviour === 'function' ? options.behaviour(i) : createBehaviour(options.behaviour, random, options.behaviourOptions)
-    bots.push(new Bot(i, behaviour, hz, { alignTicks: options.alignTicks ?? true }))
+    bots.push(new Bot(i, behaviour, hz, { alignTicks: options.alignTicks ?? true, transport: options.transport ?? 'webrtc' }))
   }
   for (let i = 0; i < bots.length; i += batch) {
     await Promise.all(

@@ -10,6 +10,7 @@ import { TesseraClient } from '../../client/client.ts'
 import type { TesseraClientError } from '../../client/client.ts'
 import type { ConnectOptions } from '../../client/connection.ts'
 import { GatewayError, requestGrant } from '../../client/gateway-api.ts'
+import { nodeHttpFetch } from '../../client/polyfill-node.ts'
 import { FakeConnection } from '../helpers/fake-connection.ts'
 import { eventually } from '../helpers/eventually.ts'
 
@@ -21,6 +22,14 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', player: req.headers['x-player-id'] as string | undefined, body })
     res.setHeader('content-type', 'application/json')
+    if (req.url === '/v1/rooms/slow/join') {
+      setTimeout(() => res.end('{}'), 2000)
+      return
+    }
+    if (req.url === '/v1/rooms/text/join') {
+      res.end('not json')
+      return
+    }
     if (req.url === '/v1/rooms/full/join') {
       res.statusCode = 409
       res.end(JSON.stringify({ error: { code: 'room_full', message: 'full is full' } }))
@@ -73,5 +82,16 @@ describe('joining through the gateway', () => {
     const err = await client.join({ gateway, room: 'full' }).then(() => undefined, (e: unknown) => e as TesseraClientError)
     expect(err).toMatchObject({ code: 'room_full', retryable: false })
     expect(client.state).toBe('closed')
+  })
+
+  it('does the same over node:http (nodeHttpFetch) as over fetch', async () => {
+    const before = requests.length
+    const grant = await requestGrant({ gateway, playerId: 'nia', fetch: nodeHttpFetch }, { world: 'w', spawn: { x: 1, y: 2 } })
+    expect(grant).toMatchObject({ workerUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), ticket: `ticket-${before + 1}` })
+    expect(requests.at(-1)).toEqual({ method: 'POST', url: '/v1/worlds/w/join', player: 'nia', body: '{"spawn":{"x":1,"y":2}}' })
+    await expect(requestGrant({ gateway, fetch: nodeHttpFetch }, { room: 'full' })).rejects.toMatchObject({ code: 'room_full', status: 409, retryable: false })
+    await expect(requestGrant({ gateway, fetch: nodeHttpFetch }, { room: 'text' })).rejects.toMatchObject({ code: 'bad_response', status: 200 })
+    await expect(requestGrant({ gateway: 'http://127.0.0.1:1', fetch: nodeHttpFetch }, { world: 'w' })).rejects.toMatchObject({ code: 'network', retryable: true })
+    await expect(requestGrant({ gateway, fetch: nodeHttpFetch, timeoutMs: 100 }, { room: 'slow' })).rejects.toMatchObject({ code: 'network' })
   })
 })
