@@ -7,7 +7,8 @@
  * snapshot holding the player's own entity. Reports joins per second over the whole run and the
  * latency of each join. Metric `e2e_joins_per_s` is the gateway issue's figure (Colyseus: ~210–300
  * joins/s here, over WebSocket). `--transport websocket` joins over the WebSocket fallback instead
- * of WebRTC (the default).
+ * of WebRTC (the default); `--join create` makes each player create a room of its own
+ * (`POST /v1/rooms`: placement, the room's partition started on a worker) and join it.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -38,9 +39,9 @@ function processCpuMs(pid: number | undefined): number | undefined {
 /** `getconf CLK_TCK` on Linux. */
 const CLOCK_TICKS_PER_S = 100
 
-async function startDev(): Promise<{ gateway: string; pid: number | undefined; stop: () => Promise<void> }> {
+async function startDev(npcs: number): Promise<{ gateway: string; pid: number | undefined; stop: () => Promise<void> }> {
   const bin = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js')
-  const child = spawn(process.execPath, [bin, 'dev', '--http-port', '0', '--port', '0', '--gateway-port', '0', '--bots', '0', '--npcs', '100', '--capacity', '800'], {
+  const child = spawn(process.execPath, [bin, 'dev', '--http-port', '0', '--port', '0', '--gateway-port', '0', '--bots', '0', '--npcs', String(npcs), '--capacity', '800'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const exited = new Promise((r) => child.once('exit', r))
@@ -63,7 +64,10 @@ async function startDev(): Promise<{ gateway: string; pid: number | undefined; s
 }
 
 /** One player: join through the gateway, resolve at the first snapshot that holds its own entity. */
-function joinToFirstSnapshot(gateway: string, playerId: string, transport: TransportKind, clients: TesseraClient[]): Promise<number> {
+/** What each player joins: the lobby world, or a room of its own that it creates (`--join create`). */
+type JoinKind = 'world' | 'create'
+
+function joinToFirstSnapshot(gateway: string, playerId: string, transport: TransportKind, kind: JoinKind, clients: TesseraClient[]): Promise<number> {
   const started = performance.now()
   const client = new TesseraClient({ reconnect: false, trackEntities: true, transport })
   clients.push(client)
@@ -71,7 +75,8 @@ function joinToFirstSnapshot(gateway: string, playerId: string, transport: Trans
     client.on('snapshot', () => {
       if (client.self !== undefined && client.entity(client.self) !== undefined) resolve(performance.now() - started)
     })
-    client.join({ gateway, playerId, world: 'lobby', fetch: nodeHttpFetch }).catch(reject)
+    const target = kind === 'world' ? { world: 'lobby' } : { create: { mode: 'bench', maxPlayers: 4 } }
+    client.join({ gateway, playerId, fetch: nodeHttpFetch, ...target }).catch(reject)
   })
 }
 
@@ -83,9 +88,13 @@ const scenario: Scenario = {
     if (transport !== 'webrtc' && transport !== 'websocket') throw new Error(`--transport must be webrtc or websocket, got ${transport}`)
     installNodeWebRTC()
     installNodeWebSocket()
+    const kind = String(flags.extra['join'] ?? 'world')
+    if (kind !== 'world' && kind !== 'create') throw new Error(`--join must be world or create, got ${kind}`)
     const total = flags.bots ?? 200
     const concurrency = Number(flags.extra['concurrency'] ?? 50)
-    const dev = await startDev()
+    // Every world the demo game simulates starts with `--npcs` walkers: the lobby's 100 keep snapshots
+    // flowing; rooms created by `--join create` hold only their creator.
+    const dev = await startDev(kind === 'world' ? 100 : 0)
     const clients: TesseraClient[] = []
     const latencies: number[] = []
     let failed = 0
@@ -99,7 +108,7 @@ const scenario: Scenario = {
         while (next < total) {
           const i = next++
           try {
-            latencies.push(await joinToFirstSnapshot(dev.gateway, `joiner-${i}`, transport, clients))
+            latencies.push(await joinToFirstSnapshot(dev.gateway, `joiner-${i}`, transport, kind, clients))
           } catch (err) {
             failed++
             const why = err instanceof Error ? err.message : String(err)
@@ -112,23 +121,26 @@ const scenario: Scenario = {
       const clientCpu = process.cpuUsage(clientCpuBefore)
       const serverCpuAfter = processCpuMs(dev.pid)
       const s = summarize(latencies)
+      // Connection attempts beyond the first (a worker not ready yet answers 503 and the client retries).
+      const retries = clients.reduce((n, c) => n + c.stats().reconnects, 0)
       const joined = Math.max(1, latencies.length)
       // CPU per join on each side, including what the players already in keep costing meanwhile
       // (snapshots at 20 Hz to everyone joined so far): the two processes share the machine's cores.
       const cpu: Record<string, number> = { client_cpu_ms_per_join: Math.round(((clientCpu.user + clientCpu.system) / 1000 / joined) * 100) / 100 }
       if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) cpu.server_cpu_ms_per_join = Math.round(((serverCpuAfter - serverCpuBefore) / joined) * 100) / 100
       return {
-        params: { bots: total, concurrency, transport },
+        params: { bots: total, concurrency, transport, join: kind },
         metrics: {
           e2e_joins_per_s: Math.round((latencies.length / seconds) * 10) / 10,
           e2e_join_ms_p50: Math.round(s.p50),
           e2e_join_ms_p99: Math.round(s.p99),
           joined: latencies.length,
           failed,
+          retries,
           ...cpu,
         },
         notes: [
-          `${latencies.length} players joined over ${transport} in ${seconds.toFixed(1)} s, ${concurrency} at a time; ${failed} failed`,
+          `${latencies.length} players ${kind === 'world' ? 'joined the lobby' : 'created a room each and joined it'} over ${transport} in ${seconds.toFixed(1)} s, ${concurrency} at a time; ${failed} failed`,
           ...[...failures].map(([why, n]) => `failed ×${n}: ${why}`),
           `CPU per join: players' process ${cpu.client_cpu_ms_per_join} ms, cluster process ${cpu.server_cpu_ms_per_join ?? '?'} ms (over ${seconds.toFixed(1)} s on this machine's cores)`,
         ],
