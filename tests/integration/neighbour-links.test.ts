@@ -7,15 +7,31 @@ import { startGrpcServer } from '../../core/grpc.ts'
 import type { RunningGrpcServer } from '../../core/grpc.ts'
 import { silentLogger } from '../../core/log.ts'
 import { NeighbourServiceService } from '../../proto/gen/tessera/v1/neighbour.ts'
-import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { EntityState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { LinkSet } from '../../worker/neighbours/links.ts'
 import { eventually } from '../helpers/eventually.ts'
 
 const ref = { worldId: 'w', partitionId: 'p1', epoch: 1 }
 
-function ghosts(tick: number): NeighbourFrame {
-  return { frame: { $case: 'ghosts', value: { source: ref, tick, upserts: [], removed: [] } } }
+function ghosts(tick: number, source = ref, upserts: EntityState[] = []): NeighbourFrame {
+  return { frame: { $case: 'ghosts', value: { source, tick, upserts, removed: [] } } }
 }
+
+function reply(handoffId: string): NeighbourFrame {
+  return { frame: { $case: 'handoffReply', value: { handoffId, accepted: true, reason: '', clientUrl: '', ticket: '' } } }
+}
+
+/** A ghost batch as a crowd at a border makes it: n entities, each with some game state. */
+function crowd(n: number): EntityState[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: i + 1, x: i, y: i, vx: 1, vy: 1, heading: 0, radius: 0.5, state: Buffer.alloc(64, i), playerId: '', lastInputSeq: 0,
+  }))
+}
+
+const label = (f: NeighbourFrame): string =>
+  f.frame?.$case === 'handoff' ? f.frame.value.handoffId
+    : f.frame?.$case === 'handoffReply' ? `reply:${f.frame.value.handoffId}`
+      : f.frame?.$case === 'ghosts' ? `ghosts@${f.frame.value.tick}` : ''
 
 function offer(handoffId: string): NeighbourFrame {
   return {
@@ -52,17 +68,19 @@ describe('neighbour links', () => {
     await server.stop(100)
   })
 
-  it('delivers a flush as the non-ghost frames first, in their order, then the ghost batches', async () => {
+  it('delivers a flush as the non-ghost frames first, in their order, then the newest ghost batch of each source', async () => {
+    const p3 = { ...ref, partitionId: 'p3' }
     a.send('b', ghosts(1))
     a.send('b', offer('a.1'))
+    a.send('b', ghosts(1, p3))
     a.send('b', ghosts(2))
     a.send('b', offer('a.2'))
     a.flush()
     await eventually('both messages', () => received.length >= 2)
     expect(received.map((r) => r.peer)).toEqual(['a', 'a'])
-    expect(received.map((r) => r.frames.map((f) => (f.frame?.$case === 'handoff' ? f.frame.value.handoffId : f.frame?.$case === 'ghosts' ? `ghosts@${f.frame.value.tick}` : '')))).toEqual([
+    expect(received.map((r) => r.frames.map(label))).toEqual([
       ['a.1', 'a.2'],
-      ['ghosts@1', 'ghosts@2'],
+      ['ghosts@2', 'ghosts@1'],
     ])
   })
 
@@ -76,5 +94,35 @@ describe('neighbour links', () => {
     expect(received.map((r) => r.frames.length)).toEqual([1, 1])
     expect(received[0]?.frames[0]?.frame?.$case).toBe('handoff')
     expect(received[1]?.frames[0]?.frame?.$case).toBe('ghosts')
+  })
+
+  it('keeps a reply from waiting behind ghost batches the stream could not send yet', async () => {
+    // Many ticks' ghosts of a crowd written faster than the stream sends them (all in one turn of
+    // the event loop, so no write can complete meanwhile), then a reply: gRPC alone would buffer
+    // every batch and deliver the reply after all of them.
+    received.length = 0
+    const upserts = crowd(2_000)
+    const ticks = 200
+    for (let t = 1; t <= ticks; t++) {
+      a.send('b', ghosts(t, ref, upserts))
+      a.flush()
+    }
+    a.send('b', reply('b.1'))
+    a.send('b', offer('a.4'))
+    a.send('b', offer('a.4'))
+    a.flush()
+    const seen = () => received.flatMap((r) => r.frames.map(label))
+    await eventually('the reply and the last ghost batch', () => seen().includes('reply:b.1') && seen().includes(`ghosts@${ticks}`))
+    const order = seen()
+    const before = order.indexOf('reply:b.1')
+    // At most the batch being sent when the reply was queued goes ahead of it.
+    expect(order.slice(0, before).filter((l) => l.startsWith('ghosts@')).length).toBeLessThanOrEqual(1)
+    expect(order[before + 1]).toBe('a.4')
+    // The offer queued twice is written once; superseded batches are not written at all.
+    expect(order.filter((l) => l === 'a.4')).toHaveLength(1)
+    expect(order.filter((l) => l.startsWith('ghosts@')).length).toBeLessThanOrEqual(2)
+    expect(order[order.length - 1]).toBe(`ghosts@${ticks}`)
+    expect(a.counters.ghostsSuperseded).toBeGreaterThanOrEqual(ticks - 2)
+    expect(a.queued('b')).toEqual({ control: 0, ghosts: 0, inFlight: 0 })
   })
 })

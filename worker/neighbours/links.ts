@@ -11,6 +11,16 @@
  *
  * Frames are batched: `send` queues, `flush` writes at most two messages per link (once per tick,
  * and after handling a peer's frames): the tick's ghost batches, and everything else ahead of them.
+ *
+ * Flow control: a stream only takes what it can send. gRPC buffers whatever is written without
+ * limit, so a peer that reads slower than we write (a busy event loop, a crowd at the border) would
+ * let ghost batches pile up in the stream, with every offer and reply written after them waiting
+ * behind all of them. So each link keeps its own queue and writes only while the stream keeps up
+ * (a write counts until gRPC has handed it to http2, which honours the peer's flow-control window):
+ * ghost batches go out only on an idle stream, and only the newest per source partition is kept
+ * (a batch is the whole state near a border, so an older one is superseded, never needed); every
+ * other frame (offers, replies, forwarded inputs, messages) is kept in order and goes out ahead of
+ * them, and a re-sent offer still waiting in the queue replaces its earlier copy there.
  */
 import { credentials } from '@grpc/grpc-js'
 import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js'
@@ -42,7 +52,12 @@ interface Link {
   dialled: boolean
   address: string
   client: NeighbourServiceClient | undefined
-  outbox: NeighbourFrame[]
+  /** Frames other than ghost batches, in order; never dropped while the link lives. */
+  control: NeighbourFrame[]
+  /** The newest ghost batch per source partition (`world:partition`), in first-queued order. */
+  ghosts: Map<string, NeighbourFrame>
+  /** Messages written to the current stream and not yet handed to http2. */
+  inFlight: number
   failures: number
   timer: NodeJS.Timeout | undefined
   /** When we started wanting this link (performance.now()), for the dial grace. */
@@ -52,8 +67,12 @@ interface Link {
 export class LinkSet {
   private readonly links = new Map<string, Link>()
   private stopped = false
-  /** Frames sent and received, for tests and metrics. */
-  readonly counters = { framesOut: 0, framesIn: 0, connects: 0 }
+  /**
+   * Frames queued, written and received, for tests and metrics: `framesOut` counts frames written to
+   * a stream, `ghostsSuperseded` ghost batches replaced by a newer one before they were written,
+   * `offersReplaced` offers replaced in the queue by their own resend.
+   */
+  readonly counters = { framesQueued: 0, framesOut: 0, framesIn: 0, connects: 0, ghostsSuperseded: 0, offersReplaced: 0 }
 
   constructor(private readonly options: LinkSetOptions) {}
 
@@ -124,29 +143,73 @@ export class LinkSet {
   send(peerId: string, frame: NeighbourFrame): boolean {
     const link = this.links.get(peerId)
     if (!link?.stream) return false
-    link.outbox.push(frame)
+    this.counters.framesQueued++
+    const f = frame.frame
+    if (f?.$case === 'ghosts') {
+      const src = f.value.source
+      const k = src ? `${src.worldId}:${src.partitionId}` : ''
+      if (link.ghosts.has(k)) this.counters.ghostsSuperseded++
+      link.ghosts.set(k, frame)
+      return true
+    }
+    if (f?.$case === 'handoff') {
+      // A resend of an offer not written yet: the peer needs it once, with the newest state.
+      const id = f.value.handoffId
+      const i = link.control.findIndex((q) => q.frame?.$case === 'handoff' && q.frame.value.handoffId === id)
+      if (i >= 0) {
+        link.control[i] = frame
+        this.counters.offersReplaced++
+        return true
+      }
+    }
+    link.control.push(frame)
     return true
   }
 
+  /** Frames queued on a link and not written yet (for tests and metrics). */
+  queued(peerId: string): { control: number; ghosts: number; inFlight: number } {
+    const link = this.links.get(peerId)
+    return { control: link?.control.length ?? 0, ghosts: link?.ghosts.size ?? 0, inFlight: link?.inFlight ?? 0 }
+  }
+
   /**
-   * Write every link's queued frames: ghost batches as one message, everything else (offers,
-   * replies, forwarded inputs, messages) as one message before it. Ghost batches are the bulk of a
+   * Write what every link's stream can take: the queued non-ghost frames (offers, replies,
+   * forwarded inputs, messages) as one message while at most one other is in flight, and the ghost
+   * batches as one message behind them only when nothing else is. Ghost batches are the bulk of a
    * tick's traffic; the peer decodes and handles a message's frames in order, so an offer batched
    * behind them would wait for all of them (and for any pause taken meanwhile). A ghost batch only
    * replaces what the peer shows from the next tick on, so handling it after the other frames of
-   * the same flush changes nothing the peer's next tick sees.
+   * the same flush changes nothing the peer's next tick sees. What a stream cannot take now stays
+   * queued and goes out as soon as a write completes.
    */
   flush(): void {
-    for (const link of this.links.values()) {
-      if (link.outbox.length === 0 || !link.stream) continue
-      const frames = link.outbox
-      link.outbox = []
-      this.counters.framesOut += frames.length
-      const first = frames.filter((f) => f.frame?.$case !== 'ghosts')
-      const ghosts = first.length === frames.length ? [] : frames.filter((f) => f.frame?.$case === 'ghosts')
-      if (first.length > 0) link.stream.write({ frames: first })
-      if (ghosts.length > 0) link.stream.write({ frames: ghosts })
+    for (const link of this.links.values()) this.flushLink(link)
+  }
+
+  private flushLink(link: Link): void {
+    const stream = link.stream
+    if (!stream) return
+    if (link.control.length > 0 && link.inFlight <= 1) {
+      const frames = link.control
+      link.control = []
+      this.write(link, stream, frames)
     }
+    if (link.ghosts.size > 0 && link.inFlight === 0) {
+      const frames = [...link.ghosts.values()]
+      link.ghosts.clear()
+      this.write(link, stream, frames)
+    }
+  }
+
+  private write(link: Link, stream: Stream, frames: NeighbourFrame[]): void {
+    this.counters.framesOut += frames.length
+    link.inFlight++
+    stream.write({ frames }, () => {
+      // A stream replaced meanwhile (a redial) has its own count; its queue moved on with the link.
+      if (link.stream !== stream) return
+      link.inFlight--
+      this.flushLink(link)
+    })
   }
 
   stop(): void {
@@ -158,7 +221,7 @@ export class LinkSet {
   private ensure(peerId: string, address: string, dialled: boolean): Link {
     let link = this.links.get(peerId)
     if (!link) {
-      link = { peerId, stream: undefined, dialled, address, client: undefined, outbox: [], failures: 0, timer: undefined, wantedSince: performance.now() }
+      link = { peerId, stream: undefined, dialled, address, client: undefined, control: [], ghosts: new Map(), inFlight: 0, failures: 0, timer: undefined, wantedSince: performance.now() }
       this.links.set(peerId, link)
     }
     return link
@@ -177,6 +240,7 @@ export class LinkSet {
   private attach(link: Link, stream: Stream): void {
     if (link.stream && link.stream !== stream) link.stream.end()
     link.stream = stream
+    link.inFlight = 0
     link.failures = 0
     this.counters.connects++
   }
