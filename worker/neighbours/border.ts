@@ -236,12 +236,19 @@ export class Border implements RunnerBorder {
     const map = this.deps.map(r.options.worldId)
     if (!map) return
     const self: Ref = r.ref
+    // Unanswered offers per peer worker, to keep each under the bound (offers to ourselves take
+    // no link and are answered at the next tick boundary).
+    const waiting = new Map<string, number>()
+    for (const o of this.outs.values()) if (o.phase.phase === 'offering') waiting.set(o.phase.toWorker, (waiting.get(o.phase.toWorker) ?? 0) + 1)
     for (const e of [...r.sim.allEntities()]) {
       const k = key(r.options.worldId, e.id)
       const phase = this.outs.get(k)?.phase ?? OWNED
       const target = this.targetFor(r, map, e)
       if (!shouldOffer({ phase, tick: this.tick, pos: e, rect: r.options.rect, handingOver: r.retiring, target: target?.ref, self, config: this.config })) continue
       if (!target || (target.owner === this.deps.workerId && target.ref.partitionId === self.partitionId && target.ref.epoch === self.epoch)) continue
+      const out = waiting.get(target.owner) ?? 0
+      if (target.owner !== this.deps.workerId && out >= this.config.maxOffersPerPeer) continue
+      waiting.set(target.owner, out + 1)
       // A player connected here stays connected (relayed) until its client moves; a player relayed
       // through us from elsewhere has no connection here to keep.
       const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
