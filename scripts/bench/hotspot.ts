@@ -217,6 +217,19 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       drained = worldCensus(workers, WORLD)
     }
     const entitiesAfter = drained.total
+    // Link traffic and handoff outcomes, summed over the workers: what was queued, written and
+    // received on the neighbour links, and how many offers were made, taken in and refused.
+    const link: Record<string, number> = {}
+    for (const w of workers) for (const [k, v] of Object.entries(w.links.counters)) link[k] = (link[k] ?? 0) + v
+    const hand = { out: 0, in: 0, refused: 0, resent: 0, replies: 0 }
+    for (const w of workers) {
+      hand.out += w.border.stats.handoffsOut
+      hand.in += w.border.stats.handoffsIn
+      hand.resent += w.border.stats.offersResent
+      hand.replies += w.border.stats.repliesIn
+      hand.refused += Object.values(w.border.stats.refused).reduce((a, b) => a + b, 0)
+    }
+    notes.push(`links: ${Object.entries(link).map(([k, v]) => `${k} ${v}`).join(', ')}; handoffs: ${hand.out} offered, ${hand.resent} re-sent, ${hand.in} taken in, ${hand.refused} refused, ${hand.replies} replies taken in`)
     notes.push(`at the end: ${atEnd.simulated} entities simulated, ${atEnd.held} held on offer (simulated nowhere); ` +
       `${drained.held} still held ${drainS} s later`)
     const after = meter.load()

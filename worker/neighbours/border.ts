@@ -76,6 +76,11 @@ export interface BorderStats {
   staleGhosts: number
   forwardedInputs: number
   messagesOut: number
+  /** Offers sent again (same id) for want of a reply, and replies taken in (any, duplicates too). */
+  offersResent: number
+  repliesIn: number
+  /** The most offers ever unanswered towards one peer worker at once (bounded by `maxOffersPerPeer`). */
+  offersWaitingPeak: number
   /** Latest handoff latencies in ms (offer sent → accepted reply taken in; the last 1,000). */
   handoffMs: number[]
 }
@@ -92,7 +97,7 @@ export class Border implements RunnerBorder {
   private inbox: { from: string; frame: NeighbourFrame }[] = []
   private tick = 0
   private seq = 0
-  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, handoffMs: [] }
+  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
 
   /** What ghost publishing and message routing need from us. */
   private readonly traffic: TrafficContext
@@ -249,6 +254,7 @@ export class Border implements RunnerBorder {
       const out = waiting.get(target.owner) ?? 0
       if (target.owner !== this.deps.workerId && out >= this.config.maxOffersPerPeer) continue
       waiting.set(target.owner, out + 1)
+      if (target.owner !== this.deps.workerId) this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
       // A player connected here stays connected (relayed) until its client moves; a player relayed
       // through us from elsewhere has no connection here to keep.
       const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
@@ -265,7 +271,9 @@ export class Border implements RunnerBorder {
       this.sendOffer(r, o)
     }
     for (const o of this.outs.values()) {
-      if (o.runnerKey === r.key && resendDue(o.phase, this.tick, this.config)) this.sendOffer(r, o)
+      if (o.runnerKey !== r.key || !resendDue(o.phase, this.tick, this.config)) continue
+      this.stats.offersResent++
+      this.sendOffer(r, o)
     }
   }
 
@@ -385,6 +393,7 @@ export class Border implements RunnerBorder {
         this.receiver.onOffer(from, f.value)
         return
       case 'handoffReply':
+        this.stats.repliesIn++
         this.onReply(f.value)
         return
       case 'forwardedInput': {
