@@ -229,6 +229,18 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       hand.replies += w.border.stats.repliesIn
       hand.refused += Object.values(w.border.stats.refused).reduce((a, b) => a + b, 0)
     }
+    // Why entities are still held: what their receiver answered, and whether their runner lives.
+    const why = new Map<string, number>()
+    for (const w of workers) {
+      for (const o of w.border.offersOut()) {
+        const to = workers.find((x) => x.id === o.toWorker)
+        const linked = w.links.connected().includes(o.toWorker)
+        const q = w.links.queued(o.toWorker)
+        const k = `${w.id}→${o.toWorker} ${to?.border.answered(o.handoffId) ?? 'unanswered'}${o.runnerLive ? '' : ' runner gone'}${linked ? '' : ' unlinked'} tries ${Math.min(o.attempts, 5)} queue ${q.control}/${q.inFlight}/${q.buffered} ${q.state}`
+        why.set(k, (why.get(k) ?? 0) + 1)
+      }
+    }
+    if (why.size > 0) notes.push(`held offers: ${[...why].map(([k, n]) => `${k}: ${n}`).join('; ')}`)
     notes.push(`links: ${Object.entries(link).map(([k, v]) => `${k} ${v}`).join(', ')}; handoffs: ${hand.out} offered, ${hand.resent} re-sent, ${hand.in} taken in, ${hand.refused} refused, ${hand.replies} replies taken in`)
     notes.push(`at the end: ${atEnd.simulated} entities simulated, ${atEnd.held} held on offer (simulated nowhere); ` +
       `${drained.held} still held ${drainS} s later`)

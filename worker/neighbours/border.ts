@@ -146,15 +146,24 @@ export class Border implements RunnerBorder {
   }
 
   /** Entities out on offer (held here, not simulated anywhere until accepted). */
-  offersOut(): { worldId: string; entityId: number; handoffId: string }[] {
-    const out: { worldId: string; entityId: number; handoffId: string }[] = []
-    for (const o of this.outs.values()) if (o.phase.phase === 'offering') out.push({ worldId: o.worldId, entityId: o.entityId, handoffId: o.phase.handoffId })
+  offersOut(): { worldId: string; entityId: number; handoffId: string; toWorker: string; attempts: number; runnerLive: boolean }[] {
+    const out: { worldId: string; entityId: number; handoffId: string; toWorker: string; attempts: number; runnerLive: boolean }[] = []
+    for (const o of this.outs.values()) {
+      if (o.phase.phase !== 'offering') continue
+      const { handoffId, toWorker, attempts } = o.phase
+      out.push({ worldId: o.worldId, entityId: o.entityId, handoffId, toWorker, attempts, runnerLive: this.runnerByKey(o.runnerKey) !== undefined })
+    }
     return out
   }
 
   /** Whether this worker accepted the handoff (it owns the entity since). */
   accepted(handoffId: string): boolean {
     return this.receiver.accepted(handoffId)
+  }
+
+  /** What this worker answered to a handoff, if it did (for diagnostics). */
+  answered(handoffId: string): 'accepted' | 'refused' | undefined {
+    return this.receiver.answered(handoffId)
   }
 
   /** Workers this one needs links to: owners of leaves adjacent to ours, and peers we relay for. */

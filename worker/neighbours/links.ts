@@ -167,9 +167,11 @@ export class LinkSet {
   }
 
   /** Frames queued on a link and not written yet (for tests and metrics). */
-  queued(peerId: string): { control: number; ghosts: number; inFlight: number } {
+  queued(peerId: string): { control: number; ghosts: number; inFlight: number; buffered: number; state: string } {
     const link = this.links.get(peerId)
-    return { control: link?.control.length ?? 0, ghosts: link?.ghosts.size ?? 0, inFlight: link?.inFlight ?? 0 }
+    const st = link?.stream
+    const state = st ? `${st.destroyed ? 'D' : ''}${st.writableEnded ? 'E' : ''}${st.readableEnded ? 'R' : ''}${link?.dialled ? 'd' : 's'}` : 'none'
+    return { control: link?.control.length ?? 0, ghosts: link?.ghosts.size ?? 0, inFlight: link?.inFlight ?? 0, buffered: st?.writableLength ?? -1, state }
   }
 
   /**
