@@ -195,8 +195,12 @@ export function judgeOffer(offer: Offer, view: ReceiverView): Verdict {
   if (offer.to.epoch !== own.ref.epoch) return { accept: false, reason: 'stale_to_epoch' }
   const samePartition = offer.from.worldId === offer.to.worldId && offer.from.partitionId === offer.to.partitionId
   if (samePartition) {
-    // A handover: the previous owner of this very partition gives it up to its successor.
+    // A handover: the previous owner of this very partition gives it up to its successor, which
+    // takes every entity it had wherever it stands now (one that walked off while waiting its turn
+    // is handed on by the successor, from the current epoch). Refusing it for its position would
+    // leave the predecessor nobody else to give it to: any other leaf refuses its old epoch.
     if (!(offer.from.epoch < own.ref.epoch)) return { accept: false, reason: 'stale_from_epoch' }
+    return { accept: true, duplicate: false }
   } else if (view.mapEpochOfFrom !== undefined && offer.from.epoch < view.mapEpochOfFrom) {
     // The sender lost its partition since it made the offer: its successor hands the entity over.
     return { accept: false, reason: 'stale_from_epoch' }

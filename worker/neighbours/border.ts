@@ -287,17 +287,25 @@ export class Border implements RunnerBorder {
   }
 
   private targetFor(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { ref: Ref; owner: string } | undefined {
-    // A retiring runner hands everything to whoever owns its own ground now (the same leaf, moved,
-    // or what it was split into or merged with), even an entity standing past its edge: receivers
-    // refuse an offer from its old epoch for any other leaf (stale_from_epoch), so such an entity
-    // would be refused until the retiring grace ran out, and lost. Its new owner hands it on.
-    // Other positions are clamped into the world.
-    const b = r.retiring ? insideOf(r.options.rect) : map.bounds
-    const leaf = leafAt(map, { x: Math.min(b.maxX, Math.max(b.minX, e.x)), y: Math.min(b.maxY, Math.max(b.minY, e.y)) })
+    const leaf = r.retiring ? this.successorLeaf(r, map, e) : leafAt(map, clampTo(map.bounds, e))
     if (!leaf?.owner) return undefined
     // Only to a live worker (or ourselves): an offer to nobody would hold the entity frozen.
     if (leaf.owner !== this.deps.workerId && !this.deps.workers().has(leaf.owner)) return undefined
     return { ref: { worldId: r.options.worldId, partitionId: leaf.id, epoch: leaf.epoch }, owner: leaf.owner }
+  }
+
+  /**
+   * Where a retiring runner's entity goes. While its leaf still exists (moved to another worker,
+   * perhaps resized), everything goes to that leaf's new owner, wherever it stands: receivers
+   * refuse an offer from the leaf's old epoch for any other leaf (stale_from_epoch), and the
+   * successor takes a handover whatever the position and hands on what stands elsewhere. When the
+   * leaf is gone (split, or merged into another), no receiver has a newer epoch for it to refuse,
+   * so the entity goes straight to the owner of the ground it stands on now, even if it walked off
+   * the old rectangle while it waited for its turn (offers are paced per peer).
+   */
+  private successorLeaf(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { id: string; owner: string | null; epoch: number } | undefined {
+    const own = leafInfo(map, r.options.partitionId)?.leaf
+    return own ?? leafAt(map, clampTo(map.bounds, e))
   }
 
   private sendOffer(r: AnyRunner, o: Out): void {
@@ -481,8 +489,7 @@ export class Border implements RunnerBorder {
   }
 }
 
-/** A rectangle's points that lie inside it as a half-open leaf (the far edges belong to the next leaf). */
-function insideOf(rect: PartitionMap['bounds']): PartitionMap['bounds'] {
-  const inset = (lo: number, hi: number) => hi - Math.min(1e-6, (hi - lo) / 2)
-  return { minX: rect.minX, minY: rect.minY, maxX: inset(rect.minX, rect.maxX), maxY: inset(rect.minY, rect.maxY) }
+/** A point moved into a rectangle (the world's bounds), for positions just past the world's edge. */
+function clampTo(b: PartitionMap['bounds'], p: { x: number; y: number }): { x: number; y: number } {
+  return { x: Math.min(b.maxX, Math.max(b.minX, p.x)), y: Math.min(b.maxY, Math.max(b.minY, p.y)) }
 }
