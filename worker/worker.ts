@@ -28,7 +28,7 @@ import type { TicketClaims } from '../core/tickets.ts'
 import type { CryptoKey } from 'jose'
 import { NeighbourServiceService } from '../proto/gen/tessera/v1/neighbour.ts'
 import { Border } from './neighbours/border.ts'
-import { LinkSet } from './neighbours/links.ts'
+import { LINK_WINDOW_BYTES, LinkSet } from './neighbours/links.ts'
 import type { Game } from './game/types.ts'
 import { LoadReporter } from './load-reporter.ts'
 import type { LoadSnapshot } from './load-reporter.ts'
@@ -113,6 +113,7 @@ export class Worker<S = unknown, M = unknown> {
       workerId: options.id, logger,
       owned: () => [...this.runners.values()].filter((r) => !r.retiring).map((r) => r.ref),
       onFrames: (peer, frames) => this.border.receive(peer, frames),
+      addressOf: (peer) => this.workerRecords.get(peer)?.grpcAddress,
     })
     const signer = deps.ticketSigner
     this.border = new Border({
@@ -189,7 +190,7 @@ export class Worker<S = unknown, M = unknown> {
             callback(null, { accepted: false, reason: 'not implemented: partitions are handed over entity by entity' }),
         },
       },
-    ])
+    ], { flowControlWindow: LINK_WINDOW_BYTES })
     this.ops = fastify({ logger: false })
     registerOps(this.ops, {
       registry: this.registry,

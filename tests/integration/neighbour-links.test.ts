@@ -2,6 +2,8 @@
  * Two `LinkSet`s over a real gRPC stream on 127.0.0.1: what one flush of queued frames looks like at
  * the peer.
  */
+import { createServer } from 'node:net'
+import type { AddressInfo, Server, Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGrpcServer } from '../../core/grpc.ts'
 import type { RunningGrpcServer } from '../../core/grpc.ts'
@@ -126,3 +128,62 @@ describe('neighbour links', () => {
     expect(a.queued('b')).toMatchObject({ control: 0, ghosts: 0, inFlight: 0 })
   })
 })
+
+describe('a neighbour link whose stream stops taking writes', () => {
+  const seen: string[] = []
+  let wedged: Server
+  const wedgedSockets: Socket[] = []
+  let wedgedAddress: string
+  let server: RunningGrpcServer
+  let a: LinkSet
+  let b: LinkSet
+
+  beforeAll(async () => {
+    // A peer that takes the connection and never reads from it: the writer's stream opens, its
+    // writes never complete, and nothing errors or ends.
+    wedged = createServer((socket) => {
+      wedgedSockets.push(socket)
+      socket.pause()
+    })
+    await new Promise<void>((resolve) => wedged.listen(0, '127.0.0.1', resolve))
+    wedgedAddress = `127.0.0.1:${(wedged.address() as AddressInfo).port}`
+    b = new LinkSet({ workerId: 'b', logger: silentLogger(), owned: () => [], onFrames: (_peer, frames) => seen.push(...frames.map(label)) })
+    server = await startGrpcServer('127.0.0.1', 0, [{ definition: NeighbourServiceService, implementation: { link: b.serve, transferPartition: () => undefined } }])
+    // The first dial lands on the wedged peer; a re-opened link dials where the peer really is.
+    a = new LinkSet({ workerId: 'a', logger: silentLogger(), owned: () => [], onFrames: () => undefined, stallMs: 300, addressOf: () => server.address })
+    a.setPeers(new Map([['b', wedgedAddress]]))
+    await eventually('the link', () => a.connected().includes('b'))
+  })
+
+  afterAll(async () => {
+    a.stop()
+    b.stop()
+    await server.stop(100)
+    await new Promise<void>((resolve) => {
+      wedged.close(() => resolve())
+      for (const socket of wedgedSockets) socket.destroy()
+    })
+  })
+
+  it('is re-opened, and every reply written to the wedged stream reaches the peer on the new one', async () => {
+    // Flushes of replies; none can complete.
+    const ids = Array.from({ length: 20_000 }, (_, i) => `a.${i + 1}`)
+    for (let r = 0; r < 10; r++) {
+      for (const id of ids.slice(r * 2_000, (r + 1) * 2_000)) a.send('b', reply(id))
+      a.flush()
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(a.queued('b').inFlight).toBeGreaterThan(0)
+    await eventually('the stall is noticed and the link re-opened on the real peer', () => {
+      a.flush()
+      return a.counters.stalls >= 1 && b.connected().includes('a')
+    }, 10_000)
+    await eventually('every reply arrived', () => {
+      a.flush()
+      const got = new Set(seen)
+      return ids.every((id) => got.has(`reply:${id}`))
+    }, 10_000)
+    expect(a.queued('b')).toMatchObject({ control: 0, inFlight: 0 })
+  })
+})
+
