@@ -240,7 +240,12 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         why.set(k, (why.get(k) ?? 0) + 1)
       }
     }
+    const ages = workers.flatMap((w) => w.border.offersOut().map((o) => o.heldMs)).sort((a, b) => a - b)
+    if (ages.length > 0) notes.push(`held offers' age: median ${percentile(ages, 50).toFixed(0)} ms, p99 ${percentile(ages, 99).toFixed(0)} ms, oldest ${(ages.at(-1) ?? 0).toFixed(0)} ms`)
     if (why.size > 0) notes.push(`held offers: ${[...why].map(([k, n]) => `${k}: ${n}`).join('; ')}`)
+    const refused: Record<string, number> = {}
+    for (const w of workers) for (const [k, v] of Object.entries(w.border.stats.refused)) refused[k] = (refused[k] ?? 0) + v
+    notes.push(`refusals by reason: ${JSON.stringify(refused)}`)
     notes.push(`links: ${Object.entries(link).map(([k, v]) => `${k} ${v}`).join(', ')}; handoffs: ${hand.out} offered, ${hand.resent} re-sent, ${hand.in} taken in, ${hand.refused} refused, ${hand.replies} replies taken in`)
     notes.push(`at the end: ${atEnd.simulated} entities simulated, ${atEnd.held} held on offer (simulated nowhere); ` +
       `${drained.held} still held ${drainS} s later`)
@@ -266,6 +271,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         entities_lost: entitiesBefore - entitiesAfter,
         entities_held_at_end: atEnd.held,
         entities_held_after_drain: drained.held,
+        held_oldest_ms: ages.at(-1) ?? 0,
         max_mean_after: percentile(last3.map((s) => s.actual).sort((a, b) => a - b), 50),
         converge_reported_s: convergeSeconds(samples, formed, (s) => s.reported, bound),
         samples_over_after: excursionsAfter(samples, formed, (s) => s.actual, bound, convergeActual),

@@ -85,6 +85,18 @@ export interface BorderStats {
   handoffMs: number[]
 }
 
+/** One entity out on offer: held here, simulated nowhere until the receiver answers. */
+export interface OfferOut {
+  worldId: string
+  entityId: number
+  handoffId: string
+  toWorker: string
+  attempts: number
+  runnerLive: boolean
+  /** How long it has been held (since this offer was made). */
+  heldMs: number
+}
+
 const key = (worldId: string, id: number) => `${worldId}:${id}`
 
 export class Border implements RunnerBorder {
@@ -146,12 +158,13 @@ export class Border implements RunnerBorder {
   }
 
   /** Entities out on offer (held here, not simulated anywhere until accepted). */
-  offersOut(): { worldId: string; entityId: number; handoffId: string; toWorker: string; attempts: number; runnerLive: boolean }[] {
-    const out: { worldId: string; entityId: number; handoffId: string; toWorker: string; attempts: number; runnerLive: boolean }[] = []
+  offersOut(): OfferOut[] {
+    const out: OfferOut[] = []
+    const now = performance.now()
     for (const o of this.outs.values()) {
       if (o.phase.phase !== 'offering') continue
       const { handoffId, toWorker, attempts } = o.phase
-      out.push({ worldId: o.worldId, entityId: o.entityId, handoffId, toWorker, attempts, runnerLive: this.runnerByKey(o.runnerKey) !== undefined })
+      out.push({ worldId: o.worldId, entityId: o.entityId, handoffId, toWorker, attempts, runnerLive: this.runnerByKey(o.runnerKey) !== undefined, heldMs: now - o.offeredAt })
     }
     return out
   }
