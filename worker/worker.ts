@@ -358,15 +358,19 @@ export class Worker<S = unknown, M = unknown> {
    * per peer worker), so a partition with thousands of entities, or behind a slow link, can still
    * hold some when `retireGraceMs` runs out; they are simulated meanwhile, not frozen, so the
    * runner keeps going for as long as a live successor can take them. The grace bounds only what
-   * can wait for nobody: relayed connections of players whose clients do not move, and entities
-   * whose successors are all gone (the coordinator gives the ground to a live worker within a
-   * round, and the handover resumes).
+   * can wait for nobody: relayed connections of players whose clients do not move, entities whose
+   * successors are all gone (the coordinator gives the ground to a live worker within a round, and
+   * the handover resumes), and entities on offer to a worker that died (no answer will come, and
+   * taking them back could double one it accepted and passed on before its answer was lost).
    */
   private retire(runner: PartitionRunner<S, M>, now: number): boolean {
     if (runner.options.kind !== 'world') return false
     runner.retiringSince ??= now
-    const holding = runner.sim.entityCount > 0 || this.border.busy(runner as PartitionRunner<unknown, unknown>)
-    if (!holding && runner.players === 0) return false
+    const live = (w: string) => w === this.id || this.workerRecords.has(w)
+    const offering = this.border.busy(runner as PartitionRunner<unknown, unknown>)
+    if (runner.sim.entityCount === 0 && !offering && runner.players === 0) return false
+    // An offer to a worker that died waits for an answer that will not come; only the grace ends it.
+    const holding = runner.sim.entityCount > 0 || this.border.busy(runner as PartitionRunner<unknown, unknown>, live)
     if (holding && this.successorAlive(runner)) {
       if (now - runner.retiringSince >= this.deps.options.retireGraceMs && !this.pastGrace.has(runner)) {
         this.pastGrace.add(runner)

@@ -151,9 +151,9 @@ export class Border implements RunnerBorder {
     this.deps.flushRemote?.()
   }
 
-  /** Whether a runner still has work at its border (offers out, players relayed elsewhere). */
-  busy(runner: AnyRunner): boolean {
-    for (const o of this.outs.values()) if (o.runnerKey === runner.key && o.phase.phase === 'offering') return true
+  /** Whether a runner still has offers out (to any worker, or to those `counts` accepts). */
+  busy(runner: AnyRunner, counts: (toWorker: string) => boolean = () => true): boolean {
+    for (const o of this.outs.values()) if (o.runnerKey === runner.key && o.phase.phase === 'offering' && counts(o.phase.toWorker)) return true
     return false
   }
 
