@@ -20,7 +20,11 @@
  * ghost batches go out only on an idle stream, and only the newest per source partition is kept
  * (a batch is the whole state near a border, so an older one is superseded, never needed); every
  * other frame (offers, replies, forwarded inputs, messages) is kept in order and goes out ahead of
- * them, and a re-sent offer still waiting in the queue replaces its earlier copy there.
+ * them, and a re-sent offer still waiting in the queue replaces its earlier copy there. (A dialled
+ * link's channel is set up so that a write's completion means that: see `CHANNEL_OPTIONS`.)
+ *
+ * A stream whose writes stop completing while it stays open is re-opened after `stallMs`; whenever
+ * a stream is replaced or breaks, what the peer may not have received is queued again (`salvage`).
  */
 import { credentials } from '@grpc/grpc-js'
 import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js'
