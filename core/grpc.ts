@@ -4,6 +4,7 @@
  */
 import { Server, ServerCredentials, status } from '@grpc/grpc-js'
 import type { ServiceDefinition, UntypedServiceImplementation, ServiceError } from '@grpc/grpc-js'
+import type { Http2Server, ServerHttp2Session } from 'node:http2'
 
 export interface RunningGrpcServer {
   server: Server
@@ -14,16 +15,27 @@ export interface RunningGrpcServer {
   stop(graceMs?: number): Promise<void>
 }
 
+export interface GrpcServerOptions {
+  /**
+   * HTTP/2 receive window in bytes, per stream and per connection, for streams that carry a lot
+   * (neighbour links). Node's default is 64 KB and grpc-js's server has no option for it (its
+   * client has `grpc-node.flow_control_window`).
+   */
+  flowControlWindow?: number
+}
+
 export async function startGrpcServer(
   host: string,
   port: number,
   services: readonly { definition: ServiceDefinition; implementation: UntypedServiceImplementation }[],
+  options: GrpcServerOptions = {},
 ): Promise<RunningGrpcServer> {
   const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 })
   for (const s of services) server.addService(s.definition, s.implementation)
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)))
   })
+  if (options.flowControlWindow !== undefined) widenWindows(server, options.flowControlWindow)
   return {
     server,
     address: `${host}:${bound}`,
@@ -39,6 +51,19 @@ export async function startGrpcServer(
           resolve()
         })
       }),
+  }
+}
+
+/**
+ * Raise the receive windows of a grpc-js server's HTTP/2 sessions: the per-stream initial window in
+ * its SETTINGS, and each new session's connection window. grpc-js keeps its Node HTTP/2 servers in
+ * a private map; when that is not there (another grpc-js version) this does nothing.
+ */
+function widenWindows(server: Server, bytes: number): void {
+  const internals = server as unknown as { http2Servers?: Map<Http2Server, unknown> }
+  for (const h2 of internals.http2Servers?.keys() ?? []) {
+    h2.updateSettings({ initialWindowSize: bytes })
+    h2.on('session', (session: ServerHttp2Session) => session.setLocalWindowSize(bytes))
   }
 }
 

@@ -28,7 +28,7 @@ import type { TicketClaims } from '../core/tickets.ts'
 import type { CryptoKey } from 'jose'
 import { NeighbourServiceService } from '../proto/gen/tessera/v1/neighbour.ts'
 import { Border } from './neighbours/border.ts'
-import { LinkSet } from './neighbours/links.ts'
+import { LINK_WINDOW_BYTES, LinkSet } from './neighbours/links.ts'
 import type { Game } from './game/types.ts'
 import { LoadReporter } from './load-reporter.ts'
 import type { LoadSnapshot } from './load-reporter.ts'
@@ -78,6 +78,8 @@ export class Worker<S = unknown, M = unknown> {
    * split, a merge): their entities arrive by handoff, so no fresh NPCs are spawned there.
    */
   private readonly inherited = new Set<string>()
+  /** Retiring runners still handing entities over after `retireGraceMs` (warned about once). */
+  private readonly pastGrace = new WeakSet<PartitionRunner<S, M>>()
   /** Neighbour links (one gRPC stream per adjacent worker) and the border logic over them. */
   readonly links: LinkSet
   readonly border: Border
@@ -111,6 +113,7 @@ export class Worker<S = unknown, M = unknown> {
       workerId: options.id, logger,
       owned: () => [...this.runners.values()].filter((r) => !r.retiring).map((r) => r.ref),
       onFrames: (peer, frames) => this.border.receive(peer, frames),
+      addressOf: (peer) => this.workerRecords.get(peer)?.grpcAddress,
     })
     const signer = deps.ticketSigner
     this.border = new Border({
@@ -187,7 +190,7 @@ export class Worker<S = unknown, M = unknown> {
             callback(null, { accepted: false, reason: 'not implemented: partitions are handed over entity by entity' }),
         },
       },
-    ])
+    ], { flowControlWindow: LINK_WINDOW_BYTES })
     this.ops = fastify({ logger: false })
     registerOps(this.ops, {
       registry: this.registry,
@@ -347,20 +350,46 @@ export class Worker<S = unknown, M = unknown> {
   }
 
   /**
-   * Keep a partition the map gave to a live worker running while it hands its entities over (and
+   * Keep a partition the map gave to another worker running while it hands its entities over (and
    * relays players whose connections are here). True while it should keep running.
+   *
+   * Entities are never dropped to end a handover: stopping a runner destroys whatever it still
+   * simulates or holds on offer. Handoffs are paced (at most `maxOffersPerPeer` unanswered offers
+   * per peer worker), so a partition with thousands of entities, or behind a slow link, can still
+   * hold some when `retireGraceMs` runs out; they are simulated meanwhile, not frozen, so the
+   * runner keeps going for as long as a live successor can take them. The grace bounds only what
+   * can wait for nobody: relayed connections of players whose clients do not move, entities whose
+   * successors are all gone (the coordinator gives the ground to a live worker within a round, and
+   * the handover resumes), and entities on offer to a worker that died (no answer will come, and
+   * taking them back could double one it accepted and passed on before its answer was lost).
    */
   private retire(runner: PartitionRunner<S, M>, now: number): boolean {
     if (runner.options.kind !== 'world') return false
+    runner.retiringSince ??= now
+    const live = (w: string) => w === this.id || this.workerRecords.has(w)
+    const offering = this.border.busy(runner as PartitionRunner<unknown, unknown>)
+    if (runner.sim.entityCount === 0 && !offering && runner.players === 0) return false
+    // An offer to a worker that died waits for an answer that will not come; only the grace ends it.
+    const holding = runner.sim.entityCount > 0 || this.border.busy(runner as PartitionRunner<unknown, unknown>, live)
+    if (holding && this.successorAlive(runner)) {
+      if (now - runner.retiringSince >= this.deps.options.retireGraceMs && !this.pastGrace.has(runner)) {
+        this.pastGrace.add(runner)
+        this.deps.logger.warn({ partition: runner.key, entities: runner.sim.entityCount }, 'retiring partition still hands entities over after its grace; it keeps running until they are taken')
+      }
+      return true
+    }
+    return now - runner.retiringSince < this.deps.options.retireGraceMs
+  }
+
+  /**
+   * Whether anyone alive owns ground this runner covers (the same leaf moved, or the leaves it was
+   * split into or merged with): they take its entities.
+   */
+  private successorAlive(runner: PartitionRunner<S, M>): boolean {
     const map = this.maps.get(this.deps.keys.worldMap(runner.options.worldId))?.value
-    // Whoever now owns the ground it covers (the same leaf moved, or the leaves it was split into
-    // or merged with) takes its entities; someone must be alive to take them.
     const rect = runner.options.rect
     const successors = map ? leaves(map).filter((l) => intersectionArea(l.rect, rect) > 0).map((l) => l.leaf.owner) : []
-    if (!successors.some((o) => o !== null && (o === this.id || this.workerRecords.has(o)))) return false
-    runner.retiringSince ??= now
-    const empty = runner.sim.entityCount === 0 && runner.players === 0 && !this.border.busy(runner as PartitionRunner<unknown, unknown>)
-    return !empty && now - runner.retiringSince < this.deps.options.retireGraceMs
+    return successors.some((o) => o !== null && (o === this.id || this.workerRecords.has(o)))
   }
 
   private notePredecessors(before: PartitionMap, after: PartitionMap): void {

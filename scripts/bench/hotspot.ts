@@ -217,6 +217,36 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       drained = worldCensus(workers, WORLD)
     }
     const entitiesAfter = drained.total
+    // Link traffic and handoff outcomes, summed over the workers: what was queued, written and
+    // received on the neighbour links, and how many offers were made, taken in and refused.
+    const link: Record<string, number> = {}
+    for (const w of workers) for (const [k, v] of Object.entries(w.links.counters)) link[k] = (link[k] ?? 0) + v
+    const hand = { out: 0, in: 0, refused: 0, resent: 0, replies: 0 }
+    for (const w of workers) {
+      hand.out += w.border.stats.handoffsOut
+      hand.in += w.border.stats.handoffsIn
+      hand.resent += w.border.stats.offersResent
+      hand.replies += w.border.stats.repliesIn
+      hand.refused += Object.values(w.border.stats.refused).reduce((a, b) => a + b, 0)
+    }
+    // Why entities are still held: what their receiver answered, and whether their runner lives.
+    const why = new Map<string, number>()
+    for (const w of workers) {
+      for (const o of w.border.offersOut()) {
+        const to = workers.find((x) => x.id === o.toWorker)
+        const linked = w.links.connected().includes(o.toWorker)
+        const q = w.links.queued(o.toWorker)
+        const k = `${w.id}→${o.toWorker} ${to?.border.answered(o.handoffId) ?? 'unanswered'}${o.runnerLive ? '' : ' runner gone'}${linked ? '' : ' unlinked'} tries ${Math.min(o.attempts, 5)} queue ${q.control}/${q.inFlight}/${q.buffered} ${q.state}`
+        why.set(k, (why.get(k) ?? 0) + 1)
+      }
+    }
+    const ages = workers.flatMap((w) => w.border.offersOut().map((o) => o.heldMs)).sort((a, b) => a - b)
+    if (ages.length > 0) notes.push(`held offers' age: median ${percentile(ages, 50).toFixed(0)} ms, p99 ${percentile(ages, 99).toFixed(0)} ms, oldest ${(ages.at(-1) ?? 0).toFixed(0)} ms`)
+    if (why.size > 0) notes.push(`held offers: ${[...why].map(([k, n]) => `${k}: ${n}`).join('; ')}`)
+    const refused: Record<string, number> = {}
+    for (const w of workers) for (const [k, v] of Object.entries(w.border.stats.refused)) refused[k] = (refused[k] ?? 0) + v
+    notes.push(`refusals by reason: ${JSON.stringify(refused)}`)
+    notes.push(`links: ${Object.entries(link).map(([k, v]) => `${k} ${v}`).join(', ')}; handoffs: ${hand.out} offered, ${hand.resent} re-sent, ${hand.in} taken in, ${hand.refused} refused, ${hand.replies} replies taken in`)
     notes.push(`at the end: ${atEnd.simulated} entities simulated, ${atEnd.held} held on offer (simulated nowhere); ` +
       `${drained.held} still held ${drainS} s later`)
     const after = meter.load()
@@ -241,6 +271,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         entities_lost: entitiesBefore - entitiesAfter,
         entities_held_at_end: atEnd.held,
         entities_held_after_drain: drained.held,
+        held_oldest_ms: ages.at(-1) ?? 0,
         max_mean_after: percentile(last3.map((s) => s.actual).sort((a, b) => a - b), 50),
         converge_reported_s: convergeSeconds(samples, formed, (s) => s.reported, bound),
         samples_over_after: excursionsAfter(samples, formed, (s) => s.actual, bound, convergeActual),

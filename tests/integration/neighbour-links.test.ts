@@ -2,20 +2,38 @@
  * Two `LinkSet`s over a real gRPC stream on 127.0.0.1: what one flush of queued frames looks like at
  * the peer.
  */
+import { createServer } from 'node:net'
+import type { AddressInfo, Server, Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGrpcServer } from '../../core/grpc.ts'
 import type { RunningGrpcServer } from '../../core/grpc.ts'
 import { silentLogger } from '../../core/log.ts'
 import { NeighbourServiceService } from '../../proto/gen/tessera/v1/neighbour.ts'
-import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { EntityState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { LinkSet } from '../../worker/neighbours/links.ts'
 import { eventually } from '../helpers/eventually.ts'
 
 const ref = { worldId: 'w', partitionId: 'p1', epoch: 1 }
 
-function ghosts(tick: number): NeighbourFrame {
-  return { frame: { $case: 'ghosts', value: { source: ref, tick, upserts: [], removed: [] } } }
+function ghosts(tick: number, source = ref, upserts: EntityState[] = []): NeighbourFrame {
+  return { frame: { $case: 'ghosts', value: { source, tick, upserts, removed: [] } } }
 }
+
+function reply(handoffId: string): NeighbourFrame {
+  return { frame: { $case: 'handoffReply', value: { handoffId, accepted: true, reason: '', clientUrl: '', ticket: '' } } }
+}
+
+/** A ghost batch as a crowd at a border makes it: n entities, each with some game state. */
+function crowd(n: number): EntityState[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: i + 1, x: i, y: i, vx: 1, vy: 1, heading: 0, radius: 0.5, state: Buffer.alloc(64, i), playerId: '', lastInputSeq: 0,
+  }))
+}
+
+const label = (f: NeighbourFrame): string =>
+  f.frame?.$case === 'handoff' ? f.frame.value.handoffId
+    : f.frame?.$case === 'handoffReply' ? `reply:${f.frame.value.handoffId}`
+      : f.frame?.$case === 'ghosts' ? `ghosts@${f.frame.value.tick}` : ''
 
 function offer(handoffId: string): NeighbourFrame {
   return {
@@ -52,17 +70,19 @@ describe('neighbour links', () => {
     await server.stop(100)
   })
 
-  it('delivers a flush as the non-ghost frames first, in their order, then the ghost batches', async () => {
+  it('delivers a flush as the non-ghost frames first, in their order, then the newest ghost batch of each source', async () => {
+    const p3 = { ...ref, partitionId: 'p3' }
     a.send('b', ghosts(1))
     a.send('b', offer('a.1'))
+    a.send('b', ghosts(1, p3))
     a.send('b', ghosts(2))
     a.send('b', offer('a.2'))
     a.flush()
     await eventually('both messages', () => received.length >= 2)
     expect(received.map((r) => r.peer)).toEqual(['a', 'a'])
-    expect(received.map((r) => r.frames.map((f) => (f.frame?.$case === 'handoff' ? f.frame.value.handoffId : f.frame?.$case === 'ghosts' ? `ghosts@${f.frame.value.tick}` : '')))).toEqual([
+    expect(received.map((r) => r.frames.map(label))).toEqual([
       ['a.1', 'a.2'],
-      ['ghosts@1', 'ghosts@2'],
+      ['ghosts@2', 'ghosts@1'],
     ])
   })
 
@@ -77,4 +97,93 @@ describe('neighbour links', () => {
     expect(received[0]?.frames[0]?.frame?.$case).toBe('handoff')
     expect(received[1]?.frames[0]?.frame?.$case).toBe('ghosts')
   })
+
+  it('keeps a reply from waiting behind ghost batches the stream could not send yet', async () => {
+    // Many ticks' ghosts of a crowd written faster than the stream sends them (all in one turn of
+    // the event loop, so no write can complete meanwhile), then a reply: gRPC alone would buffer
+    // every batch and deliver the reply after all of them.
+    received.length = 0
+    const upserts = crowd(2_000)
+    const ticks = 200
+    for (let t = 1; t <= ticks; t++) {
+      a.send('b', ghosts(t, ref, upserts))
+      a.flush()
+    }
+    a.send('b', reply('b.1'))
+    a.send('b', offer('a.4'))
+    a.send('b', offer('a.4'))
+    a.flush()
+    const seen = () => received.flatMap((r) => r.frames.map(label))
+    await eventually('the reply and the last ghost batch', () => seen().includes('reply:b.1') && seen().includes(`ghosts@${ticks}`))
+    const order = seen()
+    const before = order.indexOf('reply:b.1')
+    // At most the batch being sent when the reply was queued goes ahead of it.
+    expect(order.slice(0, before).filter((l) => l.startsWith('ghosts@')).length).toBeLessThanOrEqual(1)
+    expect(order[before + 1]).toBe('a.4')
+    // The offer queued twice is written once; superseded batches are not written at all.
+    expect(order.filter((l) => l === 'a.4')).toHaveLength(1)
+    expect(order.filter((l) => l.startsWith('ghosts@')).length).toBeLessThanOrEqual(2)
+    expect(order[order.length - 1]).toBe(`ghosts@${ticks}`)
+    expect(a.counters.ghostsSuperseded).toBeGreaterThanOrEqual(ticks - 2)
+    expect(a.queued('b')).toMatchObject({ control: 0, ghosts: 0, inFlight: 0 })
+  })
 })
+
+describe('a neighbour link whose stream stops taking writes', () => {
+  const seen: string[] = []
+  let wedged: Server
+  const wedgedSockets: Socket[] = []
+  let wedgedAddress: string
+  let server: RunningGrpcServer
+  let a: LinkSet
+  let b: LinkSet
+
+  beforeAll(async () => {
+    // A peer that takes the connection and never reads from it: the writer's stream opens, its
+    // writes never complete, and nothing errors or ends.
+    wedged = createServer((socket) => {
+      wedgedSockets.push(socket)
+      socket.pause()
+    })
+    await new Promise<void>((resolve) => wedged.listen(0, '127.0.0.1', resolve))
+    wedgedAddress = `127.0.0.1:${(wedged.address() as AddressInfo).port}`
+    b = new LinkSet({ workerId: 'b', logger: silentLogger(), owned: () => [], onFrames: (_peer, frames) => seen.push(...frames.map(label)) })
+    server = await startGrpcServer('127.0.0.1', 0, [{ definition: NeighbourServiceService, implementation: { link: b.serve, transferPartition: () => undefined } }])
+    // The first dial lands on the wedged peer; a re-opened link dials where the peer really is.
+    a = new LinkSet({ workerId: 'a', logger: silentLogger(), owned: () => [], onFrames: () => undefined, stallMs: 300, addressOf: () => server.address })
+    a.setPeers(new Map([['b', wedgedAddress]]))
+    await eventually('the link', () => a.connected().includes('b'))
+  })
+
+  afterAll(async () => {
+    a.stop()
+    b.stop()
+    await server.stop(100)
+    await new Promise<void>((resolve) => {
+      wedged.close(() => resolve())
+      for (const socket of wedgedSockets) socket.destroy()
+    })
+  })
+
+  it('is re-opened, and every reply written to the wedged stream reaches the peer on the new one', async () => {
+    // Flushes of replies; none can complete.
+    const ids = Array.from({ length: 20_000 }, (_, i) => `a.${i + 1}`)
+    for (let r = 0; r < 10; r++) {
+      for (const id of ids.slice(r * 2_000, (r + 1) * 2_000)) a.send('b', reply(id))
+      a.flush()
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(a.queued('b').inFlight).toBeGreaterThan(0)
+    await eventually('the stall is noticed and the link re-opened on the real peer', () => {
+      a.flush()
+      return a.counters.stalls >= 1 && b.connected().includes('a')
+    }, 10_000)
+    await eventually('every reply arrived', () => {
+      a.flush()
+      const got = new Set(seen)
+      return ids.every((id) => got.has(`reply:${id}`))
+    }, 10_000)
+    expect(a.queued('b')).toMatchObject({ control: 0, inFlight: 0 })
+  })
+})
+

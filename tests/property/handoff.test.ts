@@ -370,4 +370,18 @@ describe('handoff state machine', () => {
     )
     expect(staleFrom).toEqual({ accept: false, reason: 'stale_from_epoch' })
   })
+
+  it('takes a handover of its own partition from an older owner wherever the entity stands, and only from an older one', () => {
+    // The predecessor cannot give the entity to anyone else (other leaves refuse its old epoch), so
+    // a refusal for the position would bounce it until the predecessor gave up.
+    fc.assert(
+      fc.property(fc.double({ min: -1_000, max: 1_000, noNaN: true }), fc.double({ min: -1_000, max: 1_000, noNaN: true }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), (x, y, fromEpoch, ownEpoch) => {
+        const verdict = judgeOffer(
+          { handoffId: 'h', from: { worldId: 'w', partitionId: 'B', epoch: fromEpoch }, to: { worldId: 'w', partitionId: 'B', epoch: ownEpoch }, entityId: 1, pos: { x, y } },
+          { owned: { ref: { worldId: 'w', partitionId: 'B', epoch: ownEpoch }, rect: PARTS.B }, mapEpochOfFrom: ownEpoch, alreadyOwns: false, previous: undefined, config: CONFIG },
+        )
+        expect(verdict).toEqual(fromEpoch < ownEpoch ? { accept: true, duplicate: false } : { accept: false, reason: 'stale_from_epoch' })
+      }),
+    )
+  })
 })

@@ -35,7 +35,11 @@ export interface Box {
 export interface HandoffConfig {
   /** How far past its partition's edge an entity must be before it is offered (default 4 units). */
   hysteresis: number
-  /** Ticks an unanswered offer waits before it is sent again, same id (default 10). */
+  /**
+   * Ticks an unanswered offer waits before it is sent again, same id (default 10), doubled per
+   * attempt up to 8 times as long: a link delivers in order, so an offer that is merely slow to be
+   * answered needs no copy, and copies of many slow offers would only slow the link further.
+   */
   resendTicks: number
   /** Ticks a refused entity waits before it is offered again (default 5). */
   retryTicks: number
@@ -46,9 +50,15 @@ export interface HandoffConfig {
   acceptSlack: number
   /** Ticks the old owner keeps forwarding inputs and messages after a handoff (default 100). */
   forwardTicks: number
+  /**
+   * Offers a worker keeps unanswered towards one peer worker at most (default 128). An entity
+   * offered is simulated by nobody until the reply comes; one not offered yet is still simulated
+   * here, so a burst of crossings waits its turn in the simulation rather than frozen in a queue.
+   */
+  maxOffersPerPeer: number
 }
 
-export const DEFAULT_HANDOFF: HandoffConfig = { hysteresis: 4, resendTicks: 10, retryTicks: 5, acceptSlack: 12, forwardTicks: 100 }
+export const DEFAULT_HANDOFF: HandoffConfig = { hysteresis: 4, resendTicks: 10, retryTicks: 5, acceptSlack: 12, forwardTicks: 100, maxOffersPerPeer: 128 }
 
 /** Owner-side state of one entity. */
 export type OwnerPhase =
@@ -114,7 +124,9 @@ export function startOffer(handoffId: string, from: Ref, to: Ref, toWorker: stri
 
 /** Sender: the unanswered offer should be sent again now (same id). Marks it sent. */
 export function resendDue(phase: OwnerPhase, tick: number, config: HandoffConfig): boolean {
-  if (phase.phase !== 'offering' || tick - phase.sentAt < config.resendTicks) return false
+  if (phase.phase !== 'offering') return false
+  const wait = config.resendTicks * Math.min(8, 2 ** Math.min(3, phase.attempts - 1))
+  if (tick - phase.sentAt < wait) return false
   phase.sentAt = tick
   phase.attempts++
   return true
@@ -183,8 +195,12 @@ export function judgeOffer(offer: Offer, view: ReceiverView): Verdict {
   if (offer.to.epoch !== own.ref.epoch) return { accept: false, reason: 'stale_to_epoch' }
   const samePartition = offer.from.worldId === offer.to.worldId && offer.from.partitionId === offer.to.partitionId
   if (samePartition) {
-    // A handover: the previous owner of this very partition gives it up to its successor.
+    // A handover: the previous owner of this very partition gives it up to its successor, which
+    // takes every entity it had wherever it stands now (one that walked off while waiting its turn
+    // is handed on by the successor, from the current epoch). Refusing it for its position would
+    // leave the predecessor nobody else to give it to: any other leaf refuses its old epoch.
     if (!(offer.from.epoch < own.ref.epoch)) return { accept: false, reason: 'stale_from_epoch' }
+    return { accept: true, duplicate: false }
   } else if (view.mapEpochOfFrom !== undefined && offer.from.epoch < view.mapEpochOfFrom) {
     // The sender lost its partition since it made the offer: its successor hands the entity over.
     return { accept: false, reason: 'stale_from_epoch' }

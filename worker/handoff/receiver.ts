@@ -49,6 +49,12 @@ export class HandoffReceiver {
     return this.decided.get(handoffId)?.accept === true
   }
 
+  /** What this worker answered to the handoff, if it did (or still remembers). */
+  answered(handoffId: string): 'accepted' | 'refused' | undefined {
+    const v = this.decided.get(handoffId)
+    return v === undefined ? undefined : v.accept ? 'accepted' : 'refused'
+  }
+
   /** An offer arrived (at a tick boundary): judge it, take the entity or not, and answer. */
   onOffer(from: string, offer: HandoffOffer): void {
     const { to, entity } = offer

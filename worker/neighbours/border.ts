@@ -76,8 +76,25 @@ export interface BorderStats {
   staleGhosts: number
   forwardedInputs: number
   messagesOut: number
+  /** Offers sent again (same id) for want of a reply, and replies taken in (any, duplicates too). */
+  offersResent: number
+  repliesIn: number
+  /** The most offers ever unanswered towards one peer worker at once (bounded by `maxOffersPerPeer`). */
+  offersWaitingPeak: number
   /** Latest handoff latencies in ms (offer sent → accepted reply taken in; the last 1,000). */
   handoffMs: number[]
+}
+
+/** One entity out on offer: held here, simulated nowhere until the receiver answers. */
+export interface OfferOut {
+  worldId: string
+  entityId: number
+  handoffId: string
+  toWorker: string
+  attempts: number
+  runnerLive: boolean
+  /** How long it has been held (since this offer was made). */
+  heldMs: number
 }
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
@@ -92,7 +109,7 @@ export class Border implements RunnerBorder {
   private inbox: { from: string; frame: NeighbourFrame }[] = []
   private tick = 0
   private seq = 0
-  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, handoffMs: [] }
+  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
 
   /** What ghost publishing and message routing need from us. */
   private readonly traffic: TrafficContext
@@ -134,22 +151,32 @@ export class Border implements RunnerBorder {
     this.deps.flushRemote?.()
   }
 
-  /** Whether a runner still has work at its border (offers out, players relayed elsewhere). */
-  busy(runner: AnyRunner): boolean {
-    for (const o of this.outs.values()) if (o.runnerKey === runner.key && o.phase.phase === 'offering') return true
+  /** Whether a runner still has offers out (to any worker, or to those `counts` accepts). */
+  busy(runner: AnyRunner, counts: (toWorker: string) => boolean = () => true): boolean {
+    for (const o of this.outs.values()) if (o.runnerKey === runner.key && o.phase.phase === 'offering' && counts(o.phase.toWorker)) return true
     return false
   }
 
   /** Entities out on offer (held here, not simulated anywhere until accepted). */
-  offersOut(): { worldId: string; entityId: number; handoffId: string }[] {
-    const out: { worldId: string; entityId: number; handoffId: string }[] = []
-    for (const o of this.outs.values()) if (o.phase.phase === 'offering') out.push({ worldId: o.worldId, entityId: o.entityId, handoffId: o.phase.handoffId })
+  offersOut(): OfferOut[] {
+    const out: OfferOut[] = []
+    const now = performance.now()
+    for (const o of this.outs.values()) {
+      if (o.phase.phase !== 'offering') continue
+      const { handoffId, toWorker, attempts } = o.phase
+      out.push({ worldId: o.worldId, entityId: o.entityId, handoffId, toWorker, attempts, runnerLive: this.runnerByKey(o.runnerKey) !== undefined, heldMs: now - o.offeredAt })
+    }
     return out
   }
 
   /** Whether this worker accepted the handoff (it owns the entity since). */
   accepted(handoffId: string): boolean {
     return this.receiver.accepted(handoffId)
+  }
+
+  /** What this worker answered to a handoff, if it did (for diagnostics). */
+  answered(handoffId: string): 'accepted' | 'refused' | undefined {
+    return this.receiver.answered(handoffId)
   }
 
   /** Workers this one needs links to: owners of leaves adjacent to ours, and peers we relay for. */
@@ -236,12 +263,20 @@ export class Border implements RunnerBorder {
     const map = this.deps.map(r.options.worldId)
     if (!map) return
     const self: Ref = r.ref
+    // Unanswered offers per peer worker, to keep each under the bound (offers to ourselves take
+    // no link and are answered at the next tick boundary).
+    const waiting = new Map<string, number>()
+    for (const o of this.outs.values()) if (o.phase.phase === 'offering') waiting.set(o.phase.toWorker, (waiting.get(o.phase.toWorker) ?? 0) + 1)
     for (const e of [...r.sim.allEntities()]) {
       const k = key(r.options.worldId, e.id)
       const phase = this.outs.get(k)?.phase ?? OWNED
       const target = this.targetFor(r, map, e)
       if (!shouldOffer({ phase, tick: this.tick, pos: e, rect: r.options.rect, handingOver: r.retiring, target: target?.ref, self, config: this.config })) continue
       if (!target || (target.owner === this.deps.workerId && target.ref.partitionId === self.partitionId && target.ref.epoch === self.epoch)) continue
+      const out = waiting.get(target.owner) ?? 0
+      if (target.owner !== this.deps.workerId && out >= this.config.maxOffersPerPeer) continue
+      waiting.set(target.owner, out + 1)
+      if (target.owner !== this.deps.workerId) this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
       // A player connected here stays connected (relayed) until its client moves; a player relayed
       // through us from elsewhere has no connection here to keep.
       const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
@@ -258,22 +293,32 @@ export class Border implements RunnerBorder {
       this.sendOffer(r, o)
     }
     for (const o of this.outs.values()) {
-      if (o.runnerKey === r.key && resendDue(o.phase, this.tick, this.config)) this.sendOffer(r, o)
+      if (o.runnerKey !== r.key || !resendDue(o.phase, this.tick, this.config)) continue
+      this.stats.offersResent++
+      this.sendOffer(r, o)
     }
   }
 
   private targetFor(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { ref: Ref; owner: string } | undefined {
-    // A retiring runner hands everything to whoever owns its own ground now (the same leaf, moved,
-    // or what it was split into or merged with), even an entity standing past its edge: receivers
-    // refuse an offer from its old epoch for any other leaf (stale_from_epoch), so such an entity
-    // would be refused until the retiring grace ran out, and lost. Its new owner hands it on.
-    // Other positions are clamped into the world.
-    const b = r.retiring ? insideOf(r.options.rect) : map.bounds
-    const leaf = leafAt(map, { x: Math.min(b.maxX, Math.max(b.minX, e.x)), y: Math.min(b.maxY, Math.max(b.minY, e.y)) })
+    const leaf = r.retiring ? this.successorLeaf(r, map, e) : leafAt(map, clampTo(map.bounds, e))
     if (!leaf?.owner) return undefined
     // Only to a live worker (or ourselves): an offer to nobody would hold the entity frozen.
     if (leaf.owner !== this.deps.workerId && !this.deps.workers().has(leaf.owner)) return undefined
     return { ref: { worldId: r.options.worldId, partitionId: leaf.id, epoch: leaf.epoch }, owner: leaf.owner }
+  }
+
+  /**
+   * Where a retiring runner's entity goes. While its leaf still exists (moved to another worker,
+   * perhaps resized), everything goes to that leaf's new owner, wherever it stands: receivers
+   * refuse an offer from the leaf's old epoch for any other leaf (stale_from_epoch), and the
+   * successor takes a handover whatever the position and hands on what stands elsewhere. When the
+   * leaf is gone (split, or merged into another), no receiver has a newer epoch for it to refuse,
+   * so the entity goes straight to the owner of the ground it stands on now, even if it walked off
+   * the old rectangle while it waited for its turn (offers are paced per peer).
+   */
+  private successorLeaf(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { id: string; owner: string | null; epoch: number } | undefined {
+    const own = leafInfo(map, r.options.partitionId)?.leaf
+    return own ?? leafAt(map, clampTo(map.bounds, e))
   }
 
   private sendOffer(r: AnyRunner, o: Out): void {
@@ -378,6 +423,7 @@ export class Border implements RunnerBorder {
         this.receiver.onOffer(from, f.value)
         return
       case 'handoffReply':
+        this.stats.repliesIn++
         this.onReply(f.value)
         return
       case 'forwardedInput': {
@@ -456,8 +502,7 @@ export class Border implements RunnerBorder {
   }
 }
 
-/** A rectangle's points that lie inside it as a half-open leaf (the far edges belong to the next leaf). */
-function insideOf(rect: PartitionMap['bounds']): PartitionMap['bounds'] {
-  const inset = (lo: number, hi: number) => hi - Math.min(1e-6, (hi - lo) / 2)
-  return { minX: rect.minX, minY: rect.minY, maxX: inset(rect.minX, rect.maxX), maxY: inset(rect.minY, rect.maxY) }
+/** A point moved into a rectangle (the world's bounds), for positions just past the world's edge. */
+function clampTo(b: PartitionMap['bounds'], p: { x: number; y: number }): { x: number; y: number } {
+  return { x: Math.min(b.maxX, Math.max(b.minX, p.x)), y: Math.min(b.maxY, Math.max(b.minY, p.y)) }
 }

@@ -11,6 +11,20 @@
  *
  * Frames are batched: `send` queues, `flush` writes at most two messages per link (once per tick,
  * and after handling a peer's frames): the tick's ghost batches, and everything else ahead of them.
+ *
+ * Flow control: a stream only takes what it can send. gRPC buffers whatever is written without
+ * limit, so a peer that reads slower than we write (a busy event loop, a crowd at the border) would
+ * let ghost batches pile up in the stream, with every offer and reply written after them waiting
+ * behind all of them. So each link keeps its own queue and writes only while the stream keeps up
+ * (a write counts until gRPC has handed it to http2, which honours the peer's flow-control window):
+ * ghost batches go out only on an idle stream, and only the newest per source partition is kept
+ * (a batch is the whole state near a border, so an older one is superseded, never needed); every
+ * other frame (offers, replies, forwarded inputs, messages) is kept in order and goes out ahead of
+ * them, and a re-sent offer still waiting in the queue replaces its earlier copy there. (A dialled
+ * link's channel is set up so that a write's completion means that: see `CHANNEL_OPTIONS`.)
+ *
+ * A stream whose writes stop completing while it stays open is re-opened after `stallMs`; whenever
+ * a stream is replaced or breaks, what the peer may not have received is queued again (`salvage`).
  */
 import { credentials } from '@grpc/grpc-js'
 import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js'
@@ -31,6 +45,36 @@ export interface LinkSetOptions {
   maxBackoffMs?: number
   /** How long a higher-id worker waits for the peer to dial before dialling itself (default 1,000 ms). */
   dialGraceMs?: number
+  /**
+   * A write that has not completed after this long (default 3,000 ms) means the stream is wedged:
+   * the link is re-opened on a connection of its own, its unfinished frames sent again.
+   */
+  stallMs?: number
+  /** A peer's gRPC address when known (to re-open a wedged stream the peer had opened). */
+  addressOf?: (peerId: string) => string | undefined
+}
+
+/**
+ * HTTP/2 receive window of a link, both ways (the worker's gRPC server is started with it too).
+ * Node's default of 64 KB is smaller than one tick's ghost batches for a crowded border, and with it
+ * writes stalled for seconds at a time under load.
+ */
+export const LINK_WINDOW_BYTES = 4 * 1024 * 1024
+
+/**
+ * Options of the channel each dialled link opens. A connection of its own (no subchannel shared
+ * with other clients of the same address in this process): links from several workers of one
+ * process to one peer would otherwise share one HTTP/2 connection and its one flow-control window,
+ * so one wedged link would stall them all, and re-opening a link would land on the same connection.
+ * No retry buffer: grpc-js otherwise completes a write as soon as it has copied the message into
+ * its per-call retry buffer (up to 1 MB), retries on or off, so a write's callback would not say
+ * that the stream took it and the link's queue would not hold anything back.
+ */
+const CHANNEL_OPTIONS = {
+  'grpc.use_local_subchannel_pool': 1,
+  'grpc.enable_retries': 0,
+  'grpc.per_rpc_retry_buffer_size': 0,
+  'grpc-node.flow_control_window': LINK_WINDOW_BYTES,
 }
 
 type Stream = ClientDuplexStream<LinkRequest, LinkResponse> | ServerDuplexStream<LinkRequest, LinkResponse>
@@ -42,7 +86,24 @@ interface Link {
   dialled: boolean
   address: string
   client: NeighbourServiceClient | undefined
-  outbox: NeighbourFrame[]
+  /** Frames other than ghost batches, in order; never dropped while the link lives. */
+  control: NeighbourFrame[]
+  /** The newest ghost batch per source partition (`world:partition`), in first-queued order. */
+  ghosts: Map<string, NeighbourFrame>
+  /** Messages written to the current stream and not yet handed to http2. */
+  inFlight: number
+  /** performance.now() when each in-flight write was made, and its frames, oldest first. */
+  writtenAt: number[]
+  unfinished: NeighbourFrame[][]
+  /**
+   * Replies, forwarded inputs and relay notices of writes completed lately, with when they
+   * completed: HTTP/2 took them, but a wedged stream may never have delivered them (see `reopen`).
+   */
+  recent: { at: number; frames: NeighbourFrame[] }[]
+  /** Messages written and completed, and messages received, on this link (all its streams). */
+  written: number
+  completed: number
+  received: number
   failures: number
   timer: NodeJS.Timeout | undefined
   /** When we started wanting this link (performance.now()), for the dial grace. */
@@ -52,8 +113,12 @@ interface Link {
 export class LinkSet {
   private readonly links = new Map<string, Link>()
   private stopped = false
-  /** Frames sent and received, for tests and metrics. */
-  readonly counters = { framesOut: 0, framesIn: 0, connects: 0 }
+  /**
+   * Frames queued, written and received, for tests and metrics: `framesOut` counts frames written to
+   * a stream, `ghostsSuperseded` ghost batches replaced by a newer one before they were written,
+   * `offersReplaced` offers replaced in the queue by their own resend.
+   */
+  readonly counters = { framesQueued: 0, framesOut: 0, framesIn: 0, connects: 0, ghostsSuperseded: 0, offersReplaced: 0, stalls: 0 }
 
   constructor(private readonly options: LinkSetOptions) {}
 
@@ -79,7 +144,9 @@ export class LinkSet {
     })
     const gone = () => {
       const link = peer === undefined ? undefined : this.links.get(peer)
-      if (link?.stream === call) link.stream = undefined
+      if (link?.stream !== call) return
+      link.stream = undefined
+      this.salvage(link)
     }
     call.on('error', gone)
     call.on('end', () => {
@@ -96,6 +163,8 @@ export class LinkSet {
     for (const [peerId, address] of peers) {
       if (peerId === this.options.workerId) continue
       const link = this.ensure(peerId, address, false)
+      // Kept even for a stream the peer opened: a wedged one is replaced by dialling (`reopen`).
+      if (!link.dialled) link.address = address
       const first = this.options.workerId < peerId
       const due = first || now - link.wantedSince >= (this.options.dialGraceMs ?? 1_000)
       if (link.stream && link.dialled && link.address !== address) {
@@ -115,6 +184,11 @@ export class LinkSet {
     }
   }
 
+  /** Every peer with a link record (open or not). */
+  peerIds(): string[] {
+    return [...this.links.keys()].sort()
+  }
+
   /** Peers with an open stream. */
   connected(): string[] {
     return [...this.links.values()].filter((l) => l.stream !== undefined).map((l) => l.peerId).sort()
@@ -124,29 +198,143 @@ export class LinkSet {
   send(peerId: string, frame: NeighbourFrame): boolean {
     const link = this.links.get(peerId)
     if (!link?.stream) return false
-    link.outbox.push(frame)
+    this.counters.framesQueued++
+    const f = frame.frame
+    if (f?.$case === 'ghosts') {
+      const src = f.value.source
+      const k = src ? `${src.worldId}:${src.partitionId}` : ''
+      if (link.ghosts.has(k)) this.counters.ghostsSuperseded++
+      link.ghosts.set(k, frame)
+      return true
+    }
+    if (f?.$case === 'handoff') {
+      // A resend of an offer not written yet: the peer needs it once, with the newest state.
+      const id = f.value.handoffId
+      const i = link.control.findIndex((q) => q.frame?.$case === 'handoff' && q.frame.value.handoffId === id)
+      if (i >= 0) {
+        link.control[i] = frame
+        this.counters.offersReplaced++
+        return true
+      }
+    }
+    link.control.push(frame)
     return true
   }
 
+  /** Frames queued on a link and not written yet (for tests and metrics). */
+  queued(peerId: string): { control: number; ghosts: number; inFlight: number; buffered: number; state: string; stalledMs: number; written: number; completed: number; received: number } {
+    const link = this.links.get(peerId)
+    const st = link?.stream
+    const state = st ? `${st.destroyed ? 'D' : ''}${st.writableEnded ? 'E' : ''}${st.readableEnded ? 'R' : ''}${link?.dialled ? 'd' : 's'}` : 'none'
+    const oldest = link?.writtenAt[0]
+    return {
+      control: link?.control.length ?? 0, ghosts: link?.ghosts.size ?? 0, inFlight: link?.inFlight ?? 0, buffered: st?.writableLength ?? -1, state,
+      stalledMs: oldest === undefined ? 0 : performance.now() - oldest, written: link?.written ?? 0, completed: link?.completed ?? 0, received: link?.received ?? 0,
+    }
+  }
+
   /**
-   * Write every link's queued frames: ghost batches as one message, everything else (offers,
-   * replies, forwarded inputs, messages) as one message before it. Ghost batches are the bulk of a
+   * Write what every link's stream can take: the queued non-ghost frames (offers, replies,
+   * forwarded inputs, messages) as one message while at most one other is in flight, and the ghost
+   * batches as one message behind them only when nothing else is. Ghost batches are the bulk of a
    * tick's traffic; the peer decodes and handles a message's frames in order, so an offer batched
    * behind them would wait for all of them (and for any pause taken meanwhile). A ghost batch only
    * replaces what the peer shows from the next tick on, so handling it after the other frames of
-   * the same flush changes nothing the peer's next tick sees.
+   * the same flush changes nothing the peer's next tick sees. What a stream cannot take now stays
+   * queued and goes out as soon as a write completes.
    */
   flush(): void {
+    const now = performance.now()
+    const stallMs = this.options.stallMs ?? 3_000
     for (const link of this.links.values()) {
-      if (link.outbox.length === 0 || !link.stream) continue
-      const frames = link.outbox
-      link.outbox = []
-      this.counters.framesOut += frames.length
-      const first = frames.filter((f) => f.frame?.$case !== 'ghosts')
-      const ghosts = first.length === frames.length ? [] : frames.filter((f) => f.frame?.$case === 'ghosts')
-      if (first.length > 0) link.stream.write({ frames: first })
-      if (ghosts.length > 0) link.stream.write({ frames: ghosts })
+      const oldest = link.writtenAt[0]
+      if (link.stream && oldest !== undefined && now - oldest > stallMs) this.reopen(link, now - oldest)
+      this.flushLink(link)
     }
+  }
+
+  /**
+   * A stream that stopped completing writes while open (its HTTP/2 connection's flow-control window
+   * stays shut, and nothing errors or times out) is given up and the link dialled again on a fresh
+   * connection. Whichever side notices dials: the peer takes the new stream in place of the old one
+   * (`serve`), so a stall seen only by the side that accepted the stream heals too.
+   */
+  private reopen(link: Link, stalledMs: number): void {
+    this.counters.stalls++
+    this.options.logger.warn(
+      { peer: link.peerId, stalledMs: Math.round(stalledMs), unfinished: link.unfinished.length, queued: link.control.length },
+      'neighbour link: writes stopped completing; re-opening it',
+    )
+    link.address = this.options.addressOf?.(link.peerId) ?? link.address
+    if (link.address === '') {
+      // Accepted from a peer whose address we do not know: drop the stream; the peer redials.
+      this.close(link)
+      return
+    }
+    link.dialled = true
+    this.dial(link)
+  }
+
+  /**
+   * A link's stream is gone (re-opened, replaced, broken): what the peer may not have received goes
+   * back to the head of the queue for the next stream. Unfinished writes may not have reached it:
+   * all their frames (ghost batches among them are stale by now and dropped). Writes completed
+   * lately were taken by HTTP/2 but may sit unread in a wedged connection: their replies, forwarded
+   * inputs and relay notices are sent again, which is harmless when they did arrive (answers are
+   * final per handoff id, inputs are taken once per sequence number, a relay closes once). Their
+   * offers are not: the border re-sends every offer still unanswered, and an offer answered long ago
+   * and replayed could be judged afresh. Nor their game messages: at most once, never twice.
+   */
+  private salvage(link: Link): void {
+    const since = performance.now() - 2 * (this.options.stallMs ?? 3_000)
+    const replayed = link.recent.filter((r) => r.at >= since).flatMap((r) => r.frames)
+    const unfinished = link.unfinished.flat().filter((f) => f.frame?.$case !== 'ghosts')
+    if (replayed.length + unfinished.length > 0) link.control = [...replayed, ...unfinished, ...link.control]
+    link.recent = []
+    link.unfinished = []
+    link.writtenAt = []
+    link.inFlight = 0
+  }
+
+  /** Keep a completed write's frames that are safe and useful to send again (see `reopen`). */
+  private remember(link: Link, frames: NeighbourFrame[]): void {
+    const now = performance.now()
+    const keep = frames.filter((f) => f.frame?.$case === 'handoffReply' || f.frame?.$case === 'forwardedInput' || f.frame?.$case === 'relayClosed')
+    if (keep.length > 0) link.recent.push({ at: now, frames: keep })
+    const since = now - 2 * (this.options.stallMs ?? 3_000)
+    while ((link.recent[0]?.at ?? now) < since) link.recent.shift()
+  }
+
+  private flushLink(link: Link): void {
+    const stream = link.stream
+    if (!stream) return
+    if (link.control.length > 0 && link.inFlight <= 1) {
+      const frames = link.control
+      link.control = []
+      this.write(link, stream, frames)
+    }
+    if (link.ghosts.size > 0 && link.inFlight === 0) {
+      const frames = [...link.ghosts.values()]
+      link.ghosts.clear()
+      this.write(link, stream, frames)
+    }
+  }
+
+  private write(link: Link, stream: Stream, frames: NeighbourFrame[]): void {
+    this.counters.framesOut += frames.length
+    link.inFlight++
+    link.written++
+    link.writtenAt.push(performance.now())
+    link.unfinished.push(frames)
+    stream.write({ frames }, () => {
+      // A stream replaced meanwhile (a redial) has its own count; its queue moved on with the link.
+      if (link.stream !== stream) return
+      link.inFlight--
+      link.completed++
+      link.writtenAt.shift()
+      this.remember(link, link.unfinished.shift() ?? [])
+      this.flushLink(link)
+    })
   }
 
   stop(): void {
@@ -158,7 +346,7 @@ export class LinkSet {
   private ensure(peerId: string, address: string, dialled: boolean): Link {
     let link = this.links.get(peerId)
     if (!link) {
-      link = { peerId, stream: undefined, dialled, address, client: undefined, outbox: [], failures: 0, timer: undefined, wantedSince: performance.now() }
+      link = { peerId, stream: undefined, dialled, address, client: undefined, control: [], ghosts: new Map(), inFlight: 0, writtenAt: [], unfinished: [], recent: [], written: 0, completed: 0, received: 0, failures: 0, timer: undefined, wantedSince: performance.now() }
       this.links.set(peerId, link)
     }
     return link
@@ -170,13 +358,22 @@ export class LinkSet {
 
   private receive(peerId: string, frames: NeighbourFrame[]): void {
     this.counters.framesIn += frames.length
+    const link = this.links.get(peerId)
+    if (link) link.received++
     const rest = frames.filter((f) => f.frame?.$case !== 'hello')
     if (rest.length > 0) this.options.onFrames(peerId, rest)
   }
 
   private attach(link: Link, stream: Stream): void {
-    if (link.stream && link.stream !== stream) link.stream.end()
+    if (link.stream && link.stream !== stream) {
+      this.salvage(link)
+      link.stream.end()
+    }
     link.stream = stream
+    link.inFlight = 0
+    link.writtenAt = []
+    link.unfinished = []
+    link.recent = []
     link.failures = 0
     this.counters.connects++
   }
@@ -184,7 +381,7 @@ export class LinkSet {
   private dial(link: Link): void {
     this.close(link)
     if (this.stopped) return
-    const client = new NeighbourServiceClient(link.address, credentials.createInsecure())
+    const client = new NeighbourServiceClient(link.address, credentials.createInsecure(), CHANNEL_OPTIONS)
     link.client = client
     const stream = client.link()
     this.attach(link, stream)
@@ -193,6 +390,7 @@ export class LinkSet {
     const retry = (err?: unknown) => {
       if (link.stream !== stream) return
       link.stream = undefined
+      this.salvage(link)
       if (this.stopped || this.links.get(link.peerId) !== link) return
       link.failures++
       const base = this.options.backoffMs ?? 100
@@ -215,6 +413,7 @@ export class LinkSet {
     const stream = link.stream
     link.stream = undefined
     if (stream) {
+      this.salvage(link)
       if ('cancel' in stream) stream.cancel()
       else stream.end()
     }
