@@ -322,8 +322,8 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
 
 /**
  * Reads every worker in `ids` twice per sample until an entity-by-entity comparison finds nothing
- * moving (see tests/helpers/ownership-audit.ts); returns the distinct entities, the players among
- * them, and entities simulated (or on offer) more than once.
+ * moving (see tests/helpers/ownership-audit.ts); returns the distinct entities (simulated or on
+ * offer), the simulated players among them, and entities simulated (or on offer) more than once.
  */
 async function settledCensus(read: () => Promise<Array<DebugEntities | undefined>>, workerIds: readonly string[]): Promise<{ ids: Set<number>; players: number; problems: string[] }> {
   let last: { ids: Set<number>; players: number; problems: string[] } | undefined
@@ -331,7 +331,8 @@ async function settledCensus(read: () => Promise<Array<DebugEntities | undefined
     const first = await read()
     const second = await read()
     const entities = second.flatMap((d) => d?.partitions ?? []).flatMap((p) => p.entities)
-    const ids = new Set(entities.map((e) => e.id))
+    // Simulated, or out on offer in a handoff (simulated nowhere for that moment, but alive).
+    const ids = new Set([...entities.map((e) => e.id), ...second.flatMap((d) => d?.offers ?? []).map((o) => o.entityId)])
     const toRead = (ds: Array<DebugEntities | undefined>): WorkerRead[] => ds.map((d, k) => holdings(workerIds[k] as string, d))
     const v = judgeSample(toRead(first), toRead(second), ids)
     const problems = v.problems.filter((p) => p.includes(' times'))
