@@ -113,8 +113,11 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   installNodeWebRTC()
   const cluster = new ProcessCluster()
   const tracks: Track[] = []
-  // Ctrl-C: leave through 'exit', whose handlers kill the child processes and etcd.
-  const onSignal = (): void => process.exit(130)
+  // Ctrl-C: stop the cluster (processes, etcd, temp dirs), then leave; 'exit' handlers SIGKILL
+  // whatever a stop did not end.
+  const onSignal = (): void => {
+    void cluster.stop().finally(() => process.exit(130))
+  }
   process.once('SIGINT', onSignal)
   try {
     await cluster.start({
