@@ -273,7 +273,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       const v = xs.filter((x): x is number => x !== undefined).map((x) => (x - killed) / 1000)
       if (v.length === 0) return '—'
       const q = summarize(v)
-      return `p50 ${q.p50.toFixed(2)} s, max ${q.max.toFixed(2)} s (${v.length})`
+      return `min ${Math.min(...v).toFixed(2)} s, p50 ${q.p50.toFixed(2)} s, max ${q.max.toFixed(2)} s (${v.length})`
     }
     const sessions = summarize(victims.map((t) => (killed - t.joinedAt) / 1000))
     const attempts = new Map<string, number>()
