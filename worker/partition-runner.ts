@@ -60,6 +60,22 @@ export interface PartitionRunnerOptions<S, M> {
 
 /** Entity ids of one world's partitions must not collide (entities cross borders): a range each. */
 const ENTITY_ID_RANGE = 100_000
+/**
+ * Each owner of a partition (each epoch) starts numbering in its own slice of the partition's range.
+ * A new owner cannot know which ids its predecessors handed out to entities that have since walked
+ * into other partitions (or, after a crash, which ids the dead worker used at all): starting again
+ * at the range's first id would give a new entity the id of one alive elsewhere. With a slice per
+ * epoch that takes 16 owner changes while such an entity lives on; ids of later slices (after a
+ * wrap) coming back by handoff still push the numbering past them (`Simulation.importEntity`).
+ */
+const EPOCH_SLICES = 16
+
+/** The first entity id, and how many follow it, of partition `p<n>` at `epoch`. */
+export function entityIdRange(partitionId: string, epoch: number): { first: number; count: number } {
+  const n = Number(/^p(\d+)$/.exec(partitionId)?.[1] ?? 0)
+  const offset = (((Math.max(1, epoch) - 1) % EPOCH_SLICES) * ENTITY_ID_RANGE) / EPOCH_SLICES
+  return { first: (n % 10_000) * ENTITY_ID_RANGE + 1 + offset, count: ENTITY_ID_RANGE - offset }
+}
 
 export class PartitionRunner<S, M> {
   readonly sim: Simulation<S, M>
@@ -83,15 +99,15 @@ export class PartitionRunner<S, M> {
   constructor(readonly options: PartitionRunnerOptions<S, M>) {
     this.now = options.now ?? (() => performance.now())
     this.lastReportAt = this.now()
-    const n = Number(/^p(\d+)$/.exec(options.partitionId)?.[1] ?? 0)
+    const ids = entityIdRange(options.partitionId, options.epoch)
     this.sim = new Simulation<S, M>({
       game: options.game,
       seed: options.seed,
       bounds: options.rect,
       tickRate: options.tickRate,
       interestRadius: options.interestRadius,
-      firstEntityId: (n % 10_000) * ENTITY_ID_RANGE + 1,
-      entityIdRange: ENTITY_ID_RANGE,
+      firstEntityId: ids.first,
+      entityIdRange: ids.count,
       worldBounds: options.worldBounds,
       ...(options.startTick !== undefined ? { startTick: options.startTick } : {}),
     })

@@ -402,6 +402,9 @@ export class Worker<S = unknown, M = unknown> {
       if (same?.leaf.owner === me && same.leaf.epoch === leaf.epoch) continue
       for (const p of previous) {
         if (!p.leaf.owner || intersectionArea(p.rect, rect) <= 0) continue
+        // A predecessor whose lease has ended (a crash) hands nothing over: its ground starts afresh,
+        // with its share of walkers, instead of waiting for entities that died with it.
+        if (p.leaf.owner !== me && !this.workers.get(this.deps.keys.worker(p.leaf.owner))) continue
         this.inherited.add(`${after.worldId}:${leaf.id}`)
         if (p.leaf.owner !== me) this.predecessors.set(p.leaf.owner, until)
       }

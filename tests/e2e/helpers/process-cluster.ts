@@ -23,6 +23,8 @@ export interface ProcessClusterOptions {
   npcs: number
   /** Extra flags for every worker. */
   workerFlags?: readonly string[]
+  /** Extra flags for the coordinator (they come last, so they win over the defaults here). */
+  coordinatorFlags?: readonly string[]
 }
 
 export class ProcessCluster {
@@ -44,7 +46,7 @@ export class ProcessCluster {
     await writeFile(privatePem, await exportPrivateKeyPem(pair.privateKey))
     await writeFile(publicPem, await exportPublicKeyPem(pair.publicKey))
     const common = ['--etcd-endpoints', this.etcd.endpoint, '--key-prefix', this.keys.prefix, '--log-level', 'warn']
-    this.coordinator = await startTessera(['coordinator', '--id', 'c1', '--grpc-port', '0', '--http-port', '0', '--rebalance-interval-ms', '250', ...common])
+    this.coordinator = await startTessera(['coordinator', '--id', 'c1', '--grpc-port', '0', '--http-port', '0', '--rebalance-interval-ms', '250', ...common, ...(options.coordinatorFlags ?? [])])
     for (const id of options.workers) {
       this.workers.set(id, await startTessera([
         'worker', '--id', id, '--port', '0', '--npcs', String(options.npcs), '--report-interval-ms', '250',
