@@ -1,7 +1,10 @@
 /**
- * The player library's transport: one geckos.io data channel to a worker process, opened with a
- * ticket, with a connect timeout and application heartbeats (geckos has neither), raw binary both
- * ways. Runs in browsers as is, and in Node after `installNodeWebRTC()` (client/polyfill-node.ts).
+ * The player library's transport: one WebRTC data channel to a worker process's geckos.io server,
+ * opened with a ticket over geckos.io's HTTP signalling, with a connect timeout and application
+ * heartbeats (geckos has neither), raw binary both ways. Runs in browsers as is, and in Node after
+ * `installNodeWebRTC()` (client/polyfill-node.ts). The signalling is spoken here rather than through
+ * `@geckos.io/client`, whose connection keeps polling the server for ICE candidates for ~10 s: ten
+ * HTTP requests per player, most of them after the channel is long open.
  *
  * Messages whose first byte is 0xF0–0xFF are transport frames (see `frames.ts`) and never reach
  * `onMessage`; everything else is the game protocol's.
@@ -23,6 +26,8 @@ export interface ConnectOptions {
   heartbeatTimeoutMs?: number
   /** Outgoing messages are dropped while more than this many bytes are buffered. Default 65536. */
   maxBufferedBytes?: number
+  /** STUN/TURN servers for the peer connection (WebRTC only). Default none: host candidates. */
+  iceServers?: RTCIceServer[]
 }
 
 /** Why a connection ended. */
@@ -66,81 +71,158 @@ export class ConnectError extends Error {
   }
 }
 
-/** The geckos client internals used here, typed once. */
-interface ChannelInternals {
-  url: string
+/** The label of the data channel geckos.io's server opens. */
+const CHANNEL_LABEL = 'geckos.io'
+
+/**
+ * When to ask the server for ICE candidates it gathered after its offer: geckos.io's client
+ * schedule (50 ms × 1.8ⁿ, ten times, ~9.9 s in all), but only until the channel is open. On a
+ * reachable server the offer's own candidates connect first and most polls are never sent.
+ */
+const CANDIDATE_POLLS_MS = Array.from({ length: 10 }, (_, n) => Math.round(50 * 1.8 ** n))
+
+/** What `POST /.wrtc/v2/connections` answers (geckos.io's signalling). */
+interface Offer {
+  id: string
+  localDescription: RTCSessionDescriptionInit
   userData: unknown
-  id: string | undefined
-  connectionsManager: { localPeerConnection?: RTCPeerConnection; dataChannel?: RTCDataChannel }
-  peerConnection?: { localPeerConnection?: RTCPeerConnection; dataChannel?: RTCDataChannel }
-  onDisconnect(cb: () => void): void
 }
 
-/** Opens a connection; rejects with a `ConnectError`. */
+/**
+ * Opens a connection; rejects with a `ConnectError`. Speaks geckos.io's signalling (offer from the
+ * server, answer back, late candidates polled) and uses the data channel directly: raw bytes both
+ * ways, no geckos.io event parsing.
+ */
 export async function connect(options: ConnectOptions): Promise<Connection> {
   if (typeof globalThis.RTCPeerConnection === 'undefined') {
     throw new ConnectError('no-webrtc', 'no RTCPeerConnection: in Node call installNodeWebRTC() first')
   }
-  const { default: geckos } = await import('@geckos.io/client')
-  const channel = geckos({ url: options.url, port: options.port, authorization: `Bearer ${options.ticket}` })
-  const internals = channel as unknown as ChannelInternals
+  const abort = new AbortController()
+  const signalling = new Signalling(`${options.url}:${options.port}/.wrtc/v2`, abort.signal)
   const timeoutMs = options.timeoutMs ?? 10_000
-  return new Promise<Connection>((resolve, reject) => {
-    let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      internals.connectionsManager.localPeerConnection?.close()
-      reject(new ConnectError('timeout', `channel not open after ${timeoutMs} ms`))
+  let pc: RTCPeerConnection | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new ConnectError('timeout', `channel not open after ${timeoutMs} ms`)) // settles the races first
+      abort.abort()
     }, timeoutMs)
-    const onConnect = (error?: { status?: number; message?: string }): void => {
-      if (settled) {
-        // Opened after we gave up: close it, but not inside geckos' callback.
-        if (!error) setTimeout(() => abandon(internals), 0)
-        return
-      }
-      settled = true
-      clearTimeout(timer)
-      if (error) {
-        const status = typeof error.status === 'number' ? error.status : undefined
-        reject(
-          status !== undefined
-            ? new ConnectError('refused', `server refused the connection (${status})`, status)
-            : new ConnectError('failed', error.message ?? 'connection failed'),
-        )
-        return
-      }
-      const dc = internals.peerConnection?.dataChannel
-      const pc = internals.peerConnection?.localPeerConnection
-      if (!dc || !pc || internals.id === undefined) {
-        reject(new ConnectError('failed', 'connected without a data channel'))
-        return
-      }
-      resolve(new GeckosConnection(internals, pc, dc, options))
+  })
+  gaveUp.catch(() => {}) // observed below; never an unhandled rejection
+  try {
+    const offer = await Promise.race([signalling.offer(options.ticket), gaveUp])
+    pc = new RTCPeerConnection({ iceServers: options.iceServers ?? [] })
+    const opened = channelOpened(pc)
+    signalling.pollCandidates(offer.id, pc)
+    await pc.setRemoteDescription(offer.localDescription)
+    await pc.setLocalDescription(await pc.createAnswer())
+    await Promise.race([signalling.answer(offer.id, pc.localDescription), gaveUp])
+    const dc = await Promise.race([opened, gaveUp])
+    return new GeckosConnection(signalling, offer, pc, dc, options)
+  } catch (err) {
+    signalling.stop()
+    if (pc) {
+      pc.close()
+      signalling.close()
     }
-    channel.onConnect(onConnect).catch((err: unknown) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      reject(new ConnectError('failed', err instanceof Error ? err.message : String(err)))
+    if (err instanceof ConnectError) throw err
+    throw new ConnectError('failed', err instanceof Error ? err.message : String(err))
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Resolves with the server's data channel once it is open; rejects when the peer connection fails. */
+function channelOpened(pc: RTCPeerConnection): Promise<RTCDataChannel> {
+  return new Promise((resolve, reject) => {
+    pc.addEventListener('datachannel', (ev: RTCDataChannelEvent) => {
+      const dc = ev.channel
+      if (dc.label !== CHANNEL_LABEL) return
+      dc.binaryType = 'arraybuffer'
+      if (dc.readyState === 'open') resolve(dc)
+      else dc.addEventListener('open', () => resolve(dc), { once: true })
+    })
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') reject(new ConnectError('failed', `peer connection ${pc.connectionState}`))
     })
   })
 }
 
-/** Closes a connection nobody will use, telling the server so it can free it at once. */
-function abandon(internals: ChannelInternals): void {
-  internals.peerConnection?.localPeerConnection?.close()
-  notifyServerClose(internals)
-}
+/** geckos.io's HTTP signalling for one connection. */
+class Signalling {
+  private polls: Array<ReturnType<typeof setTimeout>> = []
+  private id: string | undefined
 
-/** geckos' own close() fires this request without a catch; ours catches and times out. */
-function notifyServerClose(internals: ChannelInternals): void {
-  if (internals.id === undefined) return
-  fetch(`${internals.url}/.wrtc/v2/connections/${internals.id}/close`, {
-    method: 'POST',
-    signal: AbortSignal.timeout(2000),
-  }).catch(() => {
-    // The server may be gone; the heartbeat there frees the peer anyway.
-  })
+  constructor(
+    private readonly base: string,
+    /** Aborts the offer and answer requests when the connect gives up. */
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async offer(ticket: string): Promise<Offer> {
+    let res: Response
+    try {
+      res = await fetch(`${this.base}/connections`, {
+        method: 'POST', headers: { authorization: `Bearer ${ticket}`, 'content-type': 'application/json' }, signal: this.signal,
+      })
+    } catch (err) {
+      throw new ConnectError('failed', err instanceof Error ? err.message : String(err))
+    }
+    if (res.status >= 300) {
+      await res.body?.cancel()
+      throw new ConnectError('refused', `server refused the connection (${res.status})`, res.status)
+    }
+    const offer = (await res.json()) as Partial<Offer>
+    if (typeof offer.id !== 'string' || !offer.localDescription) throw new ConnectError('failed', 'the server sent no offer')
+    this.id = offer.id
+    return offer as Offer
+  }
+
+  async answer(id: string, description: RTCSessionDescription | null): Promise<void> {
+    const res = await fetch(`${this.base}/connections/${id}/remote-description`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(description), signal: this.signal,
+    })
+    await res.body?.cancel()
+    if (!res.ok) throw new ConnectError('failed', `the server did not take the answer (${res.status})`)
+  }
+
+  /** Adds the server's late candidates on the schedule above, until `stop()` (the channel opened). */
+  pollCandidates(id: string, pc: RTCPeerConnection): void {
+    this.polls = CANDIDATE_POLLS_MS.map((ms) =>
+      setTimeout(() => {
+        this.candidates(id, pc).catch(() => {
+          // A poll that fails is as good as one that found nothing; the next may succeed.
+        })
+      }, ms),
+    )
+  }
+
+  stop(): void {
+    for (const t of this.polls) clearTimeout(t)
+    this.polls = []
+  }
+
+  /** Tells the server this client is gone, so it frees the peer at once (best effort). */
+  close(): void {
+    this.stop()
+    if (this.id === undefined) return
+    fetch(`${this.base}/connections/${this.id}/close`, { method: 'POST', signal: AbortSignal.timeout(2000) })
+      .then((res) => res.body?.cancel())
+      .catch(() => {
+        // The server may be gone; its heartbeat frees the peer anyway.
+      })
+  }
+
+  private async candidates(id: string, pc: RTCPeerConnection): Promise<void> {
+    const res = await fetch(`${this.base}/connections/${id}/additional-candidates`, { signal: AbortSignal.timeout(2000) })
+    if (!res.ok) {
+      await res.body?.cancel()
+      return
+    }
+    const list = (await res.json()) as RTCIceCandidateInit[]
+    if (pc.connectionState === 'closed') return
+    for (const candidate of Array.isArray(list) ? list : []) await pc.addIceCandidate(candidate).catch(() => {})
+  }
 }
 
 /** Game messages kept for the first listener; more than this before anyone listens are dropped. */
@@ -283,17 +365,21 @@ class GeckosConnection extends FramedConnection {
   private readonly maxBufferedBytes: number
 
   constructor(
-    private readonly internals: ChannelInternals,
+    private readonly signalling: Signalling,
+    offer: Offer,
     private readonly pc: RTCPeerConnection,
     private readonly dc: RTCDataChannel,
     options: ConnectOptions,
   ) {
-    super(internals.id as string, internals.userData, options)
+    super(offer.id, offer.userData, options)
+    signalling.stop()
     this.maxBufferedBytes = options.maxBufferedBytes ?? 65536
-    dc.binaryType = 'arraybuffer'
-    // Bypass geckos' parser: raw bytes straight in, no JSON attempt on every message.
     dc.onmessage = (ev: MessageEvent) => this.receive(ev.data)
-    internals.onDisconnect(() => this.finish('network', undefined))
+    dc.onclose = () => this.finish('network', undefined)
+    pc.addEventListener('connectionstatechange', () => {
+      const state = pc.connectionState
+      if (state === 'disconnected' || state === 'failed' || state === 'closed') this.finish('network', undefined)
+    })
   }
 
   protected transmit(bytes: Uint8Array): boolean {
@@ -311,7 +397,7 @@ class GeckosConnection extends FramedConnection {
   }
 
   protected goodbye(): void {
-    notifyServerClose(this.internals)
+    this.signalling.close()
   }
 }
 
