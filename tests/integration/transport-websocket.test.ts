@@ -6,6 +6,7 @@
  */
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Registry } from 'prom-client'
 import { WebSocket as RawWebSocket } from 'ws'
 import { ClientTransport, TransportCloseCode } from '../../worker/transport/geckos-server.ts'
 import type { ClientConnection, CloseReason } from '../../worker/transport/geckos-server.ts'
@@ -27,6 +28,7 @@ let transport: ClientTransport<Principal>
 const accepted: Array<ClientConnection<Principal>> = []
 const closedReasons = new Map<string, CloseReason>()
 const clients: Connection[] = []
+const registry = new Registry()
 /** Tickets whose check is held until released, to vanish mid-handshake. */
 const held = new Map<string, () => void>()
 
@@ -87,6 +89,7 @@ beforeAll(async () => {
     heartbeatIntervalMs: HEARTBEAT_MS,
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     limits: { maxMessageBytes: 256, maxMessagesPerSecond: 100, burst: 100, maxViolations: 30 },
+    registry,
   })
   for (const [route, tag] of [['w1', 1], ['w2', 2]] as const) {
     transport.route(route, {
@@ -136,6 +139,9 @@ describe('client transport (WebSocket fallback)', () => {
     const alice = accepted.find((c) => c.id === a.id)
     expect(alice).toMatchObject({ route: 'w1', principal: { player: 'alice' } })
     expect(transport.connections('w2').map((c) => c.id)).toContain(b.id)
+    const metrics = await registry.metrics()
+    expect(metrics).toContain('tessera_transport_connections{kind="websocket"} 2')
+    expect(metrics).toContain('tessera_transport_connections{kind="webrtc"} 0')
   })
 
   it('keeps messages the server sends at once until the client listens', async () => {

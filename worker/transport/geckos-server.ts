@@ -165,7 +165,13 @@ export class ClientTransport<P extends object = Record<string, unknown>> {
         socket.destroy()
       })
     })
-    if (options.registry) registerTransportMetrics(options.registry, this.stats, () => this.conns.size)
+    if (options.registry) {
+      registerTransportMetrics(options.registry, this.stats, () => {
+        let websocket = 0
+        for (const id of this.conns.keys()) if (this.sockets.has(id)) websocket++
+        return { webrtc: this.conns.size - websocket, websocket }
+      })
+    }
     const interval = options.heartbeatIntervalMs ?? 1000
     this.heartbeatTimer = setInterval(() => this.heartbeat(), interval)
     this.heartbeatTimer.unref()

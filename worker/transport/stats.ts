@@ -58,9 +58,9 @@ export function bump<K extends string>(record: Partial<Record<K, number>>, key: 
 
 /**
  * Registers `tessera_transport_*` metrics in `registry`, read from `stats` at scrape time, plus the
- * current connection count from `connections()`.
+ * current connection counts from `connections()` by kind of channel.
  */
-export function registerTransportMetrics(registry: Registry, stats: TransportStats, connections: () => number): void {
+export function registerTransportMetrics(registry: Registry, stats: TransportStats, connections: () => { webrtc: number; websocket: number }): void {
   const simple = (name: string, help: string, read: () => number): void => {
     new Counter({
       name: `tessera_transport_${name}`,
@@ -97,10 +97,13 @@ export function registerTransportMetrics(registry: Registry, stats: TransportSta
   simple('handler_errors_total', 'Exceptions thrown by route handlers', () => stats.handlerErrors)
   new Gauge({
     name: 'tessera_transport_connections',
-    help: 'Open client channels',
+    help: 'Open client channels, by kind (webrtc data channels, websocket fallback)',
+    labelNames: ['kind'],
     registers: [registry],
     collect() {
-      this.set(connections())
+      const open = connections()
+      this.set({ kind: 'webrtc' }, open.webrtc)
+      this.set({ kind: 'websocket' }, open.websocket)
     },
   })
 }
