@@ -20,9 +20,9 @@ export interface LoadRect extends Rect {
   weight: number
 }
 
-/** What a worker reports about one partition, about once a second. */
+/** What a worker reports about one partition, every report interval. */
 export interface PartitionLoad {
-  /** Milliseconds of simulation per second, smoothed by the worker. */
+  /** Milliseconds of simulation per second over the ticks since the worker's last report (the planner smooths). */
   tickCostMs: number
   entities: number
   clients: number
