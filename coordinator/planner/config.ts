@@ -6,7 +6,7 @@ import { z } from 'zod'
 
 const fraction = z.number().gt(0).lte(1)
 const positive = z.number().gt(0)
-const rounds = z.number().int().nonnegative()
+const seconds = z.number().nonnegative()
 const count = z.number().int().nonnegative()
 
 const schema = z
@@ -43,12 +43,18 @@ const schema = z
     maxMergesPerRound: count.default(16),
     /** Border shifts per round. Default 32. */
     maxShiftsPerRound: count.default(32),
-    /** A moved or merged leaf stays where it is for this many rounds. Default 3. */
-    partitionCooldownRounds: rounds.default(3),
-    /** A leaf moved for balance does not go back to the worker it left for this many rounds. Default 10. */
-    returnCooldownRounds: rounds.default(10),
-    /** A border may not reverse direction within this many rounds of its last shift. Default 10. */
-    borderCooldownRounds: rounds.default(10),
+    /**
+     * How long one planning round stands for, in ms: the coordinator's planning interval. The
+     * planner's only clock is the round number; cooldowns are set in seconds and counted in rounds
+     * of this length, so planning more often does not shorten them. Default 1000.
+     */
+    roundMs: positive.default(1000),
+    /** A moved or merged leaf stays where it is for this many seconds. Default 3. */
+    partitionCooldownS: seconds.default(3),
+    /** A leaf moved for balance does not go back to the worker it left for this many seconds. Default 10. */
+    returnCooldownS: seconds.default(10),
+    /** A border may not reverse direction within this many seconds of its last shift. Default 10. */
+    borderCooldownS: seconds.default(10),
     /** Weight of a new report when load rises (fast reaction to crowds). Default 0.8. */
     smoothingUp: fraction.default(0.8),
     /** Weight of a new report when load falls (a little slower than rises). Default 0.7. */
@@ -74,6 +80,12 @@ export type PlannerConfigInput = z.input<typeof schema>
 /** Parses, defaults and checks planner options; throws a `ZodError` naming every bad field. */
 export function plannerConfig(partial: PlannerConfigInput = {}): PlannerConfig {
   return Object.freeze(schema.parse(partial))
+}
+
+/** A cooldown of `seconds` in rounds of `roundMs` (rounded up: a cooldown is never cut short). */
+export function cooldownRounds(config: PlannerConfig, seconds: number): number {
+  // The epsilon keeps 3 s at 1000 ms from becoming 4 rounds through floating-point error.
+  return Math.ceil((seconds * 1000) / config.roundMs - 1e-9)
 }
 
 /** The narrowest a partition may become: twice the ghost margin. */

@@ -1,5 +1,6 @@
 /** What every phase of a planning round shares: config, clock, cluster, worlds, budgets, the log. */
 import type { PlannerConfig } from './config.ts'
+import { cooldownRounds } from './config.ts'
 import type { Cluster } from './cluster.ts'
 import type { BorderState, Decision } from './types.ts'
 import type { WLeaf, WNode, WSplit, WWorld } from './work-tree.ts'
@@ -29,7 +30,7 @@ export function cooling(ctx: RoundCtx, leaf: WLeaf): boolean {
 }
 
 export function startCooldown(ctx: RoundCtx, leaf: WLeaf): void {
-  ctx.cooldownUntil[key(leaf.world, leaf.id)] = ctx.round + ctx.config.partitionCooldownRounds
+  ctx.cooldownUntil[key(leaf.world, leaf.id)] = ctx.round + cooldownRounds(ctx.config, ctx.config.partitionCooldownS)
 }
 
 /** Whether moving `leaf` to `owner` would hand it back to the worker it left too recently. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import { leaves } from '../../core/partition-map.ts'
-import { plannerConfig } from '../../coordinator/planner/config.ts'
+import { cooldownRounds, plannerConfig } from '../../coordinator/planner/config.ts'
 import { plan } from '../../coordinator/planner/plan.ts'
 import type { PartitionLoad, PlanInput, WorkerInfo } from '../../coordinator/planner/types.ts'
 import { initialPlannerState } from '../../coordinator/planner/types.ts'
@@ -70,7 +70,7 @@ describe('plan', () => {
 
   it('keeps a moved leaf still during its cooldown', () => {
     const map = balancedMap('w', bounds, 16, () => 'a')
-    const k2 = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownRounds: 5 })
+    const k2 = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownS: 5 })
     const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), k2)
     const moved = new Set(first.decisions.filter((d) => d.kind === 'move').map((d) => d.partition))
     expect(moved.size).toBeGreaterThan(0)
@@ -80,6 +80,30 @@ describe('plan', () => {
     for (const id of moved) loads[id] = { tickCostMs: 40, entities: 0, clients: 0, summary: [] }
     const second = plan({ round: 1, worlds: [{ map: next, loads }], workers: [w('a'), w('b')], state: first.state }, k2)
     for (const d of second.decisions) if (d.kind === 'move') expect(moved.has(d.partition)).toBe(false)
+  })
+
+  it('counts cooldowns in seconds: with 500 ms rounds a moved leaf stays put for twice as many rounds', () => {
+    const map = balancedMap('w', bounds, 16, () => 'a')
+    const at = (roundMs: number) => {
+      // No return cooldown: with two workers the only way a leaf can move is back.
+      const cfg = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownS: 3, returnCooldownS: 0, roundMs })
+      const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), cfg)
+      const moved = new Set(first.decisions.filter((d) => d.kind === 'move').map((d) => d.partition))
+      const next = first.maps[0] as PartitionMap
+      const loads = uniform(next, 5)
+      for (const id of moved) loads[id] = { tickCostMs: 40, entities: 0, clients: 0, summary: [] }
+      // The first round after round 0 in which one of the leaves b just got may move again.
+      for (let round = 1; round < 20; round++) {
+        const r = plan({ round, worlds: [{ map: next, loads }], workers: [w('a'), w('b')], state: first.state }, cfg)
+        if (r.decisions.some((d) => d.kind === 'move' && moved.has(d.partition))) return round
+      }
+      return -1
+    }
+    expect(cooldownRounds(plannerConfig({ roundMs: 1000 }), 3)).toBe(3)
+    expect(cooldownRounds(plannerConfig({ roundMs: 500 }), 3)).toBe(6)
+    expect(cooldownRounds(plannerConfig({ roundMs: 400 }), 3)).toBe(8)
+    expect(at(1000)).toBe(3)
+    expect(at(500)).toBe(6)
   })
 
   it('never grows a worker past its safety bound to balance', () => {
