@@ -41,6 +41,12 @@ const schema = z
     maxSplitsPerRound: count.default(64),
     /** Merges per round. Default 16. */
     maxMergesPerRound: count.default(16),
+    /**
+     * Cold siblings merge only once no worker has been hot for this many seconds: merging is
+     * housekeeping, and each merge hands both halves' entities to a new partition, so it waits
+     * for the cluster to be calm (an autoscaler's scale-down stabilisation window). Default 10.
+     */
+    mergeCalmS: seconds.default(10),
     /** Border shifts per round. Default 32. */
     maxShiftsPerRound: count.default(32),
     /**

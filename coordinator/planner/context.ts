@@ -17,6 +17,8 @@ export interface RoundCtx {
   cooldownUntil: Record<string, number>
   borders: Record<string, BorderState>
   returns: Record<string, { owner: string; until: number }>
+  /** Last round in which a worker was hot, this one included. */
+  lastHotRound: number | undefined
   budget: { moves: number; drainMoves: number; splits: number; merges: number; shifts: number }
 }
 

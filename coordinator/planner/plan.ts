@@ -4,13 +4,14 @@
  * no randomness, so the same input always gives the same plan.
  *
  * Order of work: smooth the loads; give partitions of dead or missing owners a new home; empty
- * draining workers; merge cold siblings; split heavy leaves; move leaves from hot to cool workers;
- * shift borders between siblings owned by different workers.
+ * draining workers; merge cold siblings (once no worker has been hot for `mergeCalmS`); split heavy
+ * leaves; move leaves from hot to cool workers; shift borders between siblings owned by different
+ * workers.
  */
 import type { PlannerConfig } from './config.ts'
 import { Cluster } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
-import { allLeaves } from './context.ts'
+import { allLeaves, hotAbove } from './context.ts'
 import { balance } from './balance.ts'
 import { mergeCold } from './merge.ts'
 import { assignOrphans, drain } from './reassign.ts'
@@ -61,6 +62,7 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     cooldownUntil: { ...state.cooldownUntil },
     borders: { ...state.borders },
     returns: { ...state.returns },
+    lastHotRound: state.lastHotRound,
     budget: {
       moves: config.maxMovesPerRound, drainMoves: config.maxDrainMovesPerRound, splits: config.maxSplitsPerRound,
       merges: config.maxMergesPerRound, shifts: config.maxShiftsPerRound,
@@ -73,6 +75,8 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     total += leaf.load
   }
   ctx.mean = cluster.capacity > 0 ? total / cluster.capacity : 0
+  const hottest = cluster.hottest()
+  if (hottest && ctx.mean > 0 && cluster.util(hottest) > hotAbove(ctx)) ctx.lastHotRound = round
 
   assignOrphans(ctx, leaves)
   drain(ctx, leaves)
@@ -129,7 +133,9 @@ function nextState(ctx: RoundCtx, worlds: readonly WWorld[]): PlannerState {
   for (const [k, until] of Object.entries(ctx.cooldownUntil)) if (until > ctx.round + 1 && isLeaf(k)) cooldownUntil[k] = until
   for (const [k, back] of Object.entries(ctx.returns)) if (back.until > ctx.round + 1 && isLeaf(k)) returns[k] = back
   for (const [k, b] of Object.entries(ctx.borders)) if (isSplit(k)) borders[k] = b
-  return { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
+  const next: PlannerState = { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
+  if (ctx.lastHotRound !== undefined) next.lastHotRound = ctx.lastHotRound
+  return next
 }
 
 /**

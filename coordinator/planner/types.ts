@@ -63,6 +63,8 @@ export interface PlannerState {
   borders: Record<string, BorderState>
   /** Per leaf moved for balance: the worker it left, which may not get it back before round `until`. */
   returns: Record<string, { owner: string; until: number }>
+  /** Last round in which a worker was hot (above the trigger band); absent if none was yet. */
+  lastHotRound?: number
 }
 
 export interface PlanInput {

@@ -106,6 +106,30 @@ describe('plan', () => {
     expect(at(500)).toBe(6)
   })
 
+  it('merges cold siblings only once no worker has been hot for mergeCalmS', () => {
+    // Eight leaves in tree order: 0 and 1 (a's) and 2 and 3 (b's) are cold sibling pairs; 4 and 5
+    // are a's, 6 and 7 b's, and carry the load.
+    const map = balancedMap('w', bounds, 8, (i) => (['a', 'a', 'b', 'b', 'a', 'a', 'b', 'b'][i] as string))
+    const loadsOf = (heavy: number[]): Record<string, PartitionLoad> => Object.fromEntries(leaves(map).map((l, i) =>
+      [l.leaf.id, { tickCostMs: i < 4 ? 0.5 : (heavy[i - 4] as number), entities: 0, clients: 0, summary: [] }]))
+    const calm = loadsOf([10, 10, 10, 10])
+    const cfg = plannerConfig({ ghostMargin: 8, mergeCalmS: 5, maxMovesPerRound: 0, maxSplitsPerRound: 0, maxShiftsPerRound: 0 })
+    const run = (round: number, loads: Record<string, PartitionLoad>, lastHotRound?: number) => {
+      const state = { ...initialPlannerState(), round: round - 1, ...(lastHotRound === undefined ? {} : { lastHotRound }) }
+      return plan({ round, worlds: [{ map, loads }], workers: [w('a'), w('b')], state }, cfg)
+    }
+    const merges = (r: ReturnType<typeof run>) => r.decisions.filter((d) => d.kind === 'merge').length
+    // b is hot right now (no moves allowed to fix it): nothing merges, and the state says so.
+    const hot = run(20, loadsOf([2, 2, 30, 30]))
+    expect(merges(hot)).toBe(0)
+    expect(hot.state.lastHotRound).toBe(20)
+    // Balanced now, but a worker was hot 4 rounds ago: merges still wait...
+    expect(merges(run(20, calm, 16))).toBe(0)
+    // ...5 rounds (seconds, at 1 s rounds) ago they go ahead; so they do in a cluster never hot.
+    expect(merges(run(20, calm, 15))).toBe(2)
+    expect(merges(run(20, calm))).toBe(2)
+  })
+
   it('never grows a worker past its safety bound to balance', () => {
     // Leaf 0 on b (80); leaves 1 and 2 on a (15 and 85): a is at 1.0, b at 0.8 of capacity. Handing
     // a's 15 to b would even them out (0.95 / 0.85) but take b past its 0.9 safety bound.
