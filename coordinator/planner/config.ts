@@ -61,10 +61,20 @@ const schema = z
     returnCooldownS: seconds.default(10),
     /** A border may not reverse direction within this many seconds of its last shift. Default 10. */
     borderCooldownS: seconds.default(10),
-    /** Weight of a new report when load rises (fast reaction to crowds). Default 0.8. */
+    /**
+     * Weight of a second's worth of new reports when load rises (fast reaction to crowds); a round
+     * of `roundMs` weighs a new report 1 − (1 − this)^(roundMs / 1000), so planning more often does
+     * not let more noise through. Default 0.8.
+     */
     smoothingUp: fraction.default(0.8),
-    /** Weight of a new report when load falls (a little slower than rises). Default 0.7. */
+    /** The same when load falls (a little slower than rises). Default 0.7. */
     smoothingDown: fraction.default(0.7),
+    /**
+     * A worker counts as hot (its leaves are split, moved or its borders shifted for balance) only
+     * once it has been above the trigger for this long: that many rounds in a row, at least one.
+     * Measurement noise rarely lasts a second; a crowd does. Default 1.
+     */
+    confirmHotS: seconds.default(1),
     /** Largest border step, as a fraction of the two leaves' joint extent on the axis. Default 0.125. */
     shiftMaxStep: fraction.default(0.125),
     /** Smallest border step (a step halves on every reversal down to this). Default 1/64. */
@@ -92,6 +102,16 @@ export function plannerConfig(partial: PlannerConfigInput = {}): PlannerConfig {
 export function cooldownRounds(config: PlannerConfig, seconds: number): number {
   // The epsilon keeps 3 s at 1000 ms from becoming 4 rounds through floating-point error.
   return Math.ceil((seconds * 1000) / config.roundMs - 1e-9)
+}
+
+/** Rounds in a row a worker must be above the trigger before it counts as hot (at least one). */
+export function confirmRounds(config: PlannerConfig): number {
+  return Math.max(1, Math.round((config.confirmHotS * 1000) / config.roundMs))
+}
+
+/** The weight of one round's report for a per-second weight `perSecond` (see `smoothingUp`). */
+export function perRound(config: PlannerConfig, perSecond: number): number {
+  return config.roundMs === 1000 ? perSecond : 1 - Math.pow(1 - perSecond, config.roundMs / 1000)
 }
 
 /** The narrowest a partition may become: twice the ghost margin. */

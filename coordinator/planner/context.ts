@@ -1,7 +1,7 @@
 /** What every phase of a planning round shares: config, clock, cluster, worlds, budgets, the log. */
 import type { PlannerConfig } from './config.ts'
 import { cooldownRounds } from './config.ts'
-import type { Cluster } from './cluster.ts'
+import type { Cluster, WorkerSlot } from './cluster.ts'
 import type { BorderState, Decision } from './types.ts'
 import type { WLeaf, WNode, WSplit, WWorld } from './work-tree.ts'
 
@@ -19,6 +19,10 @@ export interface RoundCtx {
   returns: Record<string, { owner: string; until: number }>
   /** Last round in which a worker was hot, this one included. */
   lastHotRound: number | undefined
+  /** Per worker above the trigger when the round began: the first round of its streak. */
+  hotSince: Record<string, number>
+  /** Workers above the trigger for `confirmRounds` rounds in a row: the ones balancing acts on. */
+  confirmedHot: Set<string>
   budget: { moves: number; drainMoves: number; splits: number; merges: number; shifts: number }
 }
 
@@ -87,6 +91,11 @@ function walk(root: WNode, visit: (n: WNode) => void): void {
  */
 export function hotAbove(ctx: RoundCtx): number {
   return Math.max(ctx.mean * ctx.config.balanceTrigger, ctx.config.idleBelow)
+}
+
+/** Whether `slot` is hot: above the trigger now, and for `confirmHotS` before (see `confirmRounds`). */
+export function isHot(ctx: RoundCtx, slot: WorkerSlot): boolean {
+  return ctx.cluster.util(slot) > hotAbove(ctx) && ctx.confirmedHot.has(slot.info.id)
 }
 
 /** Rounds a load for reason strings. */

@@ -9,6 +9,7 @@
  * workers.
  */
 import type { PlannerConfig } from './config.ts'
+import { confirmRounds, perRound } from './config.ts'
 import { Cluster } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
 import { allLeaves, hotAbove } from './context.ts'
@@ -38,12 +39,14 @@ export class Planner {
 
   plan(input: PlanInput, config: PlannerConfig): PlanResult {
     const { state } = input
+    const up = perRound(config, config.smoothingUp)
+    const down = perRound(config, config.smoothingDown)
     const worlds = input.worlds.map((w) => {
       const prev = state.smoothed[w.map.worldId] ?? {}
       // Taken out while the round works on it: a round that throws leaves nothing half-changed behind.
       const kept = this.kept.get(w.map.worldId)
       this.kept.delete(w.map.worldId)
-      return toWork(w, (id) => smoothed(config, prev[id], w.loads[id]?.tickCostMs), kept)
+      return toWork(w, (id) => smoothed(up, down, prev[id], w.loads[id]?.tickCostMs), kept)
     })
     this.kept.clear()
     const result = planWorlds(input, config, worlds)
@@ -63,6 +66,8 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     borders: { ...state.borders },
     returns: { ...state.returns },
     lastHotRound: state.lastHotRound,
+    hotSince: {},
+    confirmedHot: new Set(),
     budget: {
       moves: config.maxMovesPerRound, drainMoves: config.maxDrainMovesPerRound, splits: config.maxSplitsPerRound,
       merges: config.maxMergesPerRound, shifts: config.maxShiftsPerRound,
@@ -75,8 +80,17 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     total += leaf.load
   }
   ctx.mean = cluster.capacity > 0 ? total / cluster.capacity : 0
-  const hottest = cluster.hottest()
-  if (hottest && ctx.mean > 0 && cluster.util(hottest) > hotAbove(ctx)) ctx.lastHotRound = round
+  // Which workers are hot, and since when: balancing acts only on a streak of `confirmHotS`.
+  if (ctx.mean > 0) {
+    const needed = confirmRounds(config)
+    for (const slot of cluster.eligible) {
+      if (!(cluster.util(slot) > hotAbove(ctx))) continue
+      const since = state.hotSince?.[slot.info.id] ?? round
+      ctx.hotSince[slot.info.id] = since
+      if (round - since + 1 >= needed) ctx.confirmedHot.add(slot.info.id)
+      ctx.lastHotRound = round
+    }
+  }
 
   assignOrphans(ctx, leaves)
   drain(ctx, leaves)
@@ -100,11 +114,11 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
 }
 
 /** Exponential smoothing that rises faster than it falls; a missing or bad report keeps the old value. */
-function smoothed(config: PlannerConfig, prev: number | undefined, report: number | undefined): number {
+function smoothed(up: number, down: number, prev: number | undefined, report: number | undefined): number {
   const fresh = report !== undefined && Number.isFinite(report) && report >= 0 ? report : undefined
   if (fresh === undefined) return prev ?? 0
   if (prev === undefined) return fresh
-  const alpha = fresh > prev ? config.smoothingUp : config.smoothingDown
+  const alpha = fresh > prev ? up : down
   return prev + alpha * (fresh - prev)
 }
 
@@ -135,6 +149,7 @@ function nextState(ctx: RoundCtx, worlds: readonly WWorld[]): PlannerState {
   for (const [k, b] of Object.entries(ctx.borders)) if (isSplit(k)) borders[k] = b
   const next: PlannerState = { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
   if (ctx.lastHotRound !== undefined) next.lastHotRound = ctx.lastHotRound
+  if (Object.keys(ctx.hotSince).length > 0) next.hotSince = ctx.hotSince
   return next
 }
 

@@ -26,7 +26,7 @@ export function shiftBorders(ctx: RoundCtx): void {
     const lowHot = cluster.util(a) >= cluster.util(b)
     const [hot, cold, shrink] = lowHot ? [a, b, low] : [b, a, high]
     const uHot = cluster.util(hot)
-    if (!(uHot > trigger)) continue
+    if (!(uHot > trigger) || !ctx.confirmedHot.has(hot.info.id)) continue
     // Load that would even the two workers out, capped by the receiver's safety room and the leaf itself.
     const even = (hot.load * cold.info.capacity - cold.load * hot.info.capacity) / (hot.info.capacity + cold.info.capacity)
     const room = config.safetyFraction * cold.info.capacity - cold.load

@@ -65,6 +65,8 @@ export interface PlannerState {
   returns: Record<string, { owner: string; until: number }>
   /** Last round in which a worker was hot (above the trigger band); absent if none was yet. */
   lastHotRound?: number
+  /** Per worker above the trigger band: the first round of its current streak (see `confirmHotS`). */
+  hotSince?: Record<string, number>
 }
 
 export interface PlanInput {

@@ -85,8 +85,9 @@ describe('plan', () => {
   it('counts cooldowns in seconds: with 500 ms rounds a moved leaf stays put for twice as many rounds', () => {
     const map = balancedMap('w', bounds, 16, () => 'a')
     const at = (roundMs: number) => {
-      // No return cooldown: with two workers the only way a leaf can move is back.
-      const cfg = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownS: 3, returnCooldownS: 0, roundMs })
+      // No return cooldown: with two workers the only way a leaf can move is back. A worker counts
+      // as hot in the first round it is above the trigger (this test is about the cooldown).
+      const cfg = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownS: 3, returnCooldownS: 0, confirmHotS: 0, roundMs })
       const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), cfg)
       const moved = new Set(first.decisions.filter((d) => d.kind === 'move').map((d) => d.partition))
       const next = first.maps[0] as PartitionMap
@@ -128,6 +129,28 @@ describe('plan', () => {
     // ...5 rounds (seconds, at 1 s rounds) ago they go ahead; so they do in a cluster never hot.
     expect(merges(run(20, calm, 15))).toBe(2)
     expect(merges(run(20, calm))).toBe(2)
+  })
+
+  it('moves load off a worker only once it has been hot for confirmHotS; smooths per second', () => {
+    const map = balancedMap('w', bounds, 16, () => 'a')
+    const cfg = plannerConfig({ ghostMargin: 8, roundMs: 500, confirmHotS: 1 })
+    const moves = (r: { decisions: { kind: string }[] }) => r.decisions.filter((d) => d.kind === 'move').length
+    // At 500 ms rounds one hot round is not enough (a noisy report); the second in a row is.
+    const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), cfg)
+    expect(moves(first)).toBe(0)
+    expect(first.state.hotSince).toEqual({ a: 0 })
+    const second = plan({ round: 1, worlds: [{ map, loads: uniform(map, 5) }], workers: [w('a'), w('b')], state: first.state }, cfg)
+    expect(moves(second)).toBeGreaterThan(0)
+    // A streak that breaks starts again.
+    const cooled = plan({ round: 1, worlds: [{ map, loads: uniform(map, 0.1) }], workers: [w('a'), w('b')], state: { ...first.state, smoothed: {} } }, cfg)
+    expect(cooled.state.hotSince).toBeUndefined()
+    // At 1 s rounds a second is one round: the first round acts.
+    expect(moves(plan(input(map, uniform(map, 5), [w('a'), w('b')]), plannerConfig({ ghostMargin: 8 })))).toBeGreaterThan(0)
+    // Smoothing weights are per second: at 500 ms a rise weighs 1 - (1 - 0.8)^0.5 ≈ 0.553 a round.
+    const leaf = leaves(map)[0]?.leaf.id as string
+    const state = { ...initialPlannerState(), smoothed: { w: Object.fromEntries(leaves(map).map((l) => [l.leaf.id, 10])) } }
+    const risen = plan({ round: 0, worlds: [{ map, loads: { ...uniform(map, 10), [leaf]: { tickCostMs: 20, entities: 0, clients: 0, summary: [] } } }], workers: [w('a'), w('b', { capacity: 10_000 })], state }, plannerConfig({ ghostMargin: 8, roundMs: 500, maxMovesPerRound: 0, maxSplitsPerRound: 0, maxMergesPerRound: 0 }))
+    expect(risen.state.smoothed['w']?.[leaf]).toBeCloseTo(10 + 10 * (1 - Math.sqrt(0.2)), 9)
   })
 
   it('never grows a worker past its safety bound to balance', () => {
