@@ -1,10 +1,10 @@
 /**
  * Turns what the coordinator knows (the store's view and the load table) into the planner's input.
  * A partition's report counts only when it comes from the leaf's current owner at the leaf's
- * current epoch: anything else describes a past that the map has moved on from. Nor does the first
- * report at that epoch count: it measured the partition while its entities were still being handed
- * to it. Until the second one arrives the planner keeps the estimate it made when it split, merged
- * or moved the leaf.
+ * current epoch: anything else describes a past that the map has moved on from. The first report
+ * at that epoch counts only as a lower bound (`partial`): it measured the partition while its
+ * entities were still being handed to it. Until the second one arrives the planner keeps the
+ * estimate it made when it split, merged or moved the leaf, unless the partial figure is higher.
  */
 import type { Rect } from '../core/geometry.ts'
 import { area, containsPoint, intersection, intersectionArea, intersects } from '../core/geometry.ts'
@@ -32,8 +32,9 @@ export function workerInfos(view: ClusterView): WorkerInfo[] {
  * are on their way to the leaves that now cover that ground, so their cost (located by the old
  * partition's summary) is added to those leaves' own reports: every entity is counted where it will
  * be, whichever runner simulates it at the moment. Only reports of live workers count that way (a
- * dead worker's last report describes nothing that still runs). A leaf without a whole-window report
- * of its own gets nothing: the planner keeps its estimate of the whole leaf.
+ * dead worker's last report describes nothing that still runs). A leaf whose own report is its first
+ * at its epoch is marked `partial`: with what is still on its way to it, that is a lower bound, and
+ * the planner keeps the larger of it and its own estimate.
  */
 export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: string) => boolean = () => true): Record<string, PartitionLoad> {
   const out: Record<string, PartitionLoad> = {}
@@ -45,13 +46,13 @@ export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: 
       if (!ref || ref.worldId !== map.worldId) continue
       const leaf = current.get(ref.partitionId)?.leaf
       if (leaf && leaf.owner === r.workerId && leaf.epoch === ref.epoch) {
-        if (!measuredWholeWindow(r, p)) continue
         out[leaf.id] = {
           tickCostMs: p.tickCostMs,
           entities: p.entities,
           clients: p.clients,
           summary: p.summary.flatMap((w) => (w.rect ? [{ ...w.rect, weight: w.weight }] : [])),
         }
+        if (!measuredWholeWindow(r, p)) (out[leaf.id] as PartitionLoad).partial = true
       } else if (live(r.workerId) && p.tickCostMs > 0 && p.bounds) handingOver.push(p)
     }
   }

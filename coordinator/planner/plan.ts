@@ -18,7 +18,7 @@ import { mergeCold } from './merge.ts'
 import { assignOrphans, drain } from './reassign.ts'
 import { shiftBorders } from './shift.ts'
 import { splitHeavy } from './split.ts'
-import type { BorderState, PlanInput, PlanResult, PlannerState } from './types.ts'
+import type { BorderState, PartitionLoad, PlanInput, PlanResult, PlannerState } from './types.ts'
 import type { PartitionNode } from '../../core/partition-map.ts'
 import type { WWorld } from './work-tree.ts'
 import { release, toMap, toWork } from './work-tree.ts'
@@ -46,7 +46,7 @@ export class Planner {
       // Taken out while the round works on it: a round that throws leaves nothing half-changed behind.
       const kept = this.kept.get(w.map.worldId)
       this.kept.delete(w.map.worldId)
-      return toWork(w, (id) => smoothed(up, down, prev[id], w.loads[id]?.tickCostMs), kept)
+      return toWork(w, (id) => smoothed(up, down, prev[id], w.loads[id]), kept)
     })
     this.kept.clear()
     const result = planWorlds(input, config, worlds)
@@ -113,11 +113,17 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
   }
 }
 
-/** Exponential smoothing that rises faster than it falls; a missing or bad report keeps the old value. */
-function smoothed(up: number, down: number, prev: number | undefined, report: number | undefined): number {
+/**
+ * Exponential smoothing that rises faster than it falls; a missing or bad report keeps the old
+ * value. A partial report (a lower bound) only raises it: to the report, as a crowd filling the
+ * partition may have grown past the estimate made when it was cut.
+ */
+function smoothed(up: number, down: number, prev: number | undefined, load: PartitionLoad | undefined): number {
+  const report = load?.tickCostMs
   const fresh = report !== undefined && Number.isFinite(report) && report >= 0 ? report : undefined
   if (fresh === undefined) return prev ?? 0
   if (prev === undefined) return fresh
+  if (load?.partial === true) return Math.max(prev, fresh)
   const alpha = fresh > prev ? up : down
   return prev + alpha * (fresh - prev)
 }

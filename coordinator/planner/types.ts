@@ -28,6 +28,11 @@ export interface PartitionLoad {
   clients: number
   /** Up to ~64 rectangles saying where inside the partition the cost lies; empty means spread evenly. */
   summary: LoadRect[]
+  /**
+   * Measured over part of a window only (a partition still being filled by handoffs): a lower
+   * bound, so the planner keeps the larger of it and its own estimate. Default false.
+   */
+  partial?: boolean
 }
 
 export interface WorldInput {

@@ -1,7 +1,8 @@
 /**
  * What the leader plans from: a partition's report counts only from its owner, at its epoch, and
- * not the first report at that epoch (which measured the partition while it was being filled); what
- * an old owner still runs while handing it over counts on the leaves that now cover that ground.
+ * the first report at that epoch only as a lower bound (it measured the partition while it was being
+ * filled); what an old owner still runs while handing it over counts on the leaves that now cover
+ * that ground.
  */
 import { describe, expect, it } from 'vitest'
 import { LoadTable, measuredWholeWindow } from '../../coordinator/load-table.ts'
@@ -33,17 +34,20 @@ function report(workerId: string, seq: number, parts: Part[]): ReportLoadRequest
 }
 
 const costs = (loads: ReturnType<typeof leafLoads>) => Object.fromEntries(Object.entries(loads).map(([k, v]) => [k, v.tickCostMs]))
+const partial = (loads: ReturnType<typeof leafLoads>) => Object.fromEntries(Object.entries(loads).map(([k, v]) => [k, v.partial === true]))
 
 describe('load table', () => {
-  it('counts a partition from its second report at an epoch on', () => {
+  it('counts a partition in full from its second report at an epoch on, the first as a lower bound', () => {
     const t = new LoadTable(5000, () => 0)
     t.accept(report('w1', 1, [['p1', 1, 10]]))
     t.accept(report('w2', 1, [['p2', 1, 20]]))
     // Both first reports at their epoch: nothing measured over a whole window yet.
-    expect(leafLoads(map(1, 1), t)).toEqual({})
+    expect(costs(leafLoads(map(1, 1), t))).toEqual({ p1: 10, p2: 20 })
+    expect(partial(leafLoads(map(1, 1), t))).toEqual({ p1: true, p2: true })
     t.accept(report('w1', 2, [['p1', 1, 30]]))
     t.accept(report('w2', 2, [['p2', 1, 40]]))
-    expect(Object.fromEntries(Object.entries(leafLoads(map(1, 1), t)).map(([k, v]) => [k, v.tickCostMs]))).toEqual({ p1: 30, p2: 40 })
+    expect(costs(leafLoads(map(1, 1), t))).toEqual({ p1: 30, p2: 40 })
+    expect(partial(leafLoads(map(1, 1), t))).toEqual({ p1: false, p2: false })
   })
 
   it('starts again when the epoch changes, and when the worker restarts', () => {
@@ -55,12 +59,13 @@ describe('load table', () => {
     // The partition moved away and back (a new epoch): its first report there does not count.
     t.accept(report('w1', 3, [['p1', 3, 5]]))
     expect(measuredWholeWindow(r(), r().report.partitions[0] as never)).toBe(false)
-    expect(leafLoads(map(3, 1), t)['p1']).toBeUndefined()
+    expect(leafLoads(map(3, 1), t)['p1']?.partial).toBe(true)
     t.accept(report('w1', 4, [['p1', 3, 50]]))
     expect(leafLoads(map(3, 1), t)['p1']?.tickCostMs).toBe(50)
+    expect(leafLoads(map(3, 1), t)['p1']?.partial).toBeUndefined()
     // A restarted worker process (seq from 1 again) starts every partition afresh.
     t.accept(report('w1', 1, [['p1', 3, 60]]))
-    expect(leafLoads(map(3, 1), t)['p1']).toBeUndefined()
+    expect(leafLoads(map(3, 1), t)['p1']?.partial).toBe(true)
   })
 
   it('ignores reports from a worker that does not own the leaf, or at another epoch', () => {
@@ -102,8 +107,10 @@ describe('load table', () => {
     for (const seq of [1, 2]) t.accept(report('w1', seq, [['p1', 2, 1], parent]))
     for (const seq of [1, 2]) t.accept(report('w2', seq, [['p2', 2, 2]]))
     expect(costs(leafLoads(map(2, 2), t, () => true))).toEqual({ p1: 11, p2: 22 })
-    // A piece without a whole window of its own keeps the planner's estimate: nothing is added to it.
+    // A piece without a whole window of its own gets its share too, as part of a lower bound.
     t.accept(report('w2', 3, [['p2', 3, 2]]))
-    expect(costs(leafLoads(map(2, 3), t, () => true))).toEqual({ p1: 11 })
+    const young = leafLoads(map(2, 3), t, () => true)
+    expect(costs(young)).toEqual({ p1: 11, p2: 22 })
+    expect(partial(young)).toEqual({ p1: false, p2: true })
   })
 })

@@ -180,6 +180,14 @@ describe('plan', () => {
     expect(step(10)).toBe(10)
     expect(step(30)).toBe(20)
     expect(step(0)).toBe(15)
+    // A partial report (a partition still being filled) is a lower bound: it only ever raises.
+    const partial = (cost: number) => {
+      const r = plan({ round: 0, worlds: [{ map, loads: { p0: { tickCostMs: cost, entities: 0, clients: 0, summary: [], partial: true } } }], workers: [w('a')], state }, cfg)
+      state = r.state
+      return state.smoothed['w']?.['p0']
+    }
+    expect(partial(5)).toBe(15)
+    expect(partial(40)).toBe(40)
   })
 
   it('leaves a map with one worker and moderate load alone (a fixed point from the start)', () => {
