@@ -62,6 +62,8 @@ export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: 
     for (const [id, load] of Object.entries(out)) {
       const rect = (current.get(id) as { rect: Rect }).rect
       if (!intersects(rect, within)) continue
+      // An empty summary means "spread evenly": say so before adding pieces that are not.
+      if (load.summary.length === 0 && load.tickCostMs > 0) load.summary.push({ ...rect, weight: load.tickCostMs })
       for (const piece of pieces) {
         const share = shareIn(piece, rect)
         if (!(share > 0)) continue
