@@ -27,19 +27,19 @@ export function workerInfos(view: ClusterView): WorkerInfo[] {
 /**
  * Reported loads of a map's leaves, keyed by leaf id.
  *
- * A partition that changed hands (moved, split or merged) keeps running on its old owner while it
- * hands its entities over, and that owner keeps reporting it under its old epoch. Those entities
- * are on their way to the leaves that now cover that ground, so their cost (located by the old
- * partition's summary) is added to those leaves' own reports: every entity is counted where it will
- * be, whichever runner simulates it at the moment. Only reports of live workers count that way (a
- * dead worker's last report describes nothing that still runs). A leaf whose own report is its first
+ * A partition that was reshaped (split or merged) keeps running on its worker while it hands its
+ * entities over to the new leaves, and the worker keeps reporting it under its old epoch. Those
+ * entities are on their way to the leaves of the same worker that now cover that ground, so their
+ * cost (located by the old partition's summary) is added to those leaves' own reports, taken in the
+ * same report: every entity is counted once, where it will be. Reports of another worker (a leaf
+ * that moved) are left out: taken at another moment, they may count an entity twice. A leaf whose own report is its first
  * at its epoch is marked `partial`: with what is still on its way to it, that is a lower bound, and
  * the planner keeps the larger of it and its own estimate.
  */
 export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: string) => boolean = () => true): Record<string, PartitionLoad> {
   const out: Record<string, PartitionLoad> = {}
   const current = new Map(leaves(map).map((info) => [info.leaf.id, info]))
-  const handingOver: PartitionLoadReport[] = []
+  const handingOver: Array<{ workerId: string; p: PartitionLoadReport }> = []
   for (const r of loads.fresh()) {
     for (const p of r.report.partitions) {
       const ref = p.partition
@@ -53,14 +53,19 @@ export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: 
           summary: p.summary.flatMap((w) => (w.rect ? [{ ...w.rect, weight: w.weight }] : [])),
         }
         if (!measuredWholeWindow(r, p)) (out[leaf.id] as PartitionLoad).partial = true
-      } else if (live(r.workerId) && p.tickCostMs > 0 && p.bounds) handingOver.push(p)
+      } else if (live(r.workerId) && p.tickCostMs > 0 && p.bounds) handingOver.push({ workerId: r.workerId, p })
     }
   }
-  for (const p of handingOver) {
+  for (const { workerId, p } of handingOver) {
     const within = p.bounds as Rect
     const pieces = p.summary.length > 0 ? p.summary.flatMap((w) => (w.rect ? [{ ...w.rect, weight: w.weight }] : [])) : [{ ...within, weight: p.tickCostMs }]
     for (const [id, load] of Object.entries(out)) {
-      const rect = (current.get(id) as { rect: Rect }).rect
+      const info = current.get(id) as { rect: Rect; leaf: { owner: string | null } }
+      // Only the leaf's own worker: its report measured both runners at one instant. Another
+      // worker's report is from another moment, and an entity may be in both (a moved leaf keeps
+      // the planner's estimate of all of it until its new owner has measured a whole window).
+      if (info.leaf.owner !== workerId) continue
+      const rect = info.rect
       if (!intersects(rect, within)) continue
       // An empty summary means "spread evenly": say so before adding pieces that are not.
       if (load.summary.length === 0 && load.tickCostMs > 0) load.summary.push({ ...rect, weight: load.tickCostMs })

@@ -26,6 +26,13 @@ function map(epoch1: number, epoch2: number, owner1 = 'w1'): PartitionMap {
 
 type Part = [id: string, epoch: number, cost: number, where?: { bounds: typeof bounds; summary: Array<{ rect: typeof bounds; weight: number }> }]
 
+/** Both leaves on w1. */
+function sameOwner(epoch1: number, epoch2: number): PartitionMap {
+  const m = map(epoch1, epoch2)
+  if (m.root.kind === 'split' && m.root.high.kind === 'leaf') m.root.high.owner = 'w1'
+  return m
+}
+
 function report(workerId: string, seq: number, parts: Part[]): ReportLoadRequest {
   return ReportLoadRequest.fromPartial({
     workerId, seq,
@@ -78,22 +85,25 @@ describe('load table', () => {
     expect(Object.fromEntries(Object.entries(leafLoads(map(2, 2, 'w3'), t)).map(([k, v]) => [k, v.tickCostMs]))).toEqual({ p2: 20 })
   })
 
-  it('counts what an old owner is still handing over on the leaves that now cover that ground', () => {
+  it('counts what a worker still hands over on its own leaves that now cover that ground, and no other worker\'s', () => {
     const t = new LoadTable(5000, () => 0)
-    // p1 moved from w3 to w1 (epoch 2); w3 still runs it at epoch 1 while it hands it over, with
-    // 12 ms/s of its cost still there, all in the left half of the world. w2 runs p2 as before.
-    const retiring: Part = ['p1', 1, 12, { bounds: { ...bounds, maxX: 50 }, summary: [{ rect: { minX: 0, minY: 0, maxX: 50, maxY: 50 }, weight: 12 }] }]
+    // p0 was merged from two pieces on w1 into p1 (epoch 2): w1 still runs old piece p9 at epoch 1
+    // while it hands it over, with 12 ms/s of cost, all in the left half. w2 runs p2 as before.
+    const retiring: Part = ['p9', 1, 12, { bounds: { ...bounds, maxX: 50 }, summary: [{ rect: { minX: 0, minY: 0, maxX: 50, maxY: 50 }, weight: 12 }] }]
     for (const seq of [1, 2]) {
-      t.accept(report('w1', seq, [['p1', 2, 8]]))
+      t.accept(report('w1', seq, [['p1', 2, 8], retiring]))
       t.accept(report('w2', seq, [['p2', 1, 20]]))
-      t.accept(report('w3', seq, [retiring]))
     }
     const loads = leafLoads(map(2, 1), t, () => true)
     expect(costs(loads)).toEqual({ p1: 20, p2: 20 })
     // Where that load lies goes with it, for the planner's medians and shifts.
     expect(loads['p1']?.summary).toContainEqual({ minX: 0, minY: 0, maxX: 50, maxY: 50, weight: 12 })
     // A worker that is gone hands nothing over: its last report does not count.
-    expect(costs(leafLoads(map(2, 1), t, (id) => id !== 'w3'))).toEqual({ p1: 8, p2: 20 })
+    expect(costs(leafLoads(map(2, 1), t, (id) => id !== 'w1'))).toEqual({ p1: 8, p2: 20 })
+    // Another worker's partition over that ground (p1 moved from w3, which still runs it) is left
+    // out: its report is from another moment and may count an entity w1 already has.
+    t.accept(report('w3', 1, [['p1', 1, 30, { bounds: { ...bounds, maxX: 50 }, summary: [] }]]))
+    expect(costs(leafLoads(map(2, 1), t, () => true))).toEqual({ p1: 20, p2: 20 })
   })
 
   it('spreads the load a split partition still holds over its pieces by where it lies', () => {
@@ -104,12 +114,12 @@ describe('load table', () => {
       bounds,
       summary: [{ rect: { minX: 0, minY: 0, maxX: 50, maxY: 100 }, weight: 10 }, { rect: { minX: 50, minY: 0, maxX: 100, maxY: 100 }, weight: 20 }],
     }]
-    for (const seq of [1, 2]) t.accept(report('w1', seq, [['p1', 2, 1], parent]))
-    for (const seq of [1, 2]) t.accept(report('w2', seq, [['p2', 2, 2]]))
-    expect(costs(leafLoads(map(2, 2), t, () => true))).toEqual({ p1: 11, p2: 22 })
+    // Both pieces stayed on w1.
+    for (const seq of [1, 2]) t.accept(report('w1', seq, [['p1', 2, 1], ['p2', 2, 2], parent]))
+    expect(costs(leafLoads(sameOwner(2, 2), t, () => true))).toEqual({ p1: 11, p2: 22 })
     // A piece without a whole window of its own gets its share too, as part of a lower bound.
-    t.accept(report('w2', 3, [['p2', 3, 2]]))
-    const young = leafLoads(map(2, 3), t, () => true)
+    t.accept(report('w1', 3, [['p1', 2, 1], ['p2', 3, 2], parent]))
+    const young = leafLoads(sameOwner(2, 3), t, () => true)
     expect(costs(young)).toEqual({ p1: 11, p2: 22 })
     expect(partial(young)).toEqual({ p1: false, p2: true })
   })
