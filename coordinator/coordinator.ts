@@ -64,7 +64,8 @@ export class Coordinator {
     this.registry = createMetricsRegistry({ service: 'coordinator', node: options.id })
     this.loads = new LoadTable(options.reportStaleMs)
     this.view = new ClusterView(store, keys, logger)
-    const config = plannerConfig(options.planner)
+    // Cooldowns are set in seconds; the planner counts them in rounds of the planning interval.
+    const config = plannerConfig({ roundMs: options.rebalanceIntervalMs, ...options.planner })
     this.election = new Election(store, keys.leader(), logger)
     const leadership = () => this.leadership
     this.rebalancer = new Rebalancer({ store, keys, view: this.view, loads: this.loads, events: this.events, logger, config, leadership })

@@ -18,8 +18,13 @@ export const coordinatorOptionsSchema = z.object({
   /** Operator API and dashboard port. Default 7070. */
   httpPort: opt.port().default(7070),
   advertiseApi: z.string().optional(),
-  /** Planning interval, ms. Default 1000. */
-  rebalanceIntervalMs: opt.int().min(50).default(1000),
+  /**
+   * Planning interval, ms. Default 500: with load reports every 500 ms too, the leader answers a
+   * crowd from a picture at most about a second old (docs/bench-hotspot.md); a round of the planner
+   * costs ~22 ms at 10,000 partitions (docs/bench-planner.md). The planner's cooldowns are set in
+   * seconds, so they do not shrink with the interval.
+   */
+  rebalanceIntervalMs: opt.int().min(50).default(500),
   /** Leadership lease TTL, seconds. Default 3. */
   leaseTtlSeconds: opt.int().min(1).default(3),
   /** A worker's load report counts for this long, ms. Default 5000. */

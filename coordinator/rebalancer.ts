@@ -38,7 +38,11 @@ export interface RebalancerDeps {
 
 export type RoundOutcome =
   | { ran: false; why: 'not-leader' }
-  | { ran: true; round: number; decisions: Decision[]; written: string[]; conflicts: string[]; ms: number }
+  | {
+    ran: true; round: number; decisions: Decision[]; written: string[]; conflicts: string[]; ms: number
+    /** The planner's estimate of each live worker's load after this round's plan (ms/s). */
+    workerLoads: Record<string, number>
+  }
 
 export class Rebalancer {
   private state: PlannerState = initialPlannerState()
@@ -89,7 +93,7 @@ export class Rebalancer {
       // Someone else wrote first (an operator action, another leader): plan again from the new map.
       this.deps.logger.info({ conflicts }, 'map changed under the plan; will replan next round')
     }
-    return { ran: true, round, decisions: applied, written, conflicts, ms: performance.now() - started }
+    return { ran: true, round, decisions: applied, written, conflicts, ms: performance.now() - started, workerLoads: result.workerLoads }
   }
 
   /**

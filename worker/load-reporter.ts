@@ -1,5 +1,5 @@
 /**
- * Streams this worker's load to the coordinator leader about once a second over one gRPC stream.
+ * Streams this worker's load to the coordinator leader every `intervalMs` over one gRPC stream.
  * The leader's address comes from the store's election; a coordinator that is not (or no longer)
  * the leader answers with the leader's address, and the reporter moves there.
  */
@@ -19,7 +19,7 @@ export interface LoadReporterOptions {
   store: ClusterStore
   keys: Keys
   workerId: string
-  /** Report interval, ms. Default 1000. */
+  /** Report interval, ms. Default 500 (the worker option's default). */
   intervalMs?: number
   /** Measures the load now. */
   collect: () => LoadSnapshot
@@ -48,7 +48,7 @@ export class LoadReporter {
     const tick = () => {
       if (this.stopped) return
       this.send()
-      this.timer = setTimeout(tick, this.options.intervalMs ?? 1000)
+      this.timer = setTimeout(tick, this.options.intervalMs ?? 500)
     }
     tick()
   }

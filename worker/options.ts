@@ -41,7 +41,8 @@ export const workerOptionsSchema = z.object({
   /** Key id of `ticketPrivateKeyFile`, as the workers' `ticketPublicKeys` name it. Default `worker`. */
   ticketKeyId: z.string().min(1).default('worker'),
   leaseTtlSeconds: opt.int().min(1).default(3),
-  reportIntervalMs: opt.int().min(100).default(1000),
+  /** Load reports to the coordinator leader, ms. Default 500 (the leader plans every 500 ms). */
+  reportIntervalMs: opt.int().min(100).default(500),
   /** Keep simulating a partition whose map vanished (a store wipe) this long, so it can be rebuilt. */
   orphanGraceMs: opt.int().min(0).default(15_000),
   /** Entities within this distance of a border with another partition are shown there as ghosts. Default 16. */

@@ -87,7 +87,8 @@ export class PartitionRunner<S, M> {
   retiringSince: number | undefined
   private readonly now: () => number
   private malformed = 0
-  private tickCostEwma = 0
+  /** The last reported cost (ms/s), repeated when no tick ran since. */
+  private lastCost = 0
   private readonly tickTimes: number[] = []
   /** Tick work since the last load report: what the report's cost is made of. */
   private tickMsSinceReport = 0
@@ -243,14 +244,16 @@ export class PartitionRunner<S, M> {
     const seconds = Math.max(0.001, (nowMs - this.lastReportAt) / 1000)
     const times = [...this.tickTimes].sort((a, b) => a - b)
     const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0
-    // ms of work per second of simulation: mean tick cost × ticks per second, smoothed. The mean is
-    // of the ticks since the last report only: a mean over the last 200 ticks (10 s at 20 Hz) made
-    // a crowd show in the reports seconds after it formed, and the planner reacted that much later.
-    const mean = this.ticksSinceReport > 0 ? this.tickMsSinceReport / this.ticksSinceReport : (times.reduce((s, t) => s + t, 0) / Math.max(1, times.length))
+    // ms of work per second of simulation: mean tick cost × ticks per second. The mean is of the
+    // ticks since the last report only: a mean over the last 200 ticks (10 s at 20 Hz) made a crowd
+    // show in the reports seconds after it formed, and the planner reacted that much later. Nor is
+    // it smoothed here: the planner smooths every partition's figure (rising faster than falling),
+    // and smoothing twice made the leader see a third of a step one report later.
+    const mean = this.ticksSinceReport > 0 ? this.tickMsSinceReport / this.ticksSinceReport : this.lastCost / this.options.tickRate
     this.tickMsSinceReport = 0
     this.ticksSinceReport = 0
     const cost = mean * this.options.tickRate
-    this.tickCostEwma = this.tickCostEwma === 0 ? cost : 0.7 * this.tickCostEwma + 0.3 * cost
+    this.lastCost = cost
     const bytesOutPerS = Math.round(this.bytesSinceReport / seconds)
     this.bytesSinceReport = 0
     this.lastReportAt = nowMs
@@ -258,14 +261,14 @@ export class PartitionRunner<S, M> {
     const total = summary.reduce((s, r) => s + r.weight, 0) || 1
     return {
       partition: { worldId: this.options.worldId, partitionId: this.options.partitionId, epoch: this.options.epoch },
-      tickCostMs: this.tickCostEwma,
+      tickCostMs: cost,
       tickMsMean: mean,
       tickMsP99: p99,
       entities: this.sim.entityCount,
       clients: this.links.size,
       bytesOutPerS,
       // Weights scaled so they add up to the tick cost, as the contract says.
-      summary: summary.map(({ weight, ...rect }) => ({ rect, weight: (weight / total) * this.tickCostEwma })),
+      summary: summary.map(({ weight, ...rect }) => ({ rect, weight: (weight / total) * cost })),
       overruns,
       tick: Math.max(0, this.sim.tick),
       bounds: this.options.rect,

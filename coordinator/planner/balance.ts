@@ -18,7 +18,8 @@ export function balance(ctx: RoundCtx): void {
   // Each pass either moves, splits (bounded by its budget) or retires a worker: the loop ends.
   for (;;) {
     if (ctx.budget.moves <= 0) return
-    const hot = cluster.hottest((s) => !stuck.has(s))
+    // Only a worker hot for `confirmHotS` sheds load: a noisy report alone moves nothing.
+    const hot = cluster.hottest((s) => !stuck.has(s) && ctx.confirmedHot.has(s.info.id))
     if (!hot || !(cluster.util(hot) > trigger)) return
     const cold = cluster.coolest(0, (s) => s !== hot)
     if (!cold) return

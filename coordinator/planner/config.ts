@@ -6,7 +6,7 @@ import { z } from 'zod'
 
 const fraction = z.number().gt(0).lte(1)
 const positive = z.number().gt(0)
-const rounds = z.number().int().nonnegative()
+const seconds = z.number().nonnegative()
 const count = z.number().int().nonnegative()
 
 const schema = z
@@ -41,18 +41,40 @@ const schema = z
     maxSplitsPerRound: count.default(64),
     /** Merges per round. Default 16. */
     maxMergesPerRound: count.default(16),
+    /**
+     * Cold siblings merge only once no worker has been hot for this many seconds: merging is
+     * housekeeping, and each merge hands both halves' entities to a new partition, so it waits
+     * for the cluster to be calm (an autoscaler's scale-down stabilisation window). Default 10.
+     */
+    mergeCalmS: seconds.default(10),
     /** Border shifts per round. Default 32. */
     maxShiftsPerRound: count.default(32),
-    /** A moved or merged leaf stays where it is for this many rounds. Default 3. */
-    partitionCooldownRounds: rounds.default(3),
-    /** A leaf moved for balance does not go back to the worker it left for this many rounds. Default 10. */
-    returnCooldownRounds: rounds.default(10),
-    /** A border may not reverse direction within this many rounds of its last shift. Default 10. */
-    borderCooldownRounds: rounds.default(10),
-    /** Weight of a new report when load rises (fast reaction to crowds). Default 0.8. */
+    /**
+     * How long one planning round stands for, in ms: the coordinator's planning interval. The
+     * planner's only clock is the round number; cooldowns are set in seconds and counted in rounds
+     * of this length, so planning more often does not shorten them. Default 1000.
+     */
+    roundMs: positive.default(1000),
+    /** A moved or merged leaf stays where it is for this many seconds. Default 3. */
+    partitionCooldownS: seconds.default(3),
+    /** A leaf moved for balance does not go back to the worker it left for this many seconds. Default 10. */
+    returnCooldownS: seconds.default(10),
+    /** A border may not reverse direction within this many seconds of its last shift. Default 10. */
+    borderCooldownS: seconds.default(10),
+    /**
+     * Weight of a second's worth of new reports when load rises (fast reaction to crowds); a round
+     * of `roundMs` weighs a new report 1 − (1 − this)^(roundMs / 1000), so planning more often does
+     * not let more noise through. Default 0.8.
+     */
     smoothingUp: fraction.default(0.8),
-    /** Weight of a new report when load falls (a little slower than rises). Default 0.7. */
+    /** The same when load falls (a little slower than rises). Default 0.7. */
     smoothingDown: fraction.default(0.7),
+    /**
+     * A worker counts as hot (its leaves are split, moved or its borders shifted for balance) only
+     * once it has been above the trigger for this long: that many rounds in a row, at least one.
+     * Measurement noise rarely lasts a second; a crowd does. Default 1.
+     */
+    confirmHotS: seconds.default(1),
     /** Largest border step, as a fraction of the two leaves' joint extent on the axis. Default 0.125. */
     shiftMaxStep: fraction.default(0.125),
     /** Smallest border step (a step halves on every reversal down to this). Default 1/64. */
@@ -74,6 +96,22 @@ export type PlannerConfigInput = z.input<typeof schema>
 /** Parses, defaults and checks planner options; throws a `ZodError` naming every bad field. */
 export function plannerConfig(partial: PlannerConfigInput = {}): PlannerConfig {
   return Object.freeze(schema.parse(partial))
+}
+
+/** A cooldown of `seconds` in rounds of `roundMs` (rounded up: a cooldown is never cut short). */
+export function cooldownRounds(config: PlannerConfig, seconds: number): number {
+  // The epsilon keeps 3 s at 1000 ms from becoming 4 rounds through floating-point error.
+  return Math.ceil((seconds * 1000) / config.roundMs - 1e-9)
+}
+
+/** Rounds in a row a worker must be above the trigger before it counts as hot (at least one). */
+export function confirmRounds(config: PlannerConfig): number {
+  return Math.max(1, Math.round((config.confirmHotS * 1000) / config.roundMs))
+}
+
+/** The weight of one round's report for a per-second weight `perSecond` (see `smoothingUp`). */
+export function perRound(config: PlannerConfig, perSecond: number): number {
+  return config.roundMs === 1000 ? perSecond : 1 - Math.pow(1 - perSecond, config.roundMs / 1000)
 }
 
 /** The narrowest a partition may become: twice the ghost margin. */

@@ -1,6 +1,7 @@
 /** What every phase of a planning round shares: config, clock, cluster, worlds, budgets, the log. */
 import type { PlannerConfig } from './config.ts'
-import type { Cluster } from './cluster.ts'
+import { cooldownRounds } from './config.ts'
+import type { Cluster, WorkerSlot } from './cluster.ts'
 import type { BorderState, Decision } from './types.ts'
 import type { WLeaf, WNode, WSplit, WWorld } from './work-tree.ts'
 
@@ -16,6 +17,12 @@ export interface RoundCtx {
   cooldownUntil: Record<string, number>
   borders: Record<string, BorderState>
   returns: Record<string, { owner: string; until: number }>
+  /** Last round in which a worker was hot, this one included. */
+  lastHotRound: number | undefined
+  /** Per worker above the trigger when the round began: the first round of its streak. */
+  hotSince: Record<string, number>
+  /** Workers above the trigger for `confirmRounds` rounds in a row: the ones balancing acts on. */
+  confirmedHot: Set<string>
   budget: { moves: number; drainMoves: number; splits: number; merges: number; shifts: number }
 }
 
@@ -29,7 +36,7 @@ export function cooling(ctx: RoundCtx, leaf: WLeaf): boolean {
 }
 
 export function startCooldown(ctx: RoundCtx, leaf: WLeaf): void {
-  ctx.cooldownUntil[key(leaf.world, leaf.id)] = ctx.round + ctx.config.partitionCooldownRounds
+  ctx.cooldownUntil[key(leaf.world, leaf.id)] = ctx.round + cooldownRounds(ctx.config, ctx.config.partitionCooldownS)
 }
 
 /** Whether moving `leaf` to `owner` would hand it back to the worker it left too recently. */
@@ -84,6 +91,11 @@ function walk(root: WNode, visit: (n: WNode) => void): void {
  */
 export function hotAbove(ctx: RoundCtx): number {
   return Math.max(ctx.mean * ctx.config.balanceTrigger, ctx.config.idleBelow)
+}
+
+/** Whether `slot` is hot: above the trigger now, and for `confirmHotS` before (see `confirmRounds`). */
+export function isHot(ctx: RoundCtx, slot: WorkerSlot): boolean {
+  return ctx.cluster.util(slot) > hotAbove(ctx) && ctx.confirmedHot.has(slot.info.id)
 }
 
 /** Rounds a load for reason strings. */

@@ -1,6 +1,6 @@
 /** The partition planner: pure functions from cluster state to the next partition maps. */
 export { Planner, plan, workersWanted } from './plan.ts'
-export { plannerConfig, minWidth } from './config.ts'
+export { cooldownRounds, plannerConfig, minWidth } from './config.ts'
 export type { PlannerConfig, PlannerConfigInput } from './config.ts'
 export { initialPlannerState } from './types.ts'
 export type * from './types.ts'

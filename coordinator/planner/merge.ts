@@ -1,9 +1,11 @@
 /**
  * Merging cold siblings: two leaf children of one node whose joint load is well below the
  * receiver's fair share become one leaf again. Siblings with different owners merge onto one of
- * them only when that worker stays at or below the mean; such a merge counts as a move.
+ * them only when that worker stays at or below the mean; such a merge counts as a move. Nothing
+ * merges while a worker is hot, nor for `mergeCalmS` after.
  */
 import type { RoundCtx } from './context.ts'
+import { cooldownRounds } from './config.ts'
 import { cooling, fmt, leafPairs, startCooldown } from './context.ts'
 import type { WorkerSlot } from './cluster.ts'
 import type { WLeaf, WSplit } from './work-tree.ts'
@@ -11,6 +13,10 @@ import { mergeWork } from './work-tree.ts'
 
 export function mergeCold(ctx: RoundCtx): void {
   const { cluster, config, mean } = ctx
+  // Merging is housekeeping. While a worker is hot, and for `mergeCalmS` after, the cluster is busy
+  // answering it or settling, and a merge would only add a handover (both halves' entities move to
+  // the merged partition) to the churn; cold pieces merge once the balance has held that long.
+  if (ctx.lastHotRound !== undefined && ctx.round - ctx.lastHotRound < cooldownRounds(config, config.mergeCalmS)) return
   for (const node of leafPairs(ctx)) {
     if (ctx.budget.merges <= 0) return
     const low = node.low as WLeaf

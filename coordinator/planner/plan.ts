@@ -4,19 +4,21 @@
  * no randomness, so the same input always gives the same plan.
  *
  * Order of work: smooth the loads; give partitions of dead or missing owners a new home; empty
- * draining workers; merge cold siblings; split heavy leaves; move leaves from hot to cool workers;
- * shift borders between siblings owned by different workers.
+ * draining workers; merge cold siblings (once no worker has been hot for `mergeCalmS`); split heavy
+ * leaves; move leaves from hot to cool workers; shift borders between siblings owned by different
+ * workers.
  */
 import type { PlannerConfig } from './config.ts'
+import { confirmRounds, perRound } from './config.ts'
 import { Cluster } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
-import { allLeaves } from './context.ts'
+import { allLeaves, hotAbove } from './context.ts'
 import { balance } from './balance.ts'
 import { mergeCold } from './merge.ts'
 import { assignOrphans, drain } from './reassign.ts'
 import { shiftBorders } from './shift.ts'
 import { splitHeavy } from './split.ts'
-import type { BorderState, PlanInput, PlanResult, PlannerState } from './types.ts'
+import type { BorderState, PartitionLoad, PlanInput, PlanResult, PlannerState } from './types.ts'
 import type { PartitionNode } from '../../core/partition-map.ts'
 import type { WWorld } from './work-tree.ts'
 import { release, toMap, toWork } from './work-tree.ts'
@@ -37,12 +39,14 @@ export class Planner {
 
   plan(input: PlanInput, config: PlannerConfig): PlanResult {
     const { state } = input
+    const up = perRound(config, config.smoothingUp)
+    const down = perRound(config, config.smoothingDown)
     const worlds = input.worlds.map((w) => {
       const prev = state.smoothed[w.map.worldId] ?? {}
       // Taken out while the round works on it: a round that throws leaves nothing half-changed behind.
       const kept = this.kept.get(w.map.worldId)
       this.kept.delete(w.map.worldId)
-      return toWork(w, (id) => smoothed(config, prev[id], w.loads[id]?.tickCostMs), kept)
+      return toWork(w, (id) => smoothed(up, down, prev[id], w.loads[id]), kept)
     })
     this.kept.clear()
     const result = planWorlds(input, config, worlds)
@@ -61,6 +65,9 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     cooldownUntil: { ...state.cooldownUntil },
     borders: { ...state.borders },
     returns: { ...state.returns },
+    lastHotRound: state.lastHotRound,
+    hotSince: {},
+    confirmedHot: new Set(),
     budget: {
       moves: config.maxMovesPerRound, drainMoves: config.maxDrainMovesPerRound, splits: config.maxSplitsPerRound,
       merges: config.maxMergesPerRound, shifts: config.maxShiftsPerRound,
@@ -73,6 +80,17 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     total += leaf.load
   }
   ctx.mean = cluster.capacity > 0 ? total / cluster.capacity : 0
+  // Which workers are hot, and since when: balancing acts only on a streak of `confirmHotS`.
+  if (ctx.mean > 0) {
+    const needed = confirmRounds(config)
+    for (const slot of cluster.eligible) {
+      if (!(cluster.util(slot) > hotAbove(ctx))) continue
+      const since = state.hotSince?.[slot.info.id] ?? round
+      ctx.hotSince[slot.info.id] = since
+      if (round - since + 1 >= needed) ctx.confirmedHot.add(slot.info.id)
+      ctx.lastHotRound = round
+    }
+  }
 
   assignOrphans(ctx, leaves)
   drain(ctx, leaves)
@@ -95,12 +113,18 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
   }
 }
 
-/** Exponential smoothing that rises faster than it falls; a missing or bad report keeps the old value. */
-function smoothed(config: PlannerConfig, prev: number | undefined, report: number | undefined): number {
+/**
+ * Exponential smoothing that rises faster than it falls; a missing or bad report keeps the old
+ * value. A partial report (a lower bound) only raises it: to the report, as a crowd filling the
+ * partition may have grown past the estimate made when it was cut.
+ */
+function smoothed(up: number, down: number, prev: number | undefined, load: PartitionLoad | undefined): number {
+  const report = load?.tickCostMs
   const fresh = report !== undefined && Number.isFinite(report) && report >= 0 ? report : undefined
   if (fresh === undefined) return prev ?? 0
   if (prev === undefined) return fresh
-  const alpha = fresh > prev ? config.smoothingUp : config.smoothingDown
+  if (load?.partial === true) return Math.max(prev, fresh)
+  const alpha = fresh > prev ? up : down
   return prev + alpha * (fresh - prev)
 }
 
@@ -129,7 +153,10 @@ function nextState(ctx: RoundCtx, worlds: readonly WWorld[]): PlannerState {
   for (const [k, until] of Object.entries(ctx.cooldownUntil)) if (until > ctx.round + 1 && isLeaf(k)) cooldownUntil[k] = until
   for (const [k, back] of Object.entries(ctx.returns)) if (back.until > ctx.round + 1 && isLeaf(k)) returns[k] = back
   for (const [k, b] of Object.entries(ctx.borders)) if (isSplit(k)) borders[k] = b
-  return { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
+  const next: PlannerState = { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
+  if (ctx.lastHotRound !== undefined) next.lastHotRound = ctx.lastHotRound
+  if (Object.keys(ctx.hotSince).length > 0) next.hotSince = ctx.hotSince
+  return next
 }
 
 /**

@@ -3,6 +3,7 @@
  * and draining workers hand theirs over.
  */
 import type { WorkerSlot } from './cluster.ts'
+import { cooldownRounds } from './config.ts'
 import type { RoundCtx } from './context.ts'
 import { fmt, key, startCooldown } from './context.ts'
 import type { MoveCause } from './types.ts'
@@ -56,7 +57,7 @@ export function give(ctx: RoundCtx, leaf: WLeaf, owner: string, cause: MoveCause
   ctx.cluster.add(leaf)
   startCooldown(ctx, leaf)
   if (cause === 'balance' && before.owner !== null) {
-    ctx.returns[key(leaf.world, leaf.id)] = { owner: before.owner, until: ctx.round + ctx.config.returnCooldownRounds }
+    ctx.returns[key(leaf.world, leaf.id)] = { owner: before.owner, until: ctx.round + cooldownRounds(ctx.config, ctx.config.returnCooldownS) }
   }
   ctx.decisions.push({
     kind: hadOwner ? 'move' : 'assign', worldId: leaf.world.worldId, partition: leaf.id, cause, reason, load: leaf.load,

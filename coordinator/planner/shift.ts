@@ -3,10 +3,10 @@
  * hotter one is above the trigger band, their shared line moves toward the hotter side — far enough
  * to even the two workers out, but never more than the border's current step. The step doubles
  * (up to `shiftMaxStep`) while the border keeps its direction and halves (down to `shiftMinStep`)
- * when it reverses; a reversal within `borderCooldownRounds` of the last shift is refused.
+ * when it reverses; a reversal within `borderCooldownS` of the last shift is refused.
  */
 import { extent, span, splitRect } from '../../core/geometry.ts'
-import { minWidth } from './config.ts'
+import { cooldownRounds, minWidth } from './config.ts'
 import type { RoundCtx } from './context.ts'
 import { fmt, hotAbove, key, leafPairs } from './context.ts'
 import type { WLeaf } from './work-tree.ts'
@@ -26,7 +26,7 @@ export function shiftBorders(ctx: RoundCtx): void {
     const lowHot = cluster.util(a) >= cluster.util(b)
     const [hot, cold, shrink] = lowHot ? [a, b, low] : [b, a, high]
     const uHot = cluster.util(hot)
-    if (!(uHot > trigger)) continue
+    if (!(uHot > trigger) || !ctx.confirmedHot.has(hot.info.id)) continue
     // Load that would even the two workers out, capped by the receiver's safety room and the leaf itself.
     const even = (hot.load * cold.info.capacity - cold.load * hot.info.capacity) / (hot.info.capacity + cold.info.capacity)
     const room = config.safetyFraction * cold.info.capacity - cold.load
@@ -36,7 +36,7 @@ export function shiftBorders(ctx: RoundCtx): void {
     const dir: -1 | 1 = lowHot ? -1 : 1
     const k = key(low.world, node.id)
     const last = ctx.borders[k]
-    if (last && last.dir !== dir && ctx.round - last.round < config.borderCooldownRounds) continue
+    if (last && last.dir !== dir && ctx.round - last.round < cooldownRounds(config, config.borderCooldownS)) continue
     const step = !last
       ? config.shiftMaxStep
       : last.dir === dir

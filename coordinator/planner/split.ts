@@ -6,7 +6,7 @@
 import { extent, longerAxis, span, splitRect } from '../../core/geometry.ts'
 import { minWidth } from './config.ts'
 import type { RoundCtx } from './context.ts'
-import { fmt, hotAbove } from './context.ts'
+import { fmt, isHot } from './context.ts'
 import type { WLeaf } from './work-tree.ts'
 import { splitWork } from './work-tree.ts'
 
@@ -73,7 +73,7 @@ export function splitHeavy(ctx: RoundCtx, leaves: readonly WLeaf[]): void {
     // A draining worker's leaves are on their way out: cutting them would only give it more to hand over.
     if (!slot || leaf.pinned || slot.info.draining || slot.info.capacity <= 0) continue
     const cap = slot.info.capacity
-    const hot = cluster.util(slot) > hotAbove(ctx)
+    const hot = isHot(ctx, slot)
     const capLimit = config.maxLeafFraction * cap
     const target = hot ? Math.min(capLimit, config.splitAbove * mean * cap) : capLimit
     if (leaf.load > target && target > 0) {

@@ -20,14 +20,19 @@ export interface LoadRect extends Rect {
   weight: number
 }
 
-/** What a worker reports about one partition, about once a second. */
+/** What a worker reports about one partition, every report interval. */
 export interface PartitionLoad {
-  /** Milliseconds of simulation per second, smoothed by the worker. */
+  /** Milliseconds of simulation per second over the ticks since the worker's last report (the planner smooths). */
   tickCostMs: number
   entities: number
   clients: number
   /** Up to ~64 rectangles saying where inside the partition the cost lies; empty means spread evenly. */
   summary: LoadRect[]
+  /**
+   * Measured over part of a window only (a partition still being filled by handoffs): a lower
+   * bound, so the planner keeps the larger of it and its own estimate. Default false.
+   */
+  partial?: boolean
 }
 
 export interface WorldInput {
@@ -63,6 +68,10 @@ export interface PlannerState {
   borders: Record<string, BorderState>
   /** Per leaf moved for balance: the worker it left, which may not get it back before round `until`. */
   returns: Record<string, { owner: string; until: number }>
+  /** Last round in which a worker was hot (above the trigger band); absent if none was yet. */
+  lastHotRound?: number
+  /** Per worker above the trigger band: the first round of its current streak (see `confirmHotS`). */
+  hotSince?: Record<string, number>
 }
 
 export interface PlanInput {

@@ -8,7 +8,7 @@
  *
  * Load is the planner's unit, ms of simulation per second per worker (all its partitions, those it
  * is still handing over included), timed here on every tick and taken over the last second: the
- * load as it is. The figures the leader plans from (the workers' smoothed reports) are shown too.
+ * load as it is. The figures the leader plans from (the workers' reports) are shown too.
  *
  * Figures: `converge_s`, seconds from the crowd forming (90% of its members in the corner) until
  * max/mean worker load is ≤ --bound (1.25) and stays so for 3 s (NaN: never; samples above the
@@ -25,8 +25,10 @@
  * Flags: --bots (3000 walkers), --seconds (20: measured after the crowd formed), --store,
  * extra --size (512), --capacity (each worker's load budget, ms/s; 100), --fraction (0.8),
  * --corner (0.25), --speed (crowd walking speed, 60 units/s), --warmup (5 s), --interval
- * (coordinator's planning interval, 1000 ms), --report (workers' report interval, 1000 ms),
- * --bound (1.25), --drain (5 s), --json.
+ * (coordinator's planning interval; the coordinator's default), --report (workers' report
+ * interval; the worker's default), --bound (1.25), --drain (5 s), --plan-log 1 (print every
+ * planning round from the call: what it decided, the planner's estimated load per worker after it,
+ * entities still being handed over), --json.
  */
 import { Coordinator } from '../../coordinator/coordinator.ts'
 import { coordinatorOptions } from '../../coordinator/options.ts'
@@ -125,10 +127,12 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   const corner = Number(flags.extra['corner'] ?? 0.25)
   const speed = Number(flags.extra['speed'] ?? 60)
   const warmup = Number(flags.extra['warmup'] ?? 5)
-  const interval = Number(flags.extra['interval'] ?? 1000)
-  const reportMs = Number(flags.extra['report'] ?? 1000)
+  // The cluster's own defaults unless a flag says otherwise.
+  const interval = Number(flags.extra['interval'] ?? coordinatorOptions().rebalanceIntervalMs)
+  const reportMs = Number(flags.extra['report'] ?? workerOptions().reportIntervalMs)
   const bound = Number(flags.extra['bound'] ?? 1.25)
   const drainS = Number(flags.extra['drain'] ?? 5)
+  const planLog = flags.extra['plan-log'] !== undefined
   const bounds: Rect = { minX: 0, minY: 0, maxX: size, maxY: size }
   const crowd: CrowdSwitch = { active: false, region: { minX: 0, minY: 0, maxX: size * corner, maxY: size * corner }, fraction, speed }
 
@@ -162,6 +166,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   )
   const tally = decisionTally()
   const unsubscribe = coordinator.events.subscribe(tally.onEvent)
+  const rounds = planLog ? logRounds(coordinator, workers) : []
   const meter = new TickMeter(workers)
   const notes: string[] = []
   try {
@@ -257,6 +262,10 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     for (const s of samples.filter((_, i) => i % 4 === 3)) {
       notes.push(`  t=${((s.t - formed) / 1000).toFixed(1).padStart(5)} s  max/mean ${s.actual.toFixed(2)} (reported ${s.reported.toFixed(2)})  in corner ${(s.arrived * 100).toFixed(0)}%  partitions ${s.partitions}`)
     }
+    if (planLog) {
+      notes.push('plan per round from the call (t from the crowd forming; reported max/mean as the round saw it):')
+      for (const r of rounds.filter((x) => x.at >= calledAt)) notes.push(`  t=${((r.at - calledAt - formed) / 1000).toFixed(1).padStart(5)} s  ${r.line}`)
+    }
     const convergeActual = convergeSeconds(samples, formed, (s) => s.actual, bound)
     const last3 = samples.filter((s) => s.t >= formed + seconds * 1000 - 3000)
     return {
@@ -311,6 +320,31 @@ export function convergeSeconds<T extends { t: number }>(samples: readonly T[], 
 export function excursionsAfter<T extends { t: number }>(samples: readonly T[], formed: number, value: (s: T) => number, bound: number, convergeS: number): number {
   if (Number.isNaN(convergeS)) return 0
   return samples.filter((s) => s.t >= formed + convergeS * 1000 && value(s) > bound).length
+}
+
+/**
+ * With `--plan-log`: one line per planning round that decided something: the reported max/mean it
+ * started from, what it decided, the planner's own estimate of each worker's load after the plan,
+ * and how many entities were being handed over (held by a retiring partition) right after it.
+ */
+function logRounds<S, M>(coordinator: Coordinator, workers: readonly Worker<S, M>[]): Array<{ at: number; line: string }> {
+  const out: Array<{ at: number; line: string }> = []
+  const rebalancer = coordinator.rebalancer
+  const retiring = () => workers.flatMap((w) => runnersOf(w)).filter((r) => r.retiringSince !== undefined).reduce((n, r) => n + r.sim.entityCount, 0)
+  const runRound = rebalancer.runRound.bind(rebalancer)
+  rebalancer.runRound = async () => {
+    const loads = workerLoads(coordinator.loads)
+    const seen = maxOverMean(WORKERS.map((id) => loads[id] ?? 0))
+    const outcome = await runRound()
+    if (outcome.ran && outcome.decisions.length > 0) {
+      const count = (k: string) => outcome.decisions.filter((d) => d.kind === k).length
+      const what = outcome.decisions.map((d) => d.kind === 'move' ? `${d.partition}:${d.before.owner}→${d.after.owner}` : d.kind === 'shift' ? `shift ${d.partition}` : `${d.kind} ${d.partition}`)
+      const planned = WORKERS.map((id) => outcome.workerLoads[id] ?? 0)
+      out.push({ at: performance.now(), line: `round ${outcome.round}: reported ${seen.toFixed(2)}; planned ${planned.map((x) => x.toFixed(0)).join('/')} ms/s = ${maxOverMean(planned).toFixed(2)}; retiring ${retiring()}; ${count('split')} splits, ${count('move')} moves, ${count('shift')} shifts, ${count('merge')} merges: ${what.join(' ')}` })
+    }
+    return outcome
+  }
+  return out
 }
 
 function workerLoadsReported(coordinator: Coordinator): number {

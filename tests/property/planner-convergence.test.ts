@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import { leaves } from '../../core/partition-map.ts'
 import type { PlannerConfig } from '../../coordinator/planner/config.ts'
-import { plannerConfig } from '../../coordinator/planner/config.ts'
+import { cooldownRounds, plannerConfig } from '../../coordinator/planner/config.ts'
 import { Planner } from '../../coordinator/planner/plan.ts'
 import type { Decision, PlannerState, WorkerInfo } from '../../coordinator/planner/types.ts'
 import { initialPlannerState } from '../../coordinator/planner/types.ts'
@@ -118,7 +118,7 @@ describe('planner under steady load', () => {
   })
 
   it('never flips a border back, nor hands a leaf back, within its cooldown; K moves a round at most', () => {
-    const cfg = plannerConfig({ ghostMargin: MARGIN, maxMovesPerRound: 2, borderCooldownRounds: 6, returnCooldownRounds: 8 })
+    const cfg = plannerConfig({ ghostMargin: MARGIN, maxMovesPerRound: 2, borderCooldownS: 6, returnCooldownS: 8 })
     fc.assert(
       fc.property(fc.oneof(roomy, scenarioArb({ messy: false })), (s) => {
         const r = run(s, cfg, 30)
@@ -130,15 +130,15 @@ describe('planner under steady load', () => {
           for (const d of decisions) {
             if (d.kind === 'shift') {
               const prev = lastShift.get(d.partition)
-              if (prev && prev.dir !== d.after.dir) expect(round - prev.round).toBeGreaterThanOrEqual(cfg.borderCooldownRounds)
+              if (prev && prev.dir !== d.after.dir) expect(round - prev.round).toBeGreaterThanOrEqual(cooldownRounds(cfg, cfg.borderCooldownS))
               lastShift.set(d.partition, { dir: d.after.dir, round })
             } else if (d.kind === 'move') {
               moves++
               const prev = left.get(d.partition)
-              if (prev && prev.owner === d.after.owner) expect(round - prev.round).toBeGreaterThanOrEqual(cfg.returnCooldownRounds)
+              if (prev && prev.owner === d.after.owner) expect(round - prev.round).toBeGreaterThanOrEqual(cooldownRounds(cfg, cfg.returnCooldownS))
               left.set(d.partition, { owner: d.before.owner, round })
               const last = moved.get(d.partition)
-              if (last !== undefined) expect(round - last).toBeGreaterThanOrEqual(cfg.partitionCooldownRounds)
+              if (last !== undefined) expect(round - last).toBeGreaterThanOrEqual(cooldownRounds(cfg, cfg.partitionCooldownS))
               moved.set(d.partition, round)
             } else if (d.kind === 'merge' && d.before.low.owner !== d.before.high.owner) moves++
           }

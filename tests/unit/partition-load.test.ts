@@ -1,6 +1,6 @@
 /**
  * The load a partition reports is the work of the ticks since its previous report: a crowd that
- * forms shows in the next report (smoothed by the worker), not diluted over the last 200 ticks.
+ * forms shows in full in the next report, not diluted over the last 200 ticks nor smoothed by the worker.
  */
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../core/log.ts'
@@ -39,10 +39,12 @@ describe('partition load report', () => {
     cost.ms = 5
     for (let i = 0; i < 20; i++) runner.tick()
     const mean = runner.load()
-    // 100 ms/s now; the worker smooths (0.7 old, 0.3 new): 20 → 44. Averaged over the last 200
-    // ticks the jump would have shown as 28 ms/s, smoothed to 22.4.
+    // 100 ms/s now, reported as it is (the planner smooths; the worker does not). Averaged over the
+    // last 200 ticks the jump would have shown as 28 ms/s.
     expect(mean.tickMsMean).toBeCloseTo(5, 5)
-    expect(mean.tickCostMs).toBeCloseTo(44, 5)
+    expect(mean.tickCostMs).toBeCloseTo(100, 5)
+    // The summary's weights add up to the cost.
+    expect(mean.summary.reduce((s, w) => s + w.weight, 0)).toBeCloseTo(100, 5)
   })
 
   it('keeps the last figure when no tick ran since the previous report', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import { leaves } from '../../core/partition-map.ts'
-import { plannerConfig } from '../../coordinator/planner/config.ts'
+import { cooldownRounds, plannerConfig } from '../../coordinator/planner/config.ts'
 import { plan } from '../../coordinator/planner/plan.ts'
 import type { PartitionLoad, PlanInput, WorkerInfo } from '../../coordinator/planner/types.ts'
 import { initialPlannerState } from '../../coordinator/planner/types.ts'
@@ -70,7 +70,7 @@ describe('plan', () => {
 
   it('keeps a moved leaf still during its cooldown', () => {
     const map = balancedMap('w', bounds, 16, () => 'a')
-    const k2 = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownRounds: 5 })
+    const k2 = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownS: 5 })
     const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), k2)
     const moved = new Set(first.decisions.filter((d) => d.kind === 'move').map((d) => d.partition))
     expect(moved.size).toBeGreaterThan(0)
@@ -80,6 +80,77 @@ describe('plan', () => {
     for (const id of moved) loads[id] = { tickCostMs: 40, entities: 0, clients: 0, summary: [] }
     const second = plan({ round: 1, worlds: [{ map: next, loads }], workers: [w('a'), w('b')], state: first.state }, k2)
     for (const d of second.decisions) if (d.kind === 'move') expect(moved.has(d.partition)).toBe(false)
+  })
+
+  it('counts cooldowns in seconds: with 500 ms rounds a moved leaf stays put for twice as many rounds', () => {
+    const map = balancedMap('w', bounds, 16, () => 'a')
+    const at = (roundMs: number) => {
+      // No return cooldown: with two workers the only way a leaf can move is back. A worker counts
+      // as hot in the first round it is above the trigger (this test is about the cooldown).
+      const cfg = plannerConfig({ ghostMargin: 8, maxMovesPerRound: 8, partitionCooldownS: 3, returnCooldownS: 0, confirmHotS: 0, roundMs })
+      const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), cfg)
+      const moved = new Set(first.decisions.filter((d) => d.kind === 'move').map((d) => d.partition))
+      const next = first.maps[0] as PartitionMap
+      const loads = uniform(next, 5)
+      for (const id of moved) loads[id] = { tickCostMs: 40, entities: 0, clients: 0, summary: [] }
+      // The first round after round 0 in which one of the leaves b just got may move again.
+      for (let round = 1; round < 20; round++) {
+        const r = plan({ round, worlds: [{ map: next, loads }], workers: [w('a'), w('b')], state: first.state }, cfg)
+        if (r.decisions.some((d) => d.kind === 'move' && moved.has(d.partition))) return round
+      }
+      return -1
+    }
+    expect(cooldownRounds(plannerConfig({ roundMs: 1000 }), 3)).toBe(3)
+    expect(cooldownRounds(plannerConfig({ roundMs: 500 }), 3)).toBe(6)
+    expect(cooldownRounds(plannerConfig({ roundMs: 400 }), 3)).toBe(8)
+    expect(at(1000)).toBe(3)
+    expect(at(500)).toBe(6)
+  })
+
+  it('merges cold siblings only once no worker has been hot for mergeCalmS', () => {
+    // Eight leaves in tree order: 0 and 1 (a's) and 2 and 3 (b's) are cold sibling pairs; 4 and 5
+    // are a's, 6 and 7 b's, and carry the load.
+    const map = balancedMap('w', bounds, 8, (i) => (['a', 'a', 'b', 'b', 'a', 'a', 'b', 'b'][i] as string))
+    const loadsOf = (heavy: number[]): Record<string, PartitionLoad> => Object.fromEntries(leaves(map).map((l, i) =>
+      [l.leaf.id, { tickCostMs: i < 4 ? 0.5 : (heavy[i - 4] as number), entities: 0, clients: 0, summary: [] }]))
+    const calm = loadsOf([10, 10, 10, 10])
+    const cfg = plannerConfig({ ghostMargin: 8, mergeCalmS: 5, maxMovesPerRound: 0, maxSplitsPerRound: 0, maxShiftsPerRound: 0 })
+    const run = (round: number, loads: Record<string, PartitionLoad>, lastHotRound?: number) => {
+      const state = { ...initialPlannerState(), round: round - 1, ...(lastHotRound === undefined ? {} : { lastHotRound }) }
+      return plan({ round, worlds: [{ map, loads }], workers: [w('a'), w('b')], state }, cfg)
+    }
+    const merges = (r: ReturnType<typeof run>) => r.decisions.filter((d) => d.kind === 'merge').length
+    // b is hot right now (no moves allowed to fix it): nothing merges, and the state says so.
+    const hot = run(20, loadsOf([2, 2, 30, 30]))
+    expect(merges(hot)).toBe(0)
+    expect(hot.state.lastHotRound).toBe(20)
+    // Balanced now, but a worker was hot 4 rounds ago: merges still wait...
+    expect(merges(run(20, calm, 16))).toBe(0)
+    // ...5 rounds (seconds, at 1 s rounds) ago they go ahead; so they do in a cluster never hot.
+    expect(merges(run(20, calm, 15))).toBe(2)
+    expect(merges(run(20, calm))).toBe(2)
+  })
+
+  it('moves load off a worker only once it has been hot for confirmHotS; smooths per second', () => {
+    const map = balancedMap('w', bounds, 16, () => 'a')
+    const cfg = plannerConfig({ ghostMargin: 8, roundMs: 500, confirmHotS: 1 })
+    const moves = (r: { decisions: { kind: string }[] }) => r.decisions.filter((d) => d.kind === 'move').length
+    // At 500 ms rounds one hot round is not enough (a noisy report); the second in a row is.
+    const first = plan(input(map, uniform(map, 5), [w('a'), w('b')]), cfg)
+    expect(moves(first)).toBe(0)
+    expect(first.state.hotSince).toEqual({ a: 0 })
+    const second = plan({ round: 1, worlds: [{ map, loads: uniform(map, 5) }], workers: [w('a'), w('b')], state: first.state }, cfg)
+    expect(moves(second)).toBeGreaterThan(0)
+    // A streak that breaks starts again.
+    const cooled = plan({ round: 1, worlds: [{ map, loads: uniform(map, 0.1) }], workers: [w('a'), w('b')], state: { ...first.state, smoothed: {} } }, cfg)
+    expect(cooled.state.hotSince).toBeUndefined()
+    // At 1 s rounds a second is one round: the first round acts.
+    expect(moves(plan(input(map, uniform(map, 5), [w('a'), w('b')]), plannerConfig({ ghostMargin: 8 })))).toBeGreaterThan(0)
+    // Smoothing weights are per second: at 500 ms a rise weighs 1 - (1 - 0.8)^0.5 ≈ 0.553 a round.
+    const leaf = leaves(map)[0]?.leaf.id as string
+    const state = { ...initialPlannerState(), smoothed: { w: Object.fromEntries(leaves(map).map((l) => [l.leaf.id, 10])) } }
+    const risen = plan({ round: 0, worlds: [{ map, loads: { ...uniform(map, 10), [leaf]: { tickCostMs: 20, entities: 0, clients: 0, summary: [] } } }], workers: [w('a'), w('b', { capacity: 10_000 })], state }, plannerConfig({ ghostMargin: 8, roundMs: 500, maxMovesPerRound: 0, maxSplitsPerRound: 0, maxMergesPerRound: 0 }))
+    expect(risen.state.smoothed['w']?.[leaf]).toBeCloseTo(10 + 10 * (1 - Math.sqrt(0.2)), 9)
   })
 
   it('never grows a worker past its safety bound to balance', () => {
@@ -109,6 +180,14 @@ describe('plan', () => {
     expect(step(10)).toBe(10)
     expect(step(30)).toBe(20)
     expect(step(0)).toBe(15)
+    // A partial report (a partition still being filled) is a lower bound: it only ever raises.
+    const partial = (cost: number) => {
+      const r = plan({ round: 0, worlds: [{ map, loads: { p0: { tickCostMs: cost, entities: 0, clients: 0, summary: [], partial: true } } }], workers: [w('a')], state }, cfg)
+      state = r.state
+      return state.smoothed['w']?.['p0']
+    }
+    expect(partial(5)).toBe(15)
+    expect(partial(40)).toBe(40)
   })
 
   it('leaves a map with one worker and moderate load alone (a fixed point from the start)', () => {

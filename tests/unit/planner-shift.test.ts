@@ -9,7 +9,7 @@ import { reportsFromField } from '../../scripts/sim/reports.ts'
 
 const workers: WorkerInfo[] = ['a', 'b'].map((id) => ({ id, capacity: 100, live: true, draining: false, labels: {} }))
 // Only shifts: no splits or moves may get in the way.
-const config = plannerConfig({ ghostMargin: 4, maxSplitsPerRound: 0, maxMovesPerRound: 0, borderCooldownRounds: 3 })
+const config = plannerConfig({ ghostMargin: 4, maxSplitsPerRound: 0, maxMovesPerRound: 0, borderCooldownS: 3 })
 
 const twoLeaves = (): PartitionMap => ({
   worldId: 'w', bounds: { minX: 0, minY: 0, maxX: 1000, maxY: 100 }, version: 0, nextId: 3,

@@ -42,7 +42,10 @@ export interface PartitionLoad {
   partition?:
     | PartitionRef
     | undefined;
-  /** Simulation cost, ms of CPU per second of simulated time (smoothed by the worker). */
+  /**
+   * Simulation cost, ms of CPU per second of simulated time, over the ticks since the last report
+   * (not smoothed: the planner smooths).
+   */
   tickCostMs: number;
   tickMsMean: number;
   tickMsP99: number;
