@@ -32,6 +32,8 @@ import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
 import { DirectPlayer } from './lib/direct-player.ts'
+import { decompose, startProcessTrace } from './lib/handoff-trace.ts'
+import type { ProcessTrace } from './lib/handoff-trace.ts'
 import { ServerChild } from './lib/server-child.ts'
 import { sleep, startTicker } from './lib/ticker.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
@@ -85,8 +87,8 @@ interface ChildParams {
   hz: number
   npcs: number
 }
-type ToChild = { type: 'stats' } | { type: 'stop' }
-type FromChild = { type: 'ready' } | { type: 'stats'; stats: WorkerStats }
+type ToChild = { type: 'stats' } | { type: 'trace' } | { type: 'stop' }
+type FromChild = { type: 'ready' } | { type: 'stats'; stats: WorkerStats } | { type: 'trace'; trace: ProcessTrace }
 
 function newWorker(id: string, store: ClusterStore, transport: ClientTransport<TicketClaims>, privateKey: CryptoKey, hz: number, npcs: number): Worker {
   return new Worker({
@@ -99,6 +101,7 @@ function newWorker(id: string, store: ClusterStore, transport: ClientTransport<T
 /** The child process of --processes 2: worker wB alone, answering the parent's questions over IPC. */
 async function serveWorkerB(p: ChildParams): Promise<void> {
   const send = (msg: FromChild) => process.send?.(msg)
+  const trace = startProcessTrace('wB')
   const store = new EtcdStore({ endpoints: [p.endpoint] })
   const publicKey = await importPublicKeyPem(p.publicKeyPem)
   const transport = await ClientTransport.start<TicketClaims>({
@@ -109,6 +112,7 @@ async function serveWorkerB(p: ChildParams): Promise<void> {
   await w.start()
   process.on('message', (msg: ToChild) => {
     if (msg.type === 'stats') send({ type: 'stats', stats: statsOf(w) })
+    else if (msg.type === 'trace') send({ type: 'trace', trace: trace.collect() })
     else if (msg.type === 'stop') {
       void (async () => {
         await w.stop()
@@ -131,6 +135,8 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   const processes = Number(flags.extra['processes'] ?? 1)
   if (processes !== 1 && processes !== 2) throw new Error('--processes must be 1 or 2')
   const keys = scopedKeys(PREFIX)
+  // Stage stamps, ticks, collections and event-loop delay (see lib/handoff-trace.ts).
+  const trace = startProcessTrace(processes === 2 ? 'wA' : 'both')
   const { publicKey, privateKey } = await generateTicketKeys()
   // Two processes need a store they can both reach.
   const etcd: EtcdMember | undefined = processes === 2 ? await startEtcd() : undefined
@@ -145,6 +151,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   let childReady: Promise<unknown> = Promise.resolve()
   /** wB's figures: read here, or asked of its process. */
   let statsB: () => Promise<WorkerStats>
+  let traceB: () => Promise<ProcessTrace[]> = () => Promise.resolve([])
   if (etcd) {
     const params: ChildParams = {
       endpoint: etcd.endpoint, hz, npcs,
@@ -160,6 +167,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     childReady = c.next('ready', 60_000)
     childReady.catch(() => undefined)
     statsB = async () => (await c.ask({ type: 'stats' }, 'stats')).stats
+    traceB = async () => [(await c.ask({ type: 'trace' }, 'trace')).trace]
   } else {
     const wB = newWorker('wB', store, transport, privateKey, hz, npcs)
     workers.push(wB)
@@ -230,6 +238,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     }
     const latency = summarize([...endA.handoffMs, ...endB.handoffMs])
     const gap = summarize(gaps)
+    const stages = decompose([trace.collect(), ...(await traceB())], performance.timeOrigin + measureFrom)
     return {
       params: { bots, seconds, hz, npcs, store: etcd ? 'etcd' : 'memory', workers: 2, processes, transport: 'in-memory player connections, gRPC between workers' },
       metrics: {
@@ -240,10 +249,13 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         tick_ms: 1000 / hz,
         inputs_lost: inputsLost,
         entities_lost: entitiesAtStart - endA.entities - endB.entities,
+        // Where the handoff time goes, stage by stage (handoffs made while measuring).
+        ...stages.metrics,
       },
-      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; migrate messages sent ${players.filter((p) => p.control.some((m) => m.kind === 'migrate')).length} of ${bots} players`],
+      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; migrate messages sent ${players.filter((p) => p.control.some((m) => m.kind === 'migrate')).length} of ${bots} players`, ...stages.notes],
     }
   } finally {
+    trace.stop()
     stopTicker()
     for (const p of players) p.close()
     for (const w of workers) await w.stop()

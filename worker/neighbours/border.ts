@@ -18,6 +18,7 @@ import type { Entity } from '../game/types.ts'
 import { DEFAULT_HANDOFF, OWNED, expire, onReply, resendDue, shouldOffer, startOffer } from '../handoff/machine.ts'
 import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
 import { HandoffReceiver } from '../handoff/receiver.ts'
+import { handoffTrace } from '../handoff/trace.ts'
 import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
 import type { EntityExport } from '../simulation.ts'
 import { fromPendingInput, gameCodecs, ghostOf, toEntityState, toPendingInput } from './codec.ts'
@@ -290,6 +291,7 @@ export class Border implements RunnerBorder {
       this.byHandoff.set(handoffId, k)
       o.handoffIds.push(handoffId)
       this.stats.handoffsOut++
+      if (handoffTrace.enabled) handoffTrace.mark(handoffId, 'queued')
       this.sendOffer(r, o)
     }
     for (const o of this.outs.values()) {
@@ -351,6 +353,7 @@ export class Border implements RunnerBorder {
     const before = o.phase
     o.phase = onReply(o.phase, reply, this.tick, this.config)
     if (before.phase === 'offering' && o.phase.phase === 'forwarding') {
+      if (handoffTrace.enabled) handoffTrace.mark(reply.handoffId, 'accepted')
       this.stats.handoffMs.push(performance.now() - o.offeredAt)
       if (this.stats.handoffMs.length > 1_000) this.stats.handoffMs.shift()
       this.handedOff(r, o, before.toWorker)
