@@ -11,7 +11,10 @@
 export const STAGES = ['queued', 'offerWritten', 'offerReceived', 'answered', 'replyWritten', 'replyReceived', 'accepted'] as const
 export type Stage = (typeof STAGES)[number]
 
-/** One tick of one worker: when it started, when its runners' step ended, when its flush ended. */
+/**
+ * One stretch of work on the event loop: a worker's tick (`worker` is its id), or its handling of
+ * a batch of neighbour frames (`worker` is `<id>:frames`).
+ */
 export interface TickSpan {
   worker: string
   start: number
@@ -26,11 +29,17 @@ class HandoffTrace {
   enabled = false
   readonly stamps = new Map<string, Partial<Record<Stage, number>>>()
   readonly ticks: TickSpan[] = []
+  /**
+   * The process's CPU time (ms, all threads) when each handoff was queued and accepted: wall time
+   * beyond it is time the process waited (off the CPU, or idle on I/O).
+   */
+  readonly cpu = new Map<string, { queued?: number; accepted?: number }>()
 
   enable(): void {
     this.enabled = true
     this.stamps.clear()
     this.ticks.length = 0
+    this.cpu.clear()
   }
 
   now(): number {
@@ -44,6 +53,12 @@ class HandoffTrace {
       this.stamps.set(handoffId, s)
     }
     s[stage] ??= now()
+    if (stage === 'queued' || stage === 'accepted') {
+      const u = process.cpuUsage()
+      const c = this.cpu.get(handoffId) ?? {}
+      c[stage] ??= (u.user + u.system) / 1000
+      this.cpu.set(handoffId, c)
+    }
   }
 
   tick(span: TickSpan): void {

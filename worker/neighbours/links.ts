@@ -364,7 +364,10 @@ export class LinkSet {
     const link = this.links.get(peerId)
     if (link) link.received++
     const rest = frames.filter((f) => f.frame?.$case !== 'hello')
-    if (rest.length > 0) this.options.onFrames(peerId, rest)
+    if (rest.length === 0) return
+    const start = handoffTrace.enabled ? handoffTrace.now() : 0
+    this.options.onFrames(peerId, rest)
+    if (handoffTrace.enabled) handoffTrace.tick({ worker: `${this.options.workerId}:frames`, start, stepped: start, end: handoffTrace.now() })
   }
 
   private attach(link: Link, stream: Stream): void {

@@ -14,6 +14,8 @@ export interface ProcessTrace {
   process: string
   stamps: Record<string, Partial<Record<Stage, number>>>
   ticks: TickSpan[]
+  /** Process CPU time (ms) when each handoff was queued and accepted (sender side). */
+  cpu: Record<string, { queued?: number; accepted?: number }>
   /** Garbage collections: wall-clock start (ms) and duration (ms). */
   gcs: { start: number; ms: number }[]
   /** Event-loop delay over the run, ms (perf_hooks histogram sampled every 1 ms). */
@@ -35,6 +37,7 @@ export function startProcessTrace(name: string): { collect: () => ProcessTrace; 
       process: name,
       stamps: Object.fromEntries(handoffTrace.stamps),
       ticks: [...handoffTrace.ticks],
+      cpu: Object.fromEntries(handoffTrace.cpu),
       gcs: [...gcs],
       eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
     }),
@@ -83,11 +86,17 @@ export function decompose(traces: ProcessTrace[], fromMs: number, slowMs = 3): {
   let slowTotal = 0
   let slowTick = 0
   let slowGc = 0
+  let slowOffCpu = 0
+  const cpu = new Map(traces.flatMap((t) => Object.entries(t.cpu)))
   for (const [id, s] of complete.sort((a, b) => (b[1].accepted as number) - (b[1].queued as number) - ((a[1].accepted as number) - (a[1].queued as number)))) {
     const total = (s.accepted as number) - (s.queued as number)
     if (total <= slowMs) break
     slow++
     slowTotal += total
+    const c = cpu.get(id)
+    // Wall time the sending process did not spend on a CPU (one process: the whole handoff path).
+    const offCpu = c?.queued !== undefined && c.accepted !== undefined ? Math.max(0, total - (c.accepted - c.queued)) : 0
+    slowOffCpu += offCpu
     const parts = SPANS.map((span) => {
       const a = s[span.from] as number
       const b = s[span.to] as number
@@ -102,11 +111,21 @@ export function decompose(traces: ProcessTrace[], fromMs: number, slowMs = 3): {
       const extra = [...[...inTicks].map(([w, ms]) => `tick ${w} ${ms.toFixed(1)}`), ...(gc > 0 ? [`gc ${gc.toFixed(1)}`] : [])]
       return `${span.name} ${(b - a).toFixed(2)}${extra.length > 0 ? ` [${extra.join(', ')}]` : ''}`
     })
-    if (notes.length < 8) notes.push(`slow handoff ${id}: ${total.toFixed(1)} ms = ${parts.join('; ')}`)
+    if (notes.length < 8) notes.push(`slow handoff ${id}: ${total.toFixed(1)} ms (sender process off CPU ${offCpu.toFixed(1)}) = ${parts.join('; ')}`)
   }
   metrics['slow_handoffs'] = slow
+  // Share of the slow handoffs' time that overlapped worker ticks or frame handling (any worker).
   metrics['slow_in_ticks_share'] = slow > 0 ? round(slowTick / slowTotal) : 0
   metrics['slow_in_gc_share'] = slow > 0 ? round(slowGc / slowTotal) : 0
+  metrics['slow_off_cpu_share'] = slow > 0 ? round(slowOffCpu / slowTotal) : 0
+  // Over all handoffs: wall time the sending process spent off the CPU (or idle on I/O).
+  const offAll = complete.map(([id, s]) => {
+    const c = cpu.get(id)
+    return c?.queued !== undefined && c.accepted !== undefined ? Math.max(0, (s.accepted as number) - (s.queued as number) - (c.accepted - c.queued)) : 0
+  })
+  const oc = summarize(offAll)
+  metrics['off_cpu_ms_p50'] = round(oc.p50)
+  metrics['off_cpu_ms_p99'] = round(oc.p99)
   for (const t of traces) {
     const p = t.process
     metrics[`eld_ms_p99_${p}`] = round(t.eld.p99)
@@ -114,7 +133,7 @@ export function decompose(traces: ProcessTrace[], fromMs: number, slowMs = 3): {
     const g = summarize(t.gcs.filter((x) => x.start >= fromMs).map((x) => x.ms))
     metrics[`gc_count_${p}`] = t.gcs.filter((x) => x.start >= fromMs).length
     metrics[`gc_ms_max_${p}`] = round(Number.isFinite(g.max) ? g.max : 0)
-    const tk = summarize(t.ticks.filter((x) => x.start >= fromMs).map((x) => x.end - x.start))
+    const tk = summarize(t.ticks.filter((x) => x.start >= fromMs && !x.worker.endsWith(':frames')).map((x) => x.end - x.start))
     metrics[`tick_cost_ms_p99_${p}`] = round(Number.isFinite(tk.p99) ? tk.p99 : 0)
   }
   return { metrics, notes }
