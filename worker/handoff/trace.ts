@@ -6,6 +6,7 @@
  * performance.now()`), so the stamps two processes take of one handoff can be put side by side.
  * Each process keeps what it saw, by handoff id; the benchmark joins them.
  */
+import { readFileSync } from 'node:fs'
 
 /** One handoff's path, in order. The first stamp of each stage is kept (a resend does not move it). */
 export const STAGES = ['queued', 'offerWritten', 'offerReceived', 'answered', 'replyWritten', 'replyReceived', 'accepted'] as const
@@ -25,15 +26,32 @@ export interface TickSpan {
 
 const now = (): number => performance.timeOrigin + performance.now()
 
+/** Main-thread time on a CPU and waiting in the run queue, ms (Linux; process CPU time elsewhere). */
+export interface SchedStat {
+  onCpu: number
+  waiting: number
+}
+
+function schedStat(): SchedStat {
+  try {
+    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')
+    return { onCpu: Number(run) / 1e6, waiting: Number(wait) / 1e6 }
+  } catch {
+    const u = process.cpuUsage()
+    return { onCpu: (u.user + u.system) / 1000, waiting: 0 }
+  }
+}
+
 class HandoffTrace {
   enabled = false
   readonly stamps = new Map<string, Partial<Record<Stage, number>>>()
   readonly ticks: TickSpan[] = []
   /**
-   * The process's CPU time (ms, all threads) when each handoff was queued and accepted: wall time
-   * beyond it is time the process waited (off the CPU, or idle on I/O).
+   * The main thread's scheduler figures when each handoff was queued and accepted (Linux
+   * `/proc/thread-self/schedstat`, ms): time on a CPU, and time runnable but waiting for one. Over
+   * a handoff, wall time = on CPU + waiting for a CPU + idle (the event loop blocked on I/O).
    */
-  readonly cpu = new Map<string, { queued?: number; accepted?: number }>()
+  readonly cpu = new Map<string, { queued?: SchedStat; accepted?: SchedStat }>()
 
   enable(): void {
     this.enabled = true
@@ -54,9 +72,8 @@ class HandoffTrace {
     }
     s[stage] ??= now()
     if (stage === 'queued' || stage === 'accepted') {
-      const u = process.cpuUsage()
       const c = this.cpu.get(handoffId) ?? {}
-      c[stage] ??= (u.user + u.system) / 1000
+      c[stage] ??= schedStat()
       this.cpu.set(handoffId, c)
     }
   }

@@ -6,7 +6,7 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import type { PerformanceEntry } from 'node:perf_hooks'
 import { handoffTrace, STAGES } from '../../../worker/handoff/trace.ts'
-import type { Stage, TickSpan } from '../../../worker/handoff/trace.ts'
+import type { SchedStat, Stage, TickSpan } from '../../../worker/handoff/trace.ts'
 import { summarize } from '../scenario.ts'
 
 /** What one process saw: its stamps, its workers' ticks, its collections and event-loop delay. */
@@ -14,8 +14,8 @@ export interface ProcessTrace {
   process: string
   stamps: Record<string, Partial<Record<Stage, number>>>
   ticks: TickSpan[]
-  /** Process CPU time (ms) when each handoff was queued and accepted (sender side). */
-  cpu: Record<string, { queued?: number; accepted?: number }>
+  /** The sender's main-thread scheduler figures when each handoff was queued and accepted. */
+  cpu: Record<string, { queued?: SchedStat; accepted?: SchedStat }>
   /** Garbage collections: wall-clock start (ms) and duration (ms). */
   gcs: { start: number; ms: number }[]
   /** Event-loop delay over the run, ms (perf_hooks histogram sampled every 1 ms). */
@@ -59,6 +59,14 @@ const SPANS: { name: string; from: Stage; to: Stage }[] = [
   { name: 'take_in', from: 'replyReceived', to: 'accepted' },
 ]
 
+function runQueueMs(c: { queued?: SchedStat; accepted?: SchedStat } | undefined): number {
+  return c?.queued && c.accepted ? Math.max(0, c.accepted.waiting - c.queued.waiting) : 0
+}
+
+function onCpuMs(c: { queued?: SchedStat; accepted?: SchedStat } | undefined): number {
+  return c?.queued && c.accepted ? Math.max(0, c.accepted.onCpu - c.queued.onCpu) : 0
+}
+
 function overlap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0))
 }
@@ -93,9 +101,8 @@ export function decompose(traces: ProcessTrace[], fromMs: number, slowMs = 3): {
     if (total <= slowMs) break
     slow++
     slowTotal += total
-    const c = cpu.get(id)
-    // Wall time the sending process did not spend on a CPU (one process: the whole handoff path).
-    const offCpu = c?.queued !== undefined && c.accepted !== undefined ? Math.max(0, total - (c.accepted - c.queued)) : 0
+    // Time the sender's main thread was runnable but waited for a CPU (one process: the whole path).
+    const offCpu = runQueueMs(cpu.get(id))
     slowOffCpu += offCpu
     const parts = SPANS.map((span) => {
       const a = s[span.from] as number
@@ -111,21 +118,17 @@ export function decompose(traces: ProcessTrace[], fromMs: number, slowMs = 3): {
       const extra = [...[...inTicks].map(([w, ms]) => `tick ${w} ${ms.toFixed(1)}`), ...(gc > 0 ? [`gc ${gc.toFixed(1)}`] : [])]
       return `${span.name} ${(b - a).toFixed(2)}${extra.length > 0 ? ` [${extra.join(', ')}]` : ''}`
     })
-    if (notes.length < 8) notes.push(`slow handoff ${id}: ${total.toFixed(1)} ms (sender process off CPU ${offCpu.toFixed(1)}) = ${parts.join('; ')}`)
+    if (notes.length < 8) notes.push(`slow handoff ${id}: ${total.toFixed(1)} ms (sender waiting for a CPU ${offCpu.toFixed(1)}, on one ${onCpuMs(cpu.get(id)).toFixed(1)}) = ${parts.join('; ')}`)
   }
   metrics['slow_handoffs'] = slow
   // Share of the slow handoffs' time that overlapped worker ticks or frame handling (any worker).
   metrics['slow_in_ticks_share'] = slow > 0 ? round(slowTick / slowTotal) : 0
   metrics['slow_in_gc_share'] = slow > 0 ? round(slowGc / slowTotal) : 0
-  metrics['slow_off_cpu_share'] = slow > 0 ? round(slowOffCpu / slowTotal) : 0
-  // Over all handoffs: wall time the sending process spent off the CPU (or idle on I/O).
-  const offAll = complete.map(([id, s]) => {
-    const c = cpu.get(id)
-    return c?.queued !== undefined && c.accepted !== undefined ? Math.max(0, (s.accepted as number) - (s.queued as number) - (c.accepted - c.queued)) : 0
-  })
-  const oc = summarize(offAll)
-  metrics['off_cpu_ms_p50'] = round(oc.p50)
-  metrics['off_cpu_ms_p99'] = round(oc.p99)
+  metrics['slow_run_queue_share'] = slow > 0 ? round(slowOffCpu / slowTotal) : 0
+  // Over all handoffs: time the sender's main thread waited in the run queue (for a CPU).
+  const oc = summarize(complete.map(([id]) => runQueueMs(cpu.get(id))))
+  metrics['run_queue_ms_p50'] = round(oc.p50)
+  metrics['run_queue_ms_p99'] = round(oc.p99)
   for (const t of traces) {
     const p = t.process
     metrics[`eld_ms_p99_${p}`] = round(t.eld.p99)
