@@ -453,8 +453,9 @@ export class Worker<S = unknown, M = unknown> {
     for (const runner of this.runners.values()) runner.tick()
     const stepped = traced ? handoffTrace.now() : 0
     this.border.afterTick()
+    const bordered = traced ? handoffTrace.now() : 0
     this.links.flush()
-    if (traced) handoffTrace.tick({ worker: this.id, start, stepped, end: handoffTrace.now() })
+    if (traced) handoffTrace.tick({ worker: this.id, start, stepped, bordered, end: handoffTrace.now() })
     if (++this.ticks % this.deps.options.tickRate === 0) this.updateGauges()
   }
 

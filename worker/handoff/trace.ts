@@ -21,6 +21,8 @@ export interface TickSpan {
   start: number
   /** After `beforeTick` and the runners' step and snapshots; `afterTick` (ghosts, offers) follows. */
   stepped: number
+  /** After `afterTick`; the links' flush follows. */
+  bordered: number
   end: number
 }
 

@@ -367,7 +367,7 @@ export class LinkSet {
     if (rest.length === 0) return
     const start = handoffTrace.enabled ? handoffTrace.now() : 0
     this.options.onFrames(peerId, rest)
-    if (handoffTrace.enabled) handoffTrace.tick({ worker: `${this.options.workerId}:frames`, start, stepped: start, end: handoffTrace.now() })
+    if (handoffTrace.enabled) handoffTrace.tick({ worker: `${this.options.workerId}:frames`, start, stepped: start, bordered: start, end: handoffTrace.now() })
   }
 
   private attach(link: Link, stream: Stream): void {

@@ -118,6 +118,10 @@ export function decompose(traces: ProcessTrace[], fromMs: number, slowMs = 3): {
       const extra = [...[...inTicks].map(([w, ms]) => `tick ${w} ${ms.toFixed(1)}`), ...(gc > 0 ? [`gc ${gc.toFixed(1)}`] : [])]
       return `${span.name} ${(b - a).toFixed(2)}${extra.length > 0 ? ` [${extra.join(', ')}]` : ''}`
     })
+    // The sender's tick the offer was queued in: its phases, and where in it the offer was queued.
+    const q = s.queued as number
+    const own = ticks.find((t) => !t.worker.endsWith(':frames') && t.start <= q && q <= t.end)
+    if (own) parts.push(`sender tick: step ${(own.stepped - own.start).toFixed(2)}, afterTick ${(own.bordered - own.stepped).toFixed(2)} (offer queued at +${(q - own.stepped).toFixed(2)}), flush ${(own.end - own.bordered).toFixed(2)}`)
     if (notes.length < 8) notes.push(`slow handoff ${id}: ${total.toFixed(1)} ms (sender waiting for a CPU ${offCpu.toFixed(1)}, on one ${onCpuMs(cpu.get(id)).toFixed(1)}) = ${parts.join('; ')}`)
   }
   metrics['slow_handoffs'] = slow
