@@ -50,8 +50,9 @@ class HandoffTrace {
   readonly ticks: TickSpan[] = []
   /**
    * The main thread's scheduler figures when each handoff was queued and accepted (Linux
-   * `/proc/thread-self/schedstat`, ms): time on a CPU, and time runnable but waiting for one. Over
-   * a handoff, wall time = on CPU + waiting for a CPU + idle (the event loop blocked on I/O).
+   * `/proc/thread-self/schedstat`, ms): time on a CPU, and time runnable but waiting for one. The
+   * wait is exact between two stamps taken while running; the CPU time lags by up to a scheduler
+   * tick (it is brought up to date at context switches), so the bench does not use it.
    */
   readonly cpu = new Map<string, { queued?: SchedStat; accepted?: SchedStat }>()
 

@@ -63,10 +63,6 @@ function runQueueMs(c: { queued?: SchedStat; accepted?: SchedStat } | undefined)
   return c?.queued && c.accepted ? Math.max(0, c.accepted.waiting - c.queued.waiting) : 0
 }
 
-function onCpuMs(c: { queued?: SchedStat; accepted?: SchedStat } | undefined): number {
-  return c?.queued && c.accepted ? Math.max(0, c.accepted.onCpu - c.queued.onCpu) : 0
-}
-
 function overlap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0))
 }
@@ -122,7 +118,7 @@ export function decompose(traces: ProcessTrace[], fromMs: number, slowMs = 3): {
     const q = s.queued as number
     const own = ticks.find((t) => !t.worker.endsWith(':frames') && t.start <= q && q <= t.end)
     if (own) parts.push(`sender tick: step ${(own.stepped - own.start).toFixed(2)}, afterTick ${(own.bordered - own.stepped).toFixed(2)} (offer queued at +${(q - own.stepped).toFixed(2)}), flush ${(own.end - own.bordered).toFixed(2)}`)
-    if (notes.length < 8) notes.push(`slow handoff ${id}: ${total.toFixed(1)} ms (sender waiting for a CPU ${offCpu.toFixed(1)}, on one ${onCpuMs(cpu.get(id)).toFixed(1)}) = ${parts.join('; ')}`)
+    if (notes.length < 8) notes.push(`slow handoff ${id}: ${total.toFixed(1)} ms (sender waiting for a CPU ${offCpu.toFixed(1)}) = ${parts.join('; ')}`)
   }
   metrics['slow_handoffs'] = slow
   // Share of the slow handoffs' time that overlapped worker ticks or frame handling (any worker).
