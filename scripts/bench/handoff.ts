@@ -9,6 +9,14 @@
  * between snapshots a player sees (a tick interval when nothing is missed); inputs sent but never
  * applied; entities lost (the world's count at the end against the start).
  *
+ * Where the time goes (lib/handoff-trace.ts): per stage of a handoff, p50 and p99 of
+ * queue_to_write (offer queued → written to the stream), offer_wire (→ read by the peer), judge
+ * (→ answered), reply_queue (→ reply written), reply_wire (→ read by the sender), take_in (→
+ * accepted); for handoffs over 3 ms, the share of their time that overlapped worker ticks or frame
+ * handling, garbage collections, and the sender's main thread waiting in the run queue for a CPU
+ * (run_queue_ms_*); per process, event-loop delay, collections and tick cost. Up to eight of the
+ * slowest handoffs are printed stage by stage.
+ *
  * With --processes 2, wB runs in a child process of its own (as workers are deployed), both on a
  * throwaway etcd member (a store two processes can share): the workers then no longer wait for each
  * other's ticks, garbage collections and the players' snapshot decoding on one event loop.
