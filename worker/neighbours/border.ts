@@ -291,6 +291,7 @@ export class Border implements RunnerBorder {
       // through us from elsewhere has no connection here to keep.
       const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
       const handoffId = `${this.deps.workerId}.${++this.seq}`
+      if (handoffTrace.enabled) handoffTrace.mark(handoffId, 'queued')
       const o: Out = {
         runnerKey: r.key, worldId: r.options.worldId, entityId: e.id, playerId: e.playerId,
         phase: startOffer(handoffId, self, target.ref, target.owner, this.tick), held, buffered: [], closed: false, peer: target.owner, offeredAt: performance.now(), handoffIds: [],
@@ -300,7 +301,6 @@ export class Border implements RunnerBorder {
       this.byHandoff.set(handoffId, k)
       o.handoffIds.push(handoffId)
       this.stats.handoffsOut++
-      if (handoffTrace.enabled) handoffTrace.mark(handoffId, 'queued')
       this.sendOffer(r, o)
     }
     candidates.length = 0
@@ -363,8 +363,8 @@ export class Border implements RunnerBorder {
     const before = o.phase
     o.phase = onReply(o.phase, reply, this.tick, this.config)
     if (before.phase === 'offering' && o.phase.phase === 'forwarding') {
-      if (handoffTrace.enabled) handoffTrace.mark(reply.handoffId, 'accepted')
       this.stats.handoffMs.push(performance.now() - o.offeredAt)
+      if (handoffTrace.enabled) handoffTrace.mark(reply.handoffId, 'accepted')
       if (this.stats.handoffMs.length > 1_000) this.stats.handoffMs.shift()
       this.handedOff(r, o, before.toWorker)
     } else if (before.phase === 'offering' && o.phase.phase === 'owned') this.takeBack(r, o, reply.reason)
