@@ -97,14 +97,6 @@ export interface Scheduler {
 
 export const monotonicClock: Clock = { now: () => performance.now() }
 
-/**
- * The tick phase of the `k`th loop started in a process (ms within a step of `stepMs`): spread by
- * the golden ratio, so any number of loops stay apart (two: half a step apart, give or take a fifth).
- */
-export function spreadPhase(k: number, stepMs: number): number {
-  return ((k * 0.6180339887498949) % 1) * stepMs
-}
-
 /** `setImmediate` for waits under 1 ms (timers cannot resolve those), `setTimeout` otherwise. */
 export const timerScheduler: Scheduler = {
   schedule(fn, delayMs) {
@@ -124,13 +116,6 @@ export interface TickLoopOptions {
   maxCatchUpTicks?: number
   /** First tick number (default 0). */
   startTick?: number
-  /**
-   * Where in the step ticks fall: at clock times ≡ `phaseMs` modulo the step (the first tick waits
-   * for the next such time). Without it the first tick runs at `start` and the rest follow from
-   * there. Loops sharing an event loop (workers of one process) use different phases, so that one's
-   * tick does not run just when the other's neighbour frames arrive.
-   */
-  phaseMs?: number
   /** Runs one tick. Errors are the caller's to handle: a throw stops the loop and reaches `onError`. */
   onTick: (tick: number) => void
   /** Called after an `advance` that dropped ticks. */
@@ -164,13 +149,7 @@ export class TickLoop {
   start(): void {
     if (this.running) return
     this.running = true
-    const now = this.clock.now()
-    const opts: TickStepperOptions = { startMs: now }
-    const phase = this.options.phaseMs
-    if (phase !== undefined) {
-      const step = 1000 / (this.options.tickRate ?? 20)
-      opts.startMs = now + ((((phase - now) % step) + step) % step)
-    }
+    const opts: TickStepperOptions = { startMs: this.clock.now() }
     if (this.options.tickRate !== undefined) opts.tickRate = this.options.tickRate
     if (this.options.maxCatchUpTicks !== undefined) opts.maxCatchUpTicks = this.options.maxCatchUpTicks
     opts.startTick = this.stepper?.tick ?? this.options.startTick ?? 0

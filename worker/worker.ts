@@ -36,7 +36,7 @@ import type { LoadSnapshot } from './load-reporter.ts'
 import { Membership } from './membership.ts'
 import type { WorkerOptions } from './options.ts'
 import { PartitionRunner } from './partition-runner.ts'
-import { spreadPhase, TickLoop } from './tick-loop.ts'
+import { TickLoop } from './tick-loop.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
 import { refusePlayer } from './player-link.ts'
 import { describeEntities, registerEntityDebug } from './debug-entities.ts'
@@ -59,9 +59,6 @@ export interface WorkerDeps<S, M> {
    */
   ticketSigner?: { privateKey: CryptoKey; kid: string }
 }
-
-/** Workers constructed in this process so far (each gets its own tick phase). */
-let workersInProcess = 0
 
 export class Worker<S = unknown, M = unknown> {
   readonly registry: Registry
@@ -142,9 +139,6 @@ export class Worker<S = unknown, M = unknown> {
     })
     this.loop = new TickLoop({
       tickRate: options.tickRate,
-      // Workers of one process (embedded mode) tick apart: an offer or reply that arrives while
-      // another worker of the process ticks waits for that whole tick, on the one event loop.
-      phaseMs: spreadPhase(workersInProcess++, 1000 / options.tickRate),
       onTick: () => this.tick(),
       onError: (err) => logger.error({ err }, 'tick loop stopped by an error'),
     })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { spreadPhase, TickLoop, TickStepper } from '../../worker/tick-loop.ts'
+import { TickLoop, TickStepper } from '../../worker/tick-loop.ts'
 import type { Clock, Scheduler } from '../../worker/tick-loop.ts'
 
 /** A manual clock and scheduler: time only moves when the test moves it. */
@@ -96,27 +96,6 @@ describe('TickLoop', () => {
     expect(time.t).toBe(450)
     loop.stop()
     expect(time.fire()).toBe(false)
-  })
-
-  it('puts ticks at the given phase of the step, waiting for the first one', () => {
-    const time = new FakeTime()
-    time.t = 1_234
-    const ticks: number[] = []
-    const loop = new TickLoop({ tickRate: 20, phaseMs: 30, onTick: () => ticks.push(time.t), clock: time, scheduler: time })
-    loop.start()
-    expect(ticks).toEqual([])
-    for (let i = 0; i < 3; i++) time.fire()
-    expect(ticks).toEqual([1_280, 1_330, 1_380])
-    loop.stop()
-  })
-
-  it('spreads the phases of loops sharing a process over the step', () => {
-    const phases = [0, 1, 2, 3].map((k) => spreadPhase(k, 50))
-    expect(phases[0]).toBe(0)
-    // Two loops: far from each other's ticks (a tick of either costs a few ms).
-    expect(Math.min(Math.abs((phases[1] as number) - (phases[0] as number)), 50 - Math.abs((phases[1] as number) - (phases[0] as number)))).toBeGreaterThan(15)
-    for (const p of phases) expect(p >= 0 && p < 50).toBe(true)
-    expect(new Set(phases.map((p) => Math.round(p))).size).toBe(4)
   })
 
   it('reports overruns through the callback when a tick takes too long', () => {
