@@ -29,6 +29,7 @@ import type { CryptoKey } from 'jose'
 import { NeighbourServiceService } from '../proto/gen/tessera/v1/neighbour.ts'
 import { Border } from './neighbours/border.ts'
 import { LINK_WINDOW_BYTES, LinkSet } from './neighbours/links.ts'
+import { handoffTrace } from './handoff/trace.ts'
 import type { Game } from './game/types.ts'
 import { LoadReporter } from './load-reporter.ts'
 import type { LoadSnapshot } from './load-reporter.ts'
@@ -446,10 +447,15 @@ export class Worker<S = unknown, M = unknown> {
   private tick(): void {
     // Runners are stepped together: one timer per worker, each partition measured on its own.
     // Border work happens at the tick boundaries on either side of the step.
+    const traced = handoffTrace.enabled
+    const start = traced ? handoffTrace.now() : 0
     this.border.beforeTick(this.ticks)
     for (const runner of this.runners.values()) runner.tick()
+    const stepped = traced ? handoffTrace.now() : 0
     this.border.afterTick()
+    const bordered = traced ? handoffTrace.now() : 0
     this.links.flush()
+    if (traced) handoffTrace.tick({ worker: this.id, start, stepped, bordered, end: handoffTrace.now() })
     if (++this.ticks % this.deps.options.tickRate === 0) this.updateGauges()
   }
 

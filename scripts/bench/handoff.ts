@@ -9,11 +9,20 @@
  * between snapshots a player sees (a tick interval when nothing is missed); inputs sent but never
  * applied; entities lost (the world's count at the end against the start).
  *
+ * Where the time goes (lib/handoff-trace.ts): per stage of a handoff, p50 and p99 of
+ * queue_to_write (offer queued → written to the stream), offer_wire (→ read by the peer), judge
+ * (→ answered), reply_queue (→ reply written), reply_wire (→ read by the sender), take_in (→
+ * accepted); for handoffs over 3 ms, the share of their time that overlapped worker ticks or frame
+ * handling, garbage collections, and the sender's main thread waiting in the run queue for a CPU
+ * (run_queue_ms_*); per process, event-loop delay, collections and tick cost. Up to eight of the
+ * slowest handoffs are printed stage by stage.
+ *
  * With --processes 2, wB runs in a child process of its own (as workers are deployed), both on a
  * throwaway etcd member (a store two processes can share): the workers then no longer wait for each
  * other's ticks, garbage collections and the players' snapshot decoding on one event loop.
  *
- * Flags: --bots (20), --seconds (10), --hz (20), extra --npcs (100), --processes (1 or 2), --json.
+ * Flags: --bots (20), --seconds (10, measured after --warmup, 2), --hz (20), extra --npcs (100),
+ * --processes (1 or 2), --json.
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -32,6 +41,8 @@ import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
 import { DirectPlayer } from './lib/direct-player.ts'
+import { decompose, startProcessTrace } from './lib/handoff-trace.ts'
+import type { ProcessTrace } from './lib/handoff-trace.ts'
 import { ServerChild } from './lib/server-child.ts'
 import { sleep, startTicker } from './lib/ticker.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
@@ -85,8 +96,8 @@ interface ChildParams {
   hz: number
   npcs: number
 }
-type ToChild = { type: 'stats' } | { type: 'stop' }
-type FromChild = { type: 'ready' } | { type: 'stats'; stats: WorkerStats }
+type ToChild = { type: 'stats' } | { type: 'trace' } | { type: 'stop' }
+type FromChild = { type: 'ready' } | { type: 'stats'; stats: WorkerStats } | { type: 'trace'; trace: ProcessTrace }
 
 function newWorker(id: string, store: ClusterStore, transport: ClientTransport<TicketClaims>, privateKey: CryptoKey, hz: number, npcs: number): Worker {
   return new Worker({
@@ -99,6 +110,7 @@ function newWorker(id: string, store: ClusterStore, transport: ClientTransport<T
 /** The child process of --processes 2: worker wB alone, answering the parent's questions over IPC. */
 async function serveWorkerB(p: ChildParams): Promise<void> {
   const send = (msg: FromChild) => process.send?.(msg)
+  const trace = startProcessTrace('wB')
   const store = new EtcdStore({ endpoints: [p.endpoint] })
   const publicKey = await importPublicKeyPem(p.publicKeyPem)
   const transport = await ClientTransport.start<TicketClaims>({
@@ -109,6 +121,7 @@ async function serveWorkerB(p: ChildParams): Promise<void> {
   await w.start()
   process.on('message', (msg: ToChild) => {
     if (msg.type === 'stats') send({ type: 'stats', stats: statsOf(w) })
+    else if (msg.type === 'trace') send({ type: 'trace', trace: trace.collect() })
     else if (msg.type === 'stop') {
       void (async () => {
         await w.stop()
@@ -129,8 +142,11 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   const hz = flags.hz ?? 20
   const npcs = Number(flags.extra['npcs'] ?? 100)
   const processes = Number(flags.extra['processes'] ?? 1)
+  const warmup = Number(flags.extra['warmup'] ?? 2)
   if (processes !== 1 && processes !== 2) throw new Error('--processes must be 1 or 2')
   const keys = scopedKeys(PREFIX)
+  // Stage stamps, ticks, collections and event-loop delay (see lib/handoff-trace.ts).
+  const trace = startProcessTrace(processes === 2 ? 'wA' : 'both')
   const { publicKey, privateKey } = await generateTicketKeys()
   // Two processes need a store they can both reach.
   const etcd: EtcdMember | undefined = processes === 2 ? await startEtcd() : undefined
@@ -145,6 +161,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   let childReady: Promise<unknown> = Promise.resolve()
   /** wB's figures: read here, or asked of its process. */
   let statsB: () => Promise<WorkerStats>
+  let traceB: () => Promise<ProcessTrace[]> = () => Promise.resolve([])
   if (etcd) {
     const params: ChildParams = {
       endpoint: etcd.endpoint, hz, npcs,
@@ -160,6 +177,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     childReady = c.next('ready', 60_000)
     childReady.catch(() => undefined)
     statsB = async () => (await c.ask({ type: 'stats' }, 'stats')).stats
+    traceB = async () => [(await c.ask({ type: 'trace' }, 'trace')).trace]
   } else {
     const wB = newWorker('wB', store, transport, privateKey, hz, npcs)
     workers.push(wB)
@@ -203,7 +221,6 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     await until('first snapshots', () => players.every((p) => p.snapshots > 0))
     const entitiesAtStart = (await settled()).reduce((n, st) => n + st.entities, 0)
     const direction = players.map(() => 1)
-    const measureFrom = performance.now()
     stopTicker = startTicker(hz, () => {
       players.forEach((p, i) => {
         const me = p.joinedEntity === undefined ? undefined : p.receiver.entity(p.joinedEntity)
@@ -213,6 +230,13 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         p.walk(direction[i] ?? 1)
       })
     })
+    // The first handoffs of a fresh process compile their code path (V8 compiles a function on its
+    // first call): 3–9 ms each, once per process lifetime. They are reported on their own; the
+    // measured handoffs are those of the `seconds` after the warm-up.
+    await sleep(warmup * 1000)
+    const skipA = statsOf(wA).handoffMs.length
+    const skipB = (await statsB()).handoffMs.length
+    const measureFrom = performance.now()
     await sleep(seconds * 1000)
     stopTicker()
     // Let the last inputs and offers land.
@@ -228,22 +252,30 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       const id = p.conn.principal.playerId
       inputsLost += Math.max(0, p.seq - (endA.owners[id] ?? endB.owners[id] ?? 0))
     }
-    const latency = summarize([...endA.handoffMs, ...endB.handoffMs])
+    const latency = summarize([...endA.handoffMs.slice(skipA), ...endB.handoffMs.slice(skipB)])
+    const cold = summarize([...endA.handoffMs.slice(0, skipA), ...endB.handoffMs.slice(0, skipB)])
     const gap = summarize(gaps)
+    const stages = decompose([trace.collect(), ...(await traceB())], performance.timeOrigin + measureFrom)
     return {
-      params: { bots, seconds, hz, npcs, store: etcd ? 'etcd' : 'memory', workers: 2, processes, transport: 'in-memory player connections, gRPC between workers' },
+      params: { bots, seconds, warmup, hz, npcs, store: etcd ? 'etcd' : 'memory', workers: 2, processes, transport: 'in-memory player connections, gRPC between workers' },
       metrics: {
         handoffs: endA.handoffsOut + endB.handoffsOut,
+        measured_handoffs: endA.handoffMs.length - skipA + endB.handoffMs.length - skipB,
+        warmup_handoffs: skipA + skipB,
+        warmup_handoff_ms_max: skipA + skipB > 0 ? cold.max : 0,
         handoff_ms_p50: latency.p50,
         handoff_ms_p99: latency.p99,
         gap_ms_p99: gap.p99,
         tick_ms: 1000 / hz,
         inputs_lost: inputsLost,
         entities_lost: entitiesAtStart - endA.entities - endB.entities,
+        // Where the handoff time goes, stage by stage (handoffs made while measuring).
+        ...stages.metrics,
       },
-      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; migrate messages sent ${players.filter((p) => p.control.some((m) => m.kind === 'migrate')).length} of ${bots} players`],
+      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; migrate messages sent ${players.filter((p) => p.control.some((m) => m.kind === 'migrate')).length} of ${bots} players`, ...stages.notes],
     }
   } finally {
+    trace.stop()
     stopTicker()
     for (const p of players) p.close()
     for (const w of workers) await w.stop()

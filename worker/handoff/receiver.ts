@@ -10,6 +10,7 @@ import type { PartitionMap } from '../../core/partition-map.ts'
 import type { InputRecord } from '../../core/wire/input-codec.ts'
 import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { judgeOffer } from './machine.ts'
+import { handoffTrace } from './trace.ts'
 import type { HandoffConfig, Verdict } from './machine.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
 import type { EntityExport } from '../simulation.ts'
@@ -80,6 +81,7 @@ export class HandoffReceiver {
     if (!verdict.accept) this.c.stats.refused[verdict.reason] = (this.c.stats.refused[verdict.reason] ?? 0) + 1
     const reply: HandoffReply = { handoffId: offer.handoffId, accepted: verdict.accept, reason: verdict.accept ? '' : verdict.reason, clientUrl: '', ticket: '' }
     this.c.send(from, { frame: { $case: 'handoffReply', value: reply } })
+    if (handoffTrace.enabled) handoffTrace.mark(offer.handoffId, 'answered')
     const playerId = offer.session?.playerId
     const signTicket = this.c.signTicket
     if (verdict.accept && !verdict.duplicate && offer.relayWorker && offer.relayWorker !== this.c.workerId && playerId && signTicket) {

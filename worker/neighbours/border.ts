@@ -15,9 +15,10 @@ import type { WorkerRecord } from '../../core/records.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
 import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
-import { DEFAULT_HANDOFF, OWNED, expire, onReply, resendDue, shouldOffer, startOffer } from '../handoff/machine.ts'
+import { DEFAULT_HANDOFF, OWNED, expire, onReply, outsideBy, resendDue, shouldOffer, startOffer } from '../handoff/machine.ts'
 import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
 import { HandoffReceiver } from '../handoff/receiver.ts'
+import { handoffTrace } from '../handoff/trace.ts'
 import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
 import type { EntityExport } from '../simulation.ts'
 import { fromPendingInput, gameCodecs, ghostOf, toEntityState, toPendingInput } from './codec.ts'
@@ -107,6 +108,8 @@ export class Border implements RunnerBorder {
   /** Entities handed to us whose player's connection a peer still relays: their ghost follows them there. */
   private readonly relayedBy = new Map<string, string>()
   private inbox: { from: string; frame: NeighbourFrame }[] = []
+  /** Scratch list of `offer` (reused every tick). */
+  private readonly candidates: Entity<unknown>[] = []
   private tick = 0
   private seq = 0
   readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
@@ -263,11 +266,18 @@ export class Border implements RunnerBorder {
     const map = this.deps.map(r.options.worldId)
     if (!map) return
     const self: Ref = r.ref
+    // Only entities past the hysteresis band can be offered (all of a retiring runner's): the rest,
+    // nearly all of them on most ticks, cost one comparison and no allocation. Collected first,
+    // since offering one takes it out of the simulation being iterated.
+    const candidates = this.candidates
+    candidates.length = 0
+    const rect = r.options.rect
+    for (const e of r.sim.allEntities()) if (r.retiring || outsideBy(rect, e) > this.config.hysteresis) candidates.push(e)
     // Unanswered offers per peer worker, to keep each under the bound (offers to ourselves take
     // no link and are answered at the next tick boundary).
     const waiting = new Map<string, number>()
-    for (const o of this.outs.values()) if (o.phase.phase === 'offering') waiting.set(o.phase.toWorker, (waiting.get(o.phase.toWorker) ?? 0) + 1)
-    for (const e of [...r.sim.allEntities()]) {
+    if (candidates.length > 0) for (const o of this.outs.values()) if (o.phase.phase === 'offering') waiting.set(o.phase.toWorker, (waiting.get(o.phase.toWorker) ?? 0) + 1)
+    for (const e of candidates) {
       const k = key(r.options.worldId, e.id)
       const phase = this.outs.get(k)?.phase ?? OWNED
       const target = this.targetFor(r, map, e)
@@ -281,6 +291,7 @@ export class Border implements RunnerBorder {
       // through us from elsewhere has no connection here to keep.
       const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
       const handoffId = `${this.deps.workerId}.${++this.seq}`
+      if (handoffTrace.enabled) handoffTrace.mark(handoffId, 'queued')
       const o: Out = {
         runnerKey: r.key, worldId: r.options.worldId, entityId: e.id, playerId: e.playerId,
         phase: startOffer(handoffId, self, target.ref, target.owner, this.tick), held, buffered: [], closed: false, peer: target.owner, offeredAt: performance.now(), handoffIds: [],
@@ -292,6 +303,7 @@ export class Border implements RunnerBorder {
       this.stats.handoffsOut++
       this.sendOffer(r, o)
     }
+    candidates.length = 0
     for (const o of this.outs.values()) {
       if (o.runnerKey !== r.key || !resendDue(o.phase, this.tick, this.config)) continue
       this.stats.offersResent++
@@ -352,6 +364,7 @@ export class Border implements RunnerBorder {
     o.phase = onReply(o.phase, reply, this.tick, this.config)
     if (before.phase === 'offering' && o.phase.phase === 'forwarding') {
       this.stats.handoffMs.push(performance.now() - o.offeredAt)
+      if (handoffTrace.enabled) handoffTrace.mark(reply.handoffId, 'accepted')
       if (this.stats.handoffMs.length > 1_000) this.stats.handoffMs.shift()
       this.handedOff(r, o, before.toWorker)
     } else if (before.phase === 'offering' && o.phase.phase === 'owned') this.takeBack(r, o, reply.reason)

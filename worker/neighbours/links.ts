@@ -32,6 +32,7 @@ import type { Logger } from '../../core/log.ts'
 import { NeighbourServiceClient } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
 import type { LinkRequest, LinkResponse, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import { handoffTrace } from '../handoff/trace.ts'
 
 export interface LinkSetOptions {
   workerId: string
@@ -326,6 +327,7 @@ export class LinkSet {
     link.written++
     link.writtenAt.push(performance.now())
     link.unfinished.push(frames)
+    if (handoffTrace.enabled) traceFrames(frames, 'offerWritten', 'replyWritten')
     stream.write({ frames }, () => {
       // A stream replaced meanwhile (a redial) has its own count; its queue moved on with the link.
       if (link.stream !== stream) return
@@ -358,10 +360,14 @@ export class LinkSet {
 
   private receive(peerId: string, frames: NeighbourFrame[]): void {
     this.counters.framesIn += frames.length
+    if (handoffTrace.enabled) traceFrames(frames, 'offerReceived', 'replyReceived')
     const link = this.links.get(peerId)
     if (link) link.received++
     const rest = frames.filter((f) => f.frame?.$case !== 'hello')
-    if (rest.length > 0) this.options.onFrames(peerId, rest)
+    if (rest.length === 0) return
+    const start = handoffTrace.enabled ? handoffTrace.now() : 0
+    this.options.onFrames(peerId, rest)
+    if (handoffTrace.enabled) handoffTrace.tick({ worker: `${this.options.workerId}:frames`, start, stepped: start, bordered: start, end: handoffTrace.now() })
   }
 
   private attach(link: Link, stream: Stream): void {
@@ -419,5 +425,14 @@ export class LinkSet {
     }
     link.client?.close()
     link.client = undefined
+  }
+}
+
+/** Stamp the handoff stages a batch of frames passes (tracing on only). */
+function traceFrames(frames: readonly NeighbourFrame[], offer: 'offerWritten' | 'offerReceived', reply: 'replyWritten' | 'replyReceived'): void {
+  for (const f of frames) {
+    if (f.frame?.$case === 'handoff') handoffTrace.mark(f.frame.value.handoffId, offer)
+    // The answer, not the ticket that may follow it.
+    else if (f.frame?.$case === 'handoffReply' && f.frame.value.ticket === '') handoffTrace.mark(f.frame.value.handoffId, reply)
   }
 }

@@ -3,7 +3,7 @@
  * workers owning its neighbours (and to a worker relaying one of its players, wherever that player
  * walks), and game messages addressed to ghosts, routed to the entity's owner.
  */
-import type { PartitionMap } from '../../core/partition-map.ts'
+import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
 import { leafInfo, neighbours } from '../../core/partition-map.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
 import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
@@ -38,14 +38,22 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
   const map = c.map(r.options.worldId)
   if (!map) return
   const margin = c.ghostMargin
-  const borders = neighbours(map, r.options.partitionId).filter((nb) => nb.owner !== null)
+  // Each peer's shared border segments, looked up once per tick rather than searched per entity.
+  const bordersOf = new Map<string, BorderSegment[]>()
+  for (const nb of neighbours(map, r.options.partitionId)) {
+    if (nb.owner === null) continue
+    const list = bordersOf.get(nb.owner)
+    if (list) list.push(nb.border)
+    else bordersOf.set(nb.owner, [nb.border])
+  }
   const perPeer = new Map<string, Entity<unknown>[]>()
-  for (const nb of borders) if (nb.owner) perPeer.set(nb.owner, [])
+  for (const peer of bordersOf.keys()) perPeer.set(peer, [])
+  const relayed = c.relayedBy.size > 0
   for (const e of r.sim.allEntities()) {
-    const relayPeer = c.relayedBy.get(key(r.options.worldId, e.id))
+    const relayPeer = relayed ? c.relayedBy.get(key(r.options.worldId, e.id)) : undefined
     if (relayPeer !== undefined && !perPeer.has(relayPeer)) perPeer.set(relayPeer, [])
     for (const [peer, list] of perPeer) {
-      if (peer === relayPeer || borders.some((nb) => nb.owner === peer && nearBorder(e.x, e.y, nb.border, margin))) list.push(e as Entity<unknown>)
+      if (peer === relayPeer || nearAny(e.x, e.y, bordersOf.get(peer), margin)) list.push(e as Entity<unknown>)
     }
   }
   const ref: PartitionRef = r.ref
@@ -59,6 +67,12 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
     const upserts = list.map((e) => toEntityState(e, codecs.state, e.playerId === null ? 0 : r.sim.lastInputSeq(e.playerId)))
     c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), upserts, removed: [] } } })
   }
+}
+
+function nearAny(x: number, y: number, borders: readonly BorderSegment[] | undefined, margin: number): boolean {
+  if (borders === undefined) return false
+  for (const b of borders) if (nearBorder(x, y, b, margin)) return true
+  return false
 }
 
 export function routeMessages(c: TrafficContext, r: AnyRunner): void {
