@@ -7,10 +7,8 @@
  * reconnection afterwards goes to the worker the player is on now.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Rect } from '../../core/geometry.ts'
 import { silentLogger } from '../../core/log.ts'
 import { encodeMap } from '../../core/partition-map.ts'
-import type { PartitionMap } from '../../core/partition-map.ts'
 import { MemoryStore } from '../../core/store/index.ts'
 import { scopedKeys } from '../../core/store/keys.ts'
 import { generateTicketKeys, issueTicket } from '../../core/tickets.ts'
@@ -24,8 +22,8 @@ import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { BOUNDS, splitMap } from './helpers/split-world.ts'
 
-const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
 /** Static NPCs: two near the border (seen from both sides, as ghosts), one deep on each side. */
 const NPCS = [{ x: 96, y: 56 }, { x: 104, y: 44 }, { x: 60, y: 50 }, { x: 150, y: 50 }]
 
@@ -60,17 +58,6 @@ const walker: Game<Walk, Msg> = {
   },
 }
 
-function worldMap(): PartitionMap {
-  return {
-    worldId: 'w', bounds: BOUNDS, version: 1, nextId: 3,
-    root: {
-      kind: 'split', id: 'p0', axis: 'x', at: 100,
-      low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-      high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
-    },
-  }
-}
-
 describe('a real client migrating between workers', () => {
   const store = new MemoryStore()
   const keys = scopedKeys('/client-migrate/')
@@ -98,7 +85,7 @@ describe('a real client migrating between workers', () => {
     await wA.start()
     await wB.start()
     await store.put(keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
-    await store.put(keys.worldMap('w'), encodeMap(worldMap()))
+    await store.put(keys.worldMap('w'), encodeMap(splitMap('wA', 1)))
     await eventually('both partitions simulated', () => wA.partitions().includes('w:p1') && wB.partitions().includes('w:p2'))
     await eventually('the pair is linked', () => wA.links.connected().includes('wB') && wB.links.connected().includes('wA'))
     for (const at of NPCS) (at.x < 100 ? wA.runner('w', 'p1') : wB.runner('w', 'p2'))?.sim.spawnNpc(at)

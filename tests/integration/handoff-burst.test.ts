@@ -5,10 +5,8 @@
  * offers (simulated nowhere) at once: the rest keep walking where they are until their turn.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Rect } from '../../core/geometry.ts'
 import { silentLogger } from '../../core/log.ts'
 import { encodeMap } from '../../core/partition-map.ts'
-import type { PartitionMap } from '../../core/partition-map.ts'
 import { MemoryStore } from '../../core/store/index.ts'
 import { scopedKeys } from '../../core/store/keys.ts'
 import { generateTicketKeys } from '../../core/tickets.ts'
@@ -20,8 +18,8 @@ import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { BOUNDS, splitMap } from './helpers/split-world.ts'
 
-const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
 const BURST = 600
 /** Where the walkers stop, well inside p2 and away from the ghost margin. */
 const STOP_X = 140
@@ -41,15 +39,6 @@ const eastward: Game<{ go: boolean }, never> = {
   message: () => undefined,
   wire: (_e, out) => {
     out.kind = 1
-  },
-}
-
-const map: PartitionMap = {
-  worldId: 'w', bounds: BOUNDS, version: 1, nextId: 3,
-  root: {
-    kind: 'split', id: 'p0', axis: 'x', at: 100,
-    low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-    high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
   },
 }
 
@@ -75,7 +64,7 @@ describe('a burst of crossings over one link', () => {
     await wA.start()
     await wB.start()
     await store.put(keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
-    await store.put(keys.worldMap('w'), encodeMap(map))
+    await store.put(keys.worldMap('w'), encodeMap(splitMap('wA', 1)))
     await eventually('both partitions simulated', () => wA.partitions().includes('w:p1') && wB.partitions().includes('w:p2'))
     await eventually('the pair is linked', () => wA.links.connected().includes('wB') && wB.links.connected().includes('wA'))
   })

@@ -3,10 +3,8 @@
  * world `w` cut at x = 100 into p1 (low) and p2 (high, wB's): the fixture of the retiring-partition
  * tests, which move p1 from wA to wB and watch what happens to its entities.
  */
-import type { Rect } from '../../../core/geometry.ts'
 import { silentLogger } from '../../../core/log.ts'
 import { encodeMap } from '../../../core/partition-map.ts'
-import type { PartitionMap } from '../../../core/partition-map.ts'
 import { MemoryStore } from '../../../core/store/index.ts'
 import { scopedKeys } from '../../../core/store/keys.ts'
 import { generateTicketKeys } from '../../../core/tickets.ts'
@@ -18,22 +16,9 @@ import { ticketAdmission } from '../../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../../worker/transport/geckos-server.ts'
 import { Worker } from '../../../worker/worker.ts'
 import { eventually } from '../../helpers/eventually.ts'
-
-export const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
+import { BOUNDS, splitMap } from './split-world.ts'
 
 export type DemoWorker = Worker<DemoState, DemoMessage>
-
-/** `w` split at x = 100: p1 owned by `p1Owner` at `p1Epoch`, p2 by wB. */
-export function splitMap(p1Owner: string, p1Epoch: number): PartitionMap {
-  return {
-    worldId: 'w', bounds: BOUNDS, version: p1Epoch, nextId: 3,
-    root: {
-      kind: 'split', id: 'p0', axis: 'x', at: 100,
-      low: { kind: 'leaf', id: 'p1', owner: p1Owner, epoch: p1Epoch },
-      high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
-    },
-  }
-}
 
 export class TwoWorkerWorld {
   readonly store = new MemoryStore()
