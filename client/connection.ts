@@ -113,8 +113,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     const offer = await Promise.race([signalling.offer(options.ticket), gaveUp])
     pc = new RTCPeerConnection({ iceServers: options.iceServers ?? [] })
     const opened = channelOpened(pc)
-    signalling.pollCandidates(offer.id, pc)
-    await pc.setRemoteDescription(offer.localDescription)
+    // Polls start now (the server may still be gathering); what they bring waits for the offer.
+    const described = pc.setRemoteDescription(offer.localDescription)
+    signalling.pollCandidates(offer.id, pc, described)
+    await described
     await pc.setLocalDescription(await pc.createAnswer())
     await Promise.race([signalling.answer(offer.id, pc.localDescription), gaveUp])
     const dc = await Promise.race([opened, gaveUp])
@@ -187,10 +189,10 @@ class Signalling {
   }
 
   /** Adds the server's late candidates on the schedule above, until `stop()` (the channel opened). */
-  pollCandidates(id: string, pc: RTCPeerConnection): void {
+  pollCandidates(id: string, pc: RTCPeerConnection, described: Promise<void>): void {
     this.polls = CANDIDATE_POLLS_MS.map((ms) =>
       setTimeout(() => {
-        this.candidates(id, pc).catch(() => {
+        this.candidates(id, pc, described).catch(() => {
           // A poll that fails is as good as one that found nothing; the next may succeed.
         })
       }, ms),
@@ -213,13 +215,18 @@ class Signalling {
       })
   }
 
-  private async candidates(id: string, pc: RTCPeerConnection): Promise<void> {
+  /**
+   * One poll. The server hands each candidate out once, so one that arrives before the offer is
+   * set on the peer connection waits for it: added earlier it would be refused and lost for good.
+   */
+  private async candidates(id: string, pc: RTCPeerConnection, described: Promise<void>): Promise<void> {
     const res = await fetch(`${this.base}/connections/${id}/additional-candidates`, { signal: AbortSignal.timeout(2000) })
     if (!res.ok) {
       await res.body?.cancel()
       return
     }
     const list = (await res.json()) as RTCIceCandidateInit[]
+    await described
     if (pc.connectionState === 'closed') return
     for (const candidate of Array.isArray(list) ? list : []) await pc.addIceCandidate(candidate).catch(() => {})
   }
