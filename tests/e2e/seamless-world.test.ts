@@ -40,10 +40,12 @@ const SAMPLE_EVERY_MS = 300
  * Workers tick at 20 Hz and send every player a snapshot each tick: 50 ms apart. A crossing to
  * another worker keeps the old connection (relaying) until the new one has delivered its first
  * snapshot, so it costs a few ticks at most (seen: 100–250 ms at crossings and at the drain; one
- * bot sees 450–500 ms, 9–10 ticks, just after the merge). The bound, 20 ticks, leaves room for the
- * scheduling stalls of seven processes on two loaded cores; a stream that stops longer is broken.
+ * or two bots see 450–500 ms, 9–10 ticks, just after the merge, and once, in a full CI run with
+ * other test files on the same two cores, 1,193 ms at the drain: a new WebRTC connection there
+ * takes up to ~1 s). The bound, 40 ticks, leaves room for the scheduling stalls of seven processes
+ * on two loaded cores; a stream that stops longer is broken.
  */
-const MAX_SNAPSHOT_GAP_MS = 1_000
+const MAX_SNAPSHOT_GAP_MS = 2_000
 const WORLD: Rect = { minX: 0, minY: 0, maxX: 64, maxY: 64 }
 const NPCS = 40
 const WORKERS = ['wa', 'wb', 'wc'] as const
