@@ -8,6 +8,7 @@
  * The decisions are the pure machine's (`../handoff/machine.ts`); this file moves entities,
  * sessions and connections accordingly.
  */
+import { clampPoint } from '../../core/geometry.ts'
 import type { Logger } from '../../core/log.ts'
 import { leafAt, leafInfo, neighbours } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
@@ -312,7 +313,7 @@ export class Border implements RunnerBorder {
   }
 
   private targetFor(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { ref: Ref; owner: string } | undefined {
-    const leaf = r.retiring ? this.successorLeaf(r, map, e) : leafAt(map, clampTo(map.bounds, e))
+    const leaf = r.retiring ? this.successorLeaf(r, map, e) : leafAt(map, clampPoint(map.bounds, e))
     if (!leaf?.owner) return undefined
     // Only to a live worker (or ourselves): an offer to nobody would hold the entity frozen.
     if (leaf.owner !== this.deps.workerId && !this.deps.workers().has(leaf.owner)) return undefined
@@ -330,7 +331,7 @@ export class Border implements RunnerBorder {
    */
   private successorLeaf(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { id: string; owner: string | null; epoch: number } | undefined {
     const own = leafInfo(map, r.options.partitionId)?.leaf
-    return own ?? leafAt(map, clampTo(map.bounds, e))
+    return own ?? leafAt(map, clampPoint(map.bounds, e))
   }
 
   private sendOffer(r: AnyRunner, o: Out): void {
@@ -513,9 +514,4 @@ export class Border implements RunnerBorder {
     for (const r of this.deps.runners()) if (r.options.worldId === worldId && r.sim.entity(id) !== undefined) return r
     return undefined
   }
-}
-
-/** A point moved into a rectangle (the world's bounds), for positions just past the world's edge. */
-function clampTo(b: PartitionMap['bounds'], p: { x: number; y: number }): { x: number; y: number } {
-  return { x: Math.min(b.maxX, Math.max(b.minX, p.x)), y: Math.min(b.maxY, Math.max(b.minY, p.y)) }
 }
