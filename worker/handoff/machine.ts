@@ -125,7 +125,7 @@ export function startOffer(handoffId: string, from: Ref, to: Ref, toWorker: stri
 /** Sender: the unanswered offer should be sent again now (same id). Marks it sent. */
 export function resendDue(phase: OwnerPhase, tick: number, config: HandoffConfig): boolean {
   if (phase.phase !== 'offering') return false
-  const wait = config.resendTicks * Math.min(8, 2 ** Math.min(3, phase.attempts - 1))
+  const wait = config.resendTicks * 2 ** Math.min(3, phase.attempts - 1)
   if (tick - phase.sentAt < wait) return false
   phase.sentAt = tick
   phase.attempts++
