@@ -367,11 +367,10 @@ export class Worker<S = unknown, M = unknown> {
   private retire(runner: PartitionRunner<S, M>, now: number): boolean {
     if (runner.options.kind !== 'world') return false
     runner.retiringSince ??= now
-    const live = (w: string) => w === this.id || this.workerRecords.has(w)
-    const offering = this.border.busy(runner as PartitionRunner<unknown, unknown>)
-    if (runner.sim.entityCount === 0 && !offering && runner.players === 0) return false
+    const untyped = runner as PartitionRunner<unknown, unknown>
+    if (runner.sim.entityCount === 0 && runner.players === 0 && !this.border.busy(untyped)) return false
     // An offer to a worker that died waits for an answer that will not come; only the grace ends it.
-    const holding = runner.sim.entityCount > 0 || this.border.busy(runner as PartitionRunner<unknown, unknown>, live)
+    const holding = runner.sim.entityCount > 0 || this.border.busy(untyped, (w) => this.isLive(w))
     if (holding && this.successorAlive(runner)) {
       if (now - runner.retiringSince >= this.deps.options.retireGraceMs && !this.pastGrace.has(runner)) {
         this.pastGrace.add(runner)
@@ -390,7 +389,12 @@ export class Worker<S = unknown, M = unknown> {
     const map = this.maps.get(this.deps.keys.worldMap(runner.options.worldId))?.value
     const rect = runner.options.rect
     const successors = map ? leaves(map).filter((l) => intersectionArea(l.rect, rect) > 0).map((l) => l.leaf.owner) : []
-    return successors.some((o) => o !== null && (o === this.id || this.workerRecords.has(o)))
+    return successors.some((o) => o !== null && this.isLive(o))
+  }
+
+  /** This worker, or one whose registration (lease) is current. */
+  private isLive(workerId: string): boolean {
+    return workerId === this.id || this.workerRecords.has(workerId)
   }
 
   private notePredecessors(before: PartitionMap, after: PartitionMap): void {
