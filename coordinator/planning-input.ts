@@ -50,7 +50,7 @@ export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: 
           tickCostMs: p.tickCostMs,
           entities: p.entities,
           clients: p.clients,
-          summary: p.summary.flatMap((w) => (w.rect ? [{ ...w.rect, weight: w.weight }] : [])),
+          summary: summaryRects(p),
         }
         if (!measuredWholeWindow(r, p)) (out[leaf.id] as PartitionLoad).partial = true
       } else if (live(r.workerId) && p.tickCostMs > 0 && p.bounds) handingOver.push({ workerId: r.workerId, p })
@@ -58,7 +58,7 @@ export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: 
   }
   for (const { workerId, p } of handingOver) {
     const within = p.bounds as Rect
-    const pieces = p.summary.length > 0 ? p.summary.flatMap((w) => (w.rect ? [{ ...w.rect, weight: w.weight }] : [])) : [{ ...within, weight: p.tickCostMs }]
+    const pieces = p.summary.length > 0 ? summaryRects(p) : [{ ...within, weight: p.tickCostMs }]
     for (const [id, load] of Object.entries(out)) {
       const info = current.get(id) as { rect: Rect; leaf: { owner: string | null } }
       // Only the leaf's own worker: its report measured both runners at one instant. Another
@@ -79,6 +79,11 @@ export function leafLoads(map: PartitionMap, loads: LoadTable, live: (workerId: 
     }
   }
   return out
+}
+
+/** A report's load summary as weighted rectangles (entries without a rectangle dropped). */
+function summaryRects(p: PartitionLoadReport): Array<Rect & { weight: number }> {
+  return p.summary.flatMap((w) => (w.rect ? [{ ...w.rect, weight: w.weight }] : []))
 }
 
 /** The share of `piece` (weight spread evenly over its area; one of no area is a point) inside `rect`. */
