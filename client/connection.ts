@@ -115,10 +115,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     const opened = channelOpened(pc)
     // Polls start now (the server may still be gathering); what they bring waits for the offer.
     const described = pc.setRemoteDescription(offer.localDescription)
-    signalling.pollCandidates(offer.id, pc, described)
+    signalling.pollCandidates(pc, described)
     await described
     await pc.setLocalDescription(await pc.createAnswer())
-    await Promise.race([signalling.answer(offer.id, pc.localDescription), gaveUp])
+    await Promise.race([signalling.answer(pc.localDescription), gaveUp])
     const dc = await Promise.race([opened, gaveUp])
     return new GeckosConnection(signalling, offer, pc, dc, options)
   } catch (err) {
@@ -150,10 +150,10 @@ function channelOpened(pc: RTCPeerConnection): Promise<RTCDataChannel> {
   })
 }
 
-/** geckos.io's HTTP signalling for one connection. */
+/** geckos.io's HTTP signalling for one connection (its id is the server's, from the offer). */
 class Signalling {
   private polls: Array<ReturnType<typeof setTimeout>> = []
-  private id: string | undefined
+  private id = ''
 
   constructor(
     private readonly base: string,
@@ -180,8 +180,8 @@ class Signalling {
     return offer as Offer
   }
 
-  async answer(id: string, description: RTCSessionDescription | null): Promise<void> {
-    const res = await fetch(`${this.base}/connections/${id}/remote-description`, {
+  async answer(description: RTCSessionDescription | null): Promise<void> {
+    const res = await fetch(`${this.base}/connections/${this.id}/remote-description`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(description), signal: this.signal,
     })
     await res.body?.cancel()
@@ -189,10 +189,10 @@ class Signalling {
   }
 
   /** Adds the server's late candidates on the schedule above, until `stop()` (the channel opened). */
-  pollCandidates(id: string, pc: RTCPeerConnection, described: Promise<void>): void {
+  pollCandidates(pc: RTCPeerConnection, described: Promise<void>): void {
     this.polls = CANDIDATE_POLLS_MS.map((ms) =>
       setTimeout(() => {
-        this.candidates(id, pc, described).catch(() => {
+        this.candidates(pc, described).catch(() => {
           // A poll that fails is as good as one that found nothing; the next may succeed.
         })
       }, ms),
@@ -207,7 +207,7 @@ class Signalling {
   /** Tells the server this client is gone, so it frees the peer at once (best effort). */
   close(): void {
     this.stop()
-    if (this.id === undefined) return
+    if (this.id === '') return
     fetch(`${this.base}/connections/${this.id}/close`, { method: 'POST', signal: AbortSignal.timeout(2000) })
       .then((res) => res.body?.cancel())
       .catch(() => {
@@ -219,8 +219,8 @@ class Signalling {
    * One poll. The server hands each candidate out once, so one that arrives before the offer is
    * set on the peer connection waits for it: added earlier it would be refused and lost for good.
    */
-  private async candidates(id: string, pc: RTCPeerConnection, described: Promise<void>): Promise<void> {
-    const res = await fetch(`${this.base}/connections/${id}/additional-candidates`, { signal: AbortSignal.timeout(2000) })
+  private async candidates(pc: RTCPeerConnection, described: Promise<void>): Promise<void> {
+    const res = await fetch(`${this.base}/connections/${this.id}/additional-candidates`, { signal: AbortSignal.timeout(2000) })
     if (!res.ok) {
       await res.body?.cancel()
       return
