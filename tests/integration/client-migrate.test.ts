@@ -7,22 +7,16 @@
  * reconnection afterwards goes to the worker the player is on now.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { silentLogger } from '../../core/log.ts'
-import { encodeMap } from '../../core/partition-map.ts'
-import { MemoryStore } from '../../core/store/index.ts'
-import { scopedKeys } from '../../core/store/keys.ts'
-import { generateTicketKeys, issueTicket } from '../../core/tickets.ts'
+import { issueTicket } from '../../core/tickets.ts'
 import type { TicketClaims } from '../../core/tickets.ts'
 import { TesseraClient } from '../../client/index.ts'
 import type { ClientMigrated } from '../../client/index.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
 import type { Game } from '../../worker/game/types.ts'
-import { workerOptions } from '../../worker/options.ts'
-import { ticketAdmission } from '../../worker/ticket-admission.ts'
-import { ClientTransport } from '../../worker/transport/geckos-server.ts'
-import { Worker } from '../../worker/worker.ts'
+import type { ClientTransport } from '../../worker/transport/geckos-server.ts'
+import type { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { BOUNDS, splitMap } from './helpers/split-world.ts'
+import { TwoWorkerWorld } from './helpers/two-worker-world.ts'
 
 /** Static NPCs: two near the border (seen from both sides, as ghosts), one deep on each side. */
 const NPCS = [{ x: 96, y: 56 }, { x: 104, y: 44 }, { x: 60, y: 50 }, { x: 150, y: 50 }]
@@ -59,8 +53,11 @@ const walker: Game<Walk, Msg> = {
 }
 
 describe('a real client migrating between workers', () => {
-  const store = new MemoryStore()
-  const keys = scopedKeys('/client-migrate/')
+  const world = new TwoWorkerWorld('/client-migrate/', {
+    game: () => walker,
+    worker: { reportIntervalMs: 200, retireGraceMs: 5_000 },
+    transport: { heartbeatTimeoutMs: 3000 },
+  })
   let transport: ClientTransport<TicketClaims>
   let wA: Worker<Walk, Msg>
   let wB: Worker<Walk, Msg>
@@ -69,34 +66,15 @@ describe('a real client migrating between workers', () => {
 
   beforeAll(async () => {
     installNodeWebRTC()
-    const pair = await generateTicketKeys()
-    privateKey = pair.privateKey
-    transport = await ClientTransport.start<TicketClaims>({
-      authorize: ticketAdmission(() => new Map([['k', pair.publicKey]]), (id) => id === 'wA' || id === 'wB'),
-      heartbeatTimeoutMs: 3000,
-    })
-    const make = (id: string) =>
-      new Worker<Walk, Msg>({
-        store, keys, transport, logger: silentLogger(), game: () => walker, ticketSigner: { privateKey: pair.privateKey, kid: 'k' },
-        options: workerOptions({ id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, reportIntervalMs: 200, logLevel: 'silent', retireGraceMs: 5_000 }),
-      })
-    wA = make('wA')
-    wB = make('wB')
-    await wA.start()
-    await wB.start()
-    await store.put(keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
-    await store.put(keys.worldMap('w'), encodeMap(splitMap('wA', 1)))
-    await eventually('both partitions simulated', () => wA.partitions().includes('w:p1') && wB.partitions().includes('w:p2'))
-    await eventually('the pair is linked', () => wA.links.connected().includes('wB') && wB.links.connected().includes('wA'))
+    await world.start()
+    await world.createWorld()
+    ;({ wA, wB, transport, ticketKey: privateKey } = world)
     for (const at of NPCS) (at.x < 100 ? wA.runner('w', 'p1') : wB.runner('w', 'p2'))?.sim.spawnNpc(at)
   })
 
   afterAll(async () => {
     for (const c of clients) c.close()
-    await wA?.stop()
-    await wB?.stop()
-    await transport?.close()
-    await store.close()
+    await world.stop()
   })
 
   let alice: TesseraClient

@@ -5,20 +5,11 @@
  * offers (simulated nowhere) at once: the rest keep walking where they are until their turn.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { silentLogger } from '../../core/log.ts'
-import { encodeMap } from '../../core/partition-map.ts'
-import { MemoryStore } from '../../core/store/index.ts'
-import { scopedKeys } from '../../core/store/keys.ts'
-import { generateTicketKeys } from '../../core/tickets.ts'
-import type { TicketClaims } from '../../core/tickets.ts'
 import type { Game } from '../../worker/game/types.ts'
 import { DEFAULT_HANDOFF } from '../../worker/handoff/machine.ts'
-import { workerOptions } from '../../worker/options.ts'
-import { ticketAdmission } from '../../worker/ticket-admission.ts'
-import { ClientTransport } from '../../worker/transport/geckos-server.ts'
-import { Worker } from '../../worker/worker.ts'
+import type { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { BOUNDS, splitMap } from './helpers/split-world.ts'
+import { TwoWorkerWorld } from './helpers/two-worker-world.ts'
 
 const BURST = 600
 /** Where the walkers stop, well inside p2 and away from the ghost margin. */
@@ -43,38 +34,17 @@ const eastward: Game<{ go: boolean }, never> = {
 }
 
 describe('a burst of crossings over one link', () => {
-  const store = new MemoryStore()
-  const keys = scopedKeys('/burst/')
-  let transport: ClientTransport<TicketClaims>
+  const world = new TwoWorkerWorld('/burst/', { game: () => eastward, worker: { reportIntervalMs: 200 } })
   let wA: Worker<{ go: boolean }, never>
   let wB: Worker<{ go: boolean }, never>
 
   beforeAll(async () => {
-    const pair = await generateTicketKeys()
-    transport = await ClientTransport.start<TicketClaims>({
-      authorize: ticketAdmission(() => new Map([['k', pair.publicKey]]), (id) => id === 'wA' || id === 'wB'),
-    })
-    const make = (id: string) =>
-      new Worker<{ go: boolean }, never>({
-        store, keys, transport, logger: silentLogger(), game: () => eastward, ticketSigner: { privateKey: pair.privateKey, kid: 'k' },
-        options: workerOptions({ id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, reportIntervalMs: 200, logLevel: 'silent' }),
-      })
-    wA = make('wA')
-    wB = make('wB')
-    await wA.start()
-    await wB.start()
-    await store.put(keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
-    await store.put(keys.worldMap('w'), encodeMap(splitMap('wA', 1)))
-    await eventually('both partitions simulated', () => wA.partitions().includes('w:p1') && wB.partitions().includes('w:p2'))
-    await eventually('the pair is linked', () => wA.links.connected().includes('wB') && wB.links.connected().includes('wA'))
+    await world.start()
+    await world.createWorld()
+    ;({ wA, wB } = world)
   })
 
-  afterAll(async () => {
-    await wA.stop()
-    await wB.stop()
-    await transport.close()
-    await store.close()
-  })
+  afterAll(() => world.stop())
 
   /** Where each entity is now: simulated by a partition, or held in an offer not accepted yet. */
   function census(): { where: Map<number, string[]> } {

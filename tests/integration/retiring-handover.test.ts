@@ -6,11 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.ts'
+import { createDemoGame } from '../../worker/game/demo.ts'
 import { TwoWorkerWorld } from './helpers/two-worker-world.ts'
 
 describe('a retiring partition', () => {
   // A short grace: without the fix the entity is lost when it ends.
-  const world = new TwoWorkerWorld('/retiring/', 3_000)
+  const world = new TwoWorkerWorld('/retiring/', {
+    game: () => createDemoGame({ walkerSpeed: [0, 0] }),
+    worker: { reportIntervalMs: 100, retireGraceMs: 3_000 },
+  })
 
   beforeAll(() => world.start())
   afterAll(() => world.stop())

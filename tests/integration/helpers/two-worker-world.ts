@@ -1,63 +1,104 @@
 /**
- * Two workers (wA, wB) in this process on a memory store, sharing one client transport, with a
- * world `w` cut at x = 100 into p1 (low) and p2 (high, wB's): the fixture of the retiring-partition
- * tests, which move p1 from wA to wB and watch what happens to its entities.
+ * Two workers (wA, wB) in this process on a memory store, sharing one client transport and one
+ * ticket key, with a world `w` cut at x = 100 into p1 (low, wA's) and p2 (high, wB's): the fixture
+ * of the tests that move entities, players or p1 itself between the two workers.
  */
+import type { z } from 'zod'
 import { silentLogger } from '../../../core/log.ts'
+import type { Rect } from '../../../core/geometry.ts'
 import { encodeMap } from '../../../core/partition-map.ts'
+import type { PartitionMap } from '../../../core/partition-map.ts'
 import { MemoryStore } from '../../../core/store/index.ts'
 import { scopedKeys } from '../../../core/store/keys.ts'
 import { generateTicketKeys } from '../../../core/tickets.ts'
 import type { TicketClaims } from '../../../core/tickets.ts'
-import { createDemoGame } from '../../../worker/game/demo.ts'
-import type { DemoMessage, DemoState } from '../../../worker/game/demo.ts'
+import type { Game } from '../../../worker/game/types.ts'
 import { workerOptions } from '../../../worker/options.ts'
+import type { workerOptionsSchema } from '../../../worker/options.ts'
 import { ticketAdmission } from '../../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../../worker/transport/geckos-server.ts'
+import type { ClientTransportOptions } from '../../../worker/transport/geckos-server.ts'
 import { Worker } from '../../../worker/worker.ts'
 import { eventually } from '../../helpers/eventually.ts'
-import { BOUNDS, splitMap } from './split-world.ts'
 
-export type DemoWorker = Worker<DemoState, DemoMessage>
+const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
 
-export class TwoWorkerWorld {
+/** `w` split at x = 100: p1 (low) owned by `p1Owner` at `p1Epoch`, p2 (high) by wB at epoch 1. */
+function splitMap(p1Owner: string, p1Epoch: number): PartitionMap {
+  return {
+    worldId: 'w', bounds: BOUNDS, version: p1Epoch, nextId: 3,
+    root: {
+      kind: 'split', id: 'p0', axis: 'x', at: 100,
+      low: { kind: 'leaf', id: 'p1', owner: p1Owner, epoch: p1Epoch },
+      high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
+    },
+  }
+}
+
+export interface TwoWorkerWorldOptions<S, M> {
+  game: () => Game<S, M>
+  /** Worker options besides the fixture's own (ids, ports, no NPCs, silent logs). */
+  worker?: z.input<typeof workerOptionsSchema>
+  /** Transport options besides `authorize`. */
+  transport?: Omit<ClientTransportOptions<TicketClaims>, 'authorize'>
+}
+
+export class TwoWorkerWorld<S, M> {
   readonly store = new MemoryStore()
   readonly keys: ReturnType<typeof scopedKeys>
-  private transport: ClientTransport<TicketClaims> | undefined
-  private readonly workers: DemoWorker[] = []
+  private transportValue: ClientTransport<TicketClaims> | undefined
+  private privateKey: CryptoKey | undefined
+  private readonly workers: Worker<S, M>[] = []
 
-  constructor(prefix: string, private readonly retireGraceMs: number) {
+  constructor(
+    prefix: string,
+    private readonly options: TwoWorkerWorldOptions<S, M>,
+  ) {
     this.keys = scopedKeys(prefix)
   }
 
-  get wA(): DemoWorker {
-    return this.workers[0] as DemoWorker
+  get wA(): Worker<S, M> {
+    return this.workers[0] as Worker<S, M>
   }
 
-  get wB(): DemoWorker {
-    return this.workers[1] as DemoWorker
+  get wB(): Worker<S, M> {
+    return this.workers[1] as Worker<S, M>
   }
 
-  /** Starts both workers (walkers standing still, no NPCs of their own). */
+  get transport(): ClientTransport<TicketClaims> {
+    return this.transportValue as ClientTransport<TicketClaims>
+  }
+
+  /** The key the workers' tickets are signed with (kid `k`), to issue players' tickets. */
+  get ticketKey(): CryptoKey {
+    return this.privateKey as CryptoKey
+  }
+
+  /** Starts both workers, each able to sign migrate tickets. */
   async start(): Promise<void> {
-    const { publicKey } = await generateTicketKeys()
-    this.transport = await ClientTransport.start<TicketClaims>({ authorize: ticketAdmission(() => new Map([['k', publicKey]]), () => true) })
+    const pair = await generateTicketKeys()
+    this.privateKey = pair.privateKey
+    this.transportValue = await ClientTransport.start<TicketClaims>({
+      ...this.options.transport,
+      authorize: ticketAdmission(() => new Map([['k', pair.publicKey]]), (id) => id === 'wA' || id === 'wB'),
+    })
     for (const id of ['wA', 'wB']) {
-      const w: DemoWorker = new Worker<DemoState, DemoMessage>({
-        store: this.store, keys: this.keys, transport: this.transport, logger: silentLogger(), game: () => createDemoGame({ walkerSpeed: [0, 0] }),
-        options: workerOptions({ id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, reportIntervalMs: 100, logLevel: 'silent', retireGraceMs: this.retireGraceMs }),
+      const w = new Worker<S, M>({
+        store: this.store, keys: this.keys, transport: this.transportValue, logger: silentLogger(), game: this.options.game,
+        ticketSigner: { privateKey: pair.privateKey, kid: 'k' },
+        options: workerOptions({ ...this.options.worker, id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, logLevel: 'silent' }),
       })
       await w.start()
       this.workers.push(w)
     }
   }
 
-  /** Writes `w` with p1 on wA and waits until both halves run and the pair is linked. */
+  /** Writes `w` with p1 on wA and waits until both halves run and the pair is linked both ways. */
   async createWorld(): Promise<void> {
     await this.store.put(this.keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
     await this.store.put(this.keys.worldMap('w'), encodeMap(splitMap('wA', 1)))
     await eventually('both partitions simulated', () => this.wA.partitions().includes('w:p1') && this.wB.partitions().includes('w:p2'))
-    await eventually('the pair is linked', () => this.wA.links.connected().includes('wB'))
+    await eventually('the pair is linked', () => this.wA.links.connected().includes('wB') && this.wB.links.connected().includes('wA'))
   }
 
   /** Moves p1 to wB (epoch 2). */
@@ -67,7 +108,7 @@ export class TwoWorkerWorld {
 
   async stop(): Promise<void> {
     for (const w of this.workers) await w.stop()
-    await this.transport?.close()
+    await this.transportValue?.close()
     await this.store.close()
   }
 }
