@@ -16,7 +16,7 @@ import type { Game } from '../../worker/game/types.ts'
 import type { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import type { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { TwoWorkerWorld } from './helpers/two-worker-world.ts'
+import { WorkerWorld } from './helpers/worker-world.ts'
 
 /** Static NPCs: two near the border (seen from both sides, as ghosts), one deep on each side. */
 const NPCS = [{ x: 96, y: 56 }, { x: 104, y: 44 }, { x: 60, y: 50 }, { x: 150, y: 50 }]
@@ -53,7 +53,7 @@ const walker: Game<Walk, Msg> = {
 }
 
 describe('a real client migrating between workers', () => {
-  const world = new TwoWorkerWorld('/client-migrate/', {
+  const world = new WorkerWorld('/client-migrate/', {
     game: () => walker,
     worker: { reportIntervalMs: 200, retireGraceMs: 5_000 },
     transport: { heartbeatTimeoutMs: 3000 },

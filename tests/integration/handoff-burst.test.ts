@@ -9,7 +9,7 @@ import type { Game } from '../../worker/game/types.ts'
 import { DEFAULT_HANDOFF } from '../../worker/handoff/machine.ts'
 import type { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { TwoWorkerWorld } from './helpers/two-worker-world.ts'
+import { WorkerWorld } from './helpers/worker-world.ts'
 
 const BURST = 600
 /** Where the walkers stop, well inside p2 and away from the ghost margin. */
@@ -34,7 +34,7 @@ const eastward: Game<{ go: boolean }, never> = {
 }
 
 describe('a burst of crossings over one link', () => {
-  const world = new TwoWorkerWorld('/burst/', { game: () => eastward, worker: { reportIntervalMs: 200 } })
+  const world = new WorkerWorld('/burst/', { game: () => eastward, worker: { reportIntervalMs: 200 } })
   let wA: Worker<{ go: boolean }, never>
   let wB: Worker<{ go: boolean }, never>
 

@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_HANDOFF } from '../../worker/handoff/machine.ts'
 import { eventually } from '../helpers/eventually.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
-import { TwoWorkerWorld } from './helpers/two-worker-world.ts'
+import { WorkerWorld } from './helpers/worker-world.ts'
 
 /** Many times the per-peer bound: the handover takes well over a second at 20 ticks a second. */
 const ENTITIES = 4_000
 
 describe('a retiring partition holding more entities than may be offered at once', () => {
   // A grace that ends long before the handover can: it must not cost a single entity.
-  const world = new TwoWorkerWorld('/retiring-burst/', {
+  const world = new WorkerWorld('/retiring-burst/', {
     game: () => createDemoGame({ walkerSpeed: [0, 0] }),
     worker: { reportIntervalMs: 100, retireGraceMs: 100 },
   })

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
-import { TwoWorkerWorld } from './helpers/two-worker-world.ts'
+import { WorkerWorld } from './helpers/worker-world.ts'
 
 describe('a retiring partition', () => {
   // A short grace: without the fix the entity is lost when it ends.
-  const world = new TwoWorkerWorld('/retiring/', {
+  const world = new WorkerWorld('/retiring/', {
     game: () => createDemoGame({ walkerSpeed: [0, 0] }),
     worker: { reportIntervalMs: 100, retireGraceMs: 3_000 },
   })

@@ -1,12 +1,13 @@
 /**
- * Two workers (wA, wB) in this process on a memory store, sharing one client transport and one
- * ticket key, with a world `w` cut at x = 100 into p1 (low, wA's) and p2 (high, wB's): the fixture
- * of the tests that move entities, players or p1 itself between the two workers.
+ * Workers (wA and wB, or those named) in this process on a memory store, sharing one client
+ * transport and one ticket key, with a world `w` (200 × 100) cut by default at x = 100 into p1
+ * (low, wA's) and p2 (high, wB's): the fixture of the tests that move entities, players or whole
+ * partitions between workers.
  */
 import type { z } from 'zod'
 import { silentLogger } from '../../../core/log.ts'
 import type { Rect } from '../../../core/geometry.ts'
-import { encodeMap } from '../../../core/partition-map.ts'
+import { encodeMap, leaves, neighbours } from '../../../core/partition-map.ts'
 import type { PartitionMap } from '../../../core/partition-map.ts'
 import { MemoryStore } from '../../../core/store/index.ts'
 import { scopedKeys } from '../../../core/store/keys.ts'
@@ -21,7 +22,7 @@ import type { ClientTransportOptions } from '../../../worker/transport/geckos-se
 import { Worker } from '../../../worker/worker.ts'
 import { eventually } from '../../helpers/eventually.ts'
 
-const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
+export const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
 
 /** `w` split at x = 100: p1 (low) owned by `p1Owner` at `p1Epoch`, p2 (high) by wB at epoch 1. */
 function splitMap(p1Owner: string, p1Epoch: number): PartitionMap {
@@ -35,15 +36,21 @@ function splitMap(p1Owner: string, p1Epoch: number): PartitionMap {
   }
 }
 
-export interface TwoWorkerWorldOptions<S, M> {
+type WorkerOptionsInput = z.input<typeof workerOptionsSchema>
+
+export interface WorkerWorldOptions<S, M> {
   game: () => Game<S, M>
+  /** The workers' ids. Default wA and wB. */
+  ids?: readonly string[]
   /** Worker options besides the fixture's own (ids, ports, no NPCs, silent logs). */
-  worker?: z.input<typeof workerOptionsSchema>
+  worker?: WorkerOptionsInput
+  /** Options of one worker (by id) over `worker`'s. */
+  perWorker?: Record<string, WorkerOptionsInput>
   /** Transport options besides `authorize`. */
   transport?: Omit<ClientTransportOptions<TicketClaims>, 'authorize'>
 }
 
-export class TwoWorkerWorld<S, M> {
+export class WorkerWorld<S, M> {
   readonly store = new MemoryStore()
   readonly keys: ReturnType<typeof scopedKeys>
   private transportValue: ClientTransport<TicketClaims> | undefined
@@ -52,7 +59,7 @@ export class TwoWorkerWorld<S, M> {
 
   constructor(
     prefix: string,
-    private readonly options: TwoWorkerWorldOptions<S, M>,
+    private readonly options: WorkerWorldOptions<S, M>,
   ) {
     this.keys = scopedKeys(prefix)
   }
@@ -65,6 +72,13 @@ export class TwoWorkerWorld<S, M> {
     return this.workers[1] as Worker<S, M>
   }
 
+  /** The worker of that id. */
+  worker(id: string): Worker<S, M> {
+    const w = this.workers.find((x) => x.id === id)
+    if (!w) throw new Error(`no worker ${id}`)
+    return w
+  }
+
   get transport(): ClientTransport<TicketClaims> {
     return this.transportValue as ClientTransport<TicketClaims>
   }
@@ -74,31 +88,37 @@ export class TwoWorkerWorld<S, M> {
     return this.privateKey as CryptoKey
   }
 
-  /** Starts both workers, each able to sign migrate tickets. */
+  /** Starts the workers, each able to sign migrate tickets. */
   async start(): Promise<void> {
     const pair = await generateTicketKeys()
+    const ids = this.options.ids ?? ['wA', 'wB']
     this.privateKey = pair.privateKey
     this.transportValue = await ClientTransport.start<TicketClaims>({
       ...this.options.transport,
-      authorize: ticketAdmission(() => new Map([['k', pair.publicKey]]), (id) => id === 'wA' || id === 'wB'),
+      authorize: ticketAdmission(() => new Map([['k', pair.publicKey]]), (id) => ids.includes(id)),
     })
-    for (const id of ['wA', 'wB']) {
+    for (const id of ids) {
       const w = new Worker<S, M>({
         store: this.store, keys: this.keys, transport: this.transportValue, logger: silentLogger(), game: this.options.game,
         ticketSigner: { privateKey: pair.privateKey, kid: 'k' },
-        options: workerOptions({ ...this.options.worker, id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, logLevel: 'silent' }),
+        options: workerOptions({ ...this.options.worker, ...this.options.perWorker?.[id], id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, logLevel: 'silent' }),
       })
       await w.start()
       this.workers.push(w)
     }
   }
 
-  /** Writes `w` with p1 on wA and waits until both halves run and the pair is linked both ways. */
-  async createWorld(): Promise<void> {
+  /**
+   * Writes `w` (by default p1 on wA, p2 on wB) and waits until every partition runs on its owner
+   * and the owners of neighbouring partitions are linked both ways.
+   */
+  async createWorld(map: PartitionMap = splitMap('wA', 1)): Promise<void> {
     await this.store.put(this.keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
-    await this.store.put(this.keys.worldMap('w'), encodeMap(splitMap('wA', 1)))
-    await eventually('both partitions simulated', () => this.wA.partitions().includes('w:p1') && this.wB.partitions().includes('w:p2'))
-    await eventually('the pair is linked', () => this.wA.links.connected().includes('wB') && this.wB.links.connected().includes('wA'))
+    await this.store.put(this.keys.worldMap('w'), encodeMap(map))
+    const parts = leaves(map).map(({ leaf }) => ({ owner: leaf.owner as string, id: leaf.id }))
+    await eventually('every partition simulated', () => parts.every((p) => this.worker(p.owner).partitions().includes(`w:${p.id}`)))
+    const pairs = parts.flatMap((p) => neighbours(map, p.id).filter((n) => n.owner && n.owner !== p.owner).map((n) => [p.owner, n.owner as string]))
+    await eventually('neighbours linked', () => pairs.every(([a, b]) => this.worker(a as string).links.connected().includes(b as string)))
   }
 
   /** Moves p1 to wB (epoch 2). */
