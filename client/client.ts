@@ -136,6 +136,8 @@ export class TesseraClient {
   private migration: Migration | undefined
   /** The last migrate order's grant, for reconnections with a ticket while it is valid. */
   private latestGrant: { grant: Grant; validUntil: number } | undefined
+  /** `latestGrant` before the pending migration's order replaced it (a `stay` puts it back). */
+  private grantBeforeMigration: { grant: Grant; validUntil: number } | undefined
   private migrations = 0
   /** Sessions whose counters were added to `retired`. */
   private readonly counted = new WeakSet<Session>()
@@ -378,6 +380,7 @@ export class TesseraClient {
         if (get() !== this.session) return
         this.events.emit('control', msg)
         if (msg.kind === 'migrate') this.beginMigration(msg)
+        else if (msg.kind === 'stay') this.abandonMigration()
       },
       snapshot: (result, fresh) => {
         const session = get()
@@ -414,6 +417,8 @@ export class TesseraClient {
     const self = this.accepted?.entityId
     const session = this.session
     if (this.options.migrate === false || self === undefined || !session || this.is('closed')) return
+    // A newer order replacing a pending one: a `stay` still goes back to the grant before both.
+    if (this.migration?.pending !== true) this.grantBeforeMigration = this.latestGrant
     this.migration?.cancel()
     // A connection an earlier migration left must be gone before we dial again (we may be going back there).
     this.dropRetiring()
@@ -435,6 +440,18 @@ export class TesseraClient {
     const migration = this.migration
     migration.start()
     this.latestGrant = { grant: { url: order.url, ticket: order.ticket }, validUntil: migration.validUntil }
+  }
+
+  /**
+   * The current worker has the player's entity again (it came back before the client could move):
+   * the pending move is void, and a reconnection goes where it went before that order.
+   */
+  private abandonMigration(): void {
+    const migration = this.migration
+    if (!migration?.pending) return
+    migration.cancel()
+    this.migration = undefined
+    if (this.latestGrant?.grant.ticket === migration.order.ticket) this.latestGrant = this.grantBeforeMigration
   }
 
   /**

@@ -33,6 +33,11 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
     ticket: z.string().min(1).max(3072),
     worldId: id,
   }),
+  /**
+   * The player's entity is back on the worker of this connection: a pending move (an earlier
+   * `migrate`) is void.
+   */
+  z.object({ kind: z.literal(K.STAY), worldId: id }),
   z.object({ kind: z.literal(K.KICK), code: closeCode, reason: z.string().max(1024) }),
   z.object({ kind: z.literal(K.BYE), code: closeCode }),
 ])

@@ -37,6 +37,7 @@ export const Protocol = {
     JOIN_ACCEPTED: 'join-accepted',
     ERROR: 'error',
     MIGRATE: 'migrate',
+    STAY: 'stay',
     KICK: 'kick',
     BYE: 'bye',
   },

@@ -75,7 +75,7 @@ export class HandoffReceiver {
       },
     )
     this.remember(offer.handoffId, verdict)
-    if (verdict.accept && !verdict.duplicate && runner) this.take(runner, offer)
+    if (verdict.accept && !verdict.duplicate && runner) this.take(runner, offer, from)
     // An in-process offer's export is used by `take` or not at all.
     this.localExports.delete(offer.handoffId)
     if (!verdict.accept) this.c.stats.refused[verdict.reason] = (this.c.stats.refused[verdict.reason] ?? 0) + 1
@@ -98,7 +98,7 @@ export class HandoffReceiver {
     }
   }
 
-  private take(runner: AnyRunner, offer: HandoffOffer): void {
+  private take(runner: AnyRunner, offer: HandoffOffer, fromWorker: string): void {
     const entity = offer.entity
     const to = offer.to
     if (!entity || !to) return
@@ -124,7 +124,8 @@ export class HandoffReceiver {
     if (relay && relay !== this.c.workerId) this.c.relayedBy.set(k, relay)
     else this.c.relayedBy.delete(k)
     const playerId = x.session?.playerId
-    if (relay === this.c.workerId && playerId !== undefined && !runner.hasPlayer(playerId)) {
+    if (relay !== this.c.workerId || playerId === undefined) return
+    if (!runner.hasPlayer(playerId)) {
       // Back on the worker holding the player's connection, in another partition: the connection
       // moves to this runner (its next snapshot is a full one).
       for (const other of this.c.runners()) {
@@ -134,6 +135,8 @@ export class HandoffReceiver {
         if (binding) runner.attachPlayer(binding)
       }
     }
+    // Back from another worker before its client moved there: the move we ordered is void.
+    if (fromWorker !== this.c.workerId) runner.sendControl(playerId, { kind: 'stay', worldId: to.worldId })
   }
 
   private remember(handoffId: string, verdict: Verdict): void {

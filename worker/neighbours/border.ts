@@ -69,6 +69,8 @@ interface Out {
   offeredAt: number
   /** Ids of offers made for it (replies, and the ticket that follows an acceptance, find it by them). */
   handoffIds: string[]
+  /** Set once handed on: the other worker that holds its player's connection and was told so. */
+  relay?: string
 }
 
 export interface BorderStats {
@@ -368,11 +370,32 @@ export class Border implements RunnerBorder {
       if (handoffTrace.enabled) handoffTrace.mark(reply.handoffId, 'accepted')
       if (this.stats.handoffMs.length > 1_000) this.stats.handoffMs.shift()
       this.handedOff(r, o, before.toWorker)
+      this.tellRelay(o, reply)
     } else if (before.phase === 'offering' && o.phase.phase === 'owned') this.takeBack(r, o, reply.reason)
-    if (reply.accepted && reply.ticket && o.phase.phase === 'forwarding' && o.playerId && r.sim.isRelay(o.playerId)) {
-      // Tell the client where its entity lives now; it may connect there early and switch.
-      r.sendControl(o.playerId, { kind: 'migrate', url: reply.clientUrl, ticket: reply.ticket, worldId: o.worldId })
+    if (reply.accepted && reply.ticket && o.phase.phase === 'forwarding' && o.playerId) {
+      // Tell the client where its entity lives now; it may connect there early and switch. When
+      // another worker holds its connection, that worker tells it.
+      if (r.sim.isRelay(o.playerId)) r.sendControl(o.playerId, { kind: 'migrate', url: reply.clientUrl, ticket: reply.ticket, worldId: o.worldId })
+      else if (before.phase === 'forwarding') this.tellRelay(o, reply)
     }
+  }
+
+  /**
+   * A player's entity handed on from here while another worker holds the player's connection
+   * (relays it to us): that worker learns the new owner, to forward inputs there directly (we may
+   * stop, or drain, before the player leaves), and the new owner's ticket for the client once it
+   * comes. Nothing to tell when the entity went back to that worker (it knows) or to ourselves.
+   */
+  private tellRelay(o: Out, reply: HandoffReply): void {
+    if (o.phase.phase !== 'forwarding' || o.playerId === null) return
+    const k = key(o.worldId, o.entityId)
+    const relay = o.relay ?? this.relayedBy.get(k)
+    // The relay forwards to the new owner from now on: ours is only for what is already in flight.
+    this.relayedBy.delete(k)
+    if (relay === undefined || relay === this.deps.workerId || relay === o.peer) return
+    o.relay = relay
+    const { clientUrl, ticket } = reply
+    this.send(relay, { frame: { $case: 'relayMoved', value: { to: o.phase.to, entityId: o.entityId, playerId: o.playerId, ownerWorkerId: o.peer, clientUrl, ticket } } })
   }
 
   private handedOff(r: AnyRunner, o: Out, toWorker: string): void {
@@ -477,6 +500,18 @@ export class Border implements RunnerBorder {
           else if (o.phase.phase === 'forwarding') this.send(o.peer, { frame: { $case: 'relayClosed', value: { to: o.phase.to, entityId, playerId } } })
           if (o.phase.phase !== 'offering') this.dropOut(k)
         }
+        return
+      }
+      case 'relayMoved': {
+        // The entity of a player we relay moved on from the worker we forward to.
+        const { to, entityId, playerId, ownerWorkerId, clientUrl, ticket } = f.value
+        if (!to || !ownerWorkerId) return
+        const o = this.outs.get(key(to.worldId, entityId))
+        if (!o || o.playerId !== playerId || o.phase.phase !== 'forwarding') return
+        o.peer = ownerWorkerId
+        o.phase = { ...o.phase, to }
+        const r = this.runnerByKey(o.runnerKey)
+        if (ticket && clientUrl && r?.sim.isRelay(playerId)) r.sendControl(playerId, { kind: 'migrate', url: clientUrl, ticket, worldId: to.worldId })
         return
       }
       case 'hello':

@@ -47,6 +47,7 @@ export interface NeighbourFrame {
     | { $case: "handoffReply"; value: HandoffReply }
     | { $case: "forwardedInput"; value: ForwardedInput }
     | { $case: "relayClosed"; value: RelayClosed }
+    | { $case: "relayMoved"; value: RelayMoved }
     | undefined;
 }
 
@@ -151,6 +152,22 @@ export interface RelayClosed {
   to?: PartitionRef | undefined;
   entityId: number;
   playerId: string;
+}
+
+/**
+ * Sent to the worker that holds a player's connection (relays it) by the worker that has just
+ * handed that player's entity on to a third: forward its inputs straight to the new owner, and,
+ * when `ticket` is set, send the player's client there.
+ */
+export interface RelayMoved {
+  /** Where the entity is now, and who owns it. */
+  to?: PartitionRef | undefined;
+  entityId: number;
+  playerId: string;
+  ownerWorkerId: string;
+  /** Set once the new owner has signed a ticket for the player (a second frame follows the first). */
+  clientUrl: string;
+  ticket: string;
 }
 
 export interface TransferPartitionRequest {
@@ -336,6 +353,9 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "relayClosed":
         RelayClosed.encode(message.frame.value, writer.uint32(58).fork()).join();
         break;
+      case "relayMoved":
+        RelayMoved.encode(message.frame.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -409,6 +429,14 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
             message.frame = { $case: "relayClosed", value: RelayClosed.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.frame = { $case: "relayMoved", value: RelayMoved.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -443,6 +471,10 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
         ? { $case: "relayClosed", value: RelayClosed.fromJSON(object.relayClosed) }
         : isSet(object.relay_closed)
         ? { $case: "relayClosed", value: RelayClosed.fromJSON(object.relay_closed) }
+        : isSet(object.relayMoved)
+        ? { $case: "relayMoved", value: RelayMoved.fromJSON(object.relayMoved) }
+        : isSet(object.relay_moved)
+        ? { $case: "relayMoved", value: RelayMoved.fromJSON(object.relay_moved) }
         : undefined,
     };
   },
@@ -463,6 +495,8 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       obj.forwardedInput = ForwardedInput.toJSON(message.frame.value);
     } else if (message.frame?.$case === "relayClosed") {
       obj.relayClosed = RelayClosed.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "relayMoved") {
+      obj.relayMoved = RelayMoved.toJSON(message.frame.value);
     }
     return obj;
   },
@@ -512,6 +546,12 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "relayClosed": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "relayClosed", value: RelayClosed.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "relayMoved": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "relayMoved", value: RelayMoved.fromPartial(object.frame.value) };
         }
         break;
       }
@@ -1860,6 +1900,171 @@ export const RelayClosed: MessageFns<RelayClosed> = {
     message.to = (object.to !== undefined && object.to !== null) ? PartitionRef.fromPartial(object.to) : undefined;
     message.entityId = object.entityId ?? 0;
     message.playerId = object.playerId ?? "";
+    return message;
+  },
+};
+
+function createBaseRelayMoved(): RelayMoved {
+  return { to: undefined, entityId: 0, playerId: "", ownerWorkerId: "", clientUrl: "", ticket: "" };
+}
+
+export const RelayMoved: MessageFns<RelayMoved> = {
+  encode(message: RelayMoved, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.to !== undefined) {
+      PartitionRef.encode(message.to, writer.uint32(10).fork()).join();
+    }
+    if (message.entityId !== 0) {
+      writer.uint32(16).uint64(message.entityId);
+    }
+    if (message.playerId !== "") {
+      writer.uint32(26).string(message.playerId);
+    }
+    if (message.ownerWorkerId !== "") {
+      writer.uint32(34).string(message.ownerWorkerId);
+    }
+    if (message.clientUrl !== "") {
+      writer.uint32(42).string(message.clientUrl);
+    }
+    if (message.ticket !== "") {
+      writer.uint32(50).string(message.ticket);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelayMoved {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelayMoved();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.to = PartitionRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.entityId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.playerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ownerWorkerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.clientUrl = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ticket = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelayMoved {
+    return {
+      to: isSet(object.to) ? PartitionRef.fromJSON(object.to) : undefined,
+      entityId: isSet(object.entityId)
+        ? globalThis.Number(object.entityId)
+        : isSet(object.entity_id)
+        ? globalThis.Number(object.entity_id)
+        : 0,
+      playerId: isSet(object.playerId)
+        ? globalThis.String(object.playerId)
+        : isSet(object.player_id)
+        ? globalThis.String(object.player_id)
+        : "",
+      ownerWorkerId: isSet(object.ownerWorkerId)
+        ? globalThis.String(object.ownerWorkerId)
+        : isSet(object.owner_worker_id)
+        ? globalThis.String(object.owner_worker_id)
+        : "",
+      clientUrl: isSet(object.clientUrl)
+        ? globalThis.String(object.clientUrl)
+        : isSet(object.client_url)
+        ? globalThis.String(object.client_url)
+        : "",
+      ticket: isSet(object.ticket) ? globalThis.String(object.ticket) : "",
+    };
+  },
+
+  toJSON(message: RelayMoved): unknown {
+    const obj: any = {};
+    if (message.to !== undefined) {
+      obj.to = PartitionRef.toJSON(message.to);
+    }
+    if (message.entityId !== 0) {
+      obj.entityId = Math.round(message.entityId);
+    }
+    if (message.playerId !== "") {
+      obj.playerId = message.playerId;
+    }
+    if (message.ownerWorkerId !== "") {
+      obj.ownerWorkerId = message.ownerWorkerId;
+    }
+    if (message.clientUrl !== "") {
+      obj.clientUrl = message.clientUrl;
+    }
+    if (message.ticket !== "") {
+      obj.ticket = message.ticket;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelayMoved>, I>>(base?: I): RelayMoved {
+    return RelayMoved.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelayMoved>, I>>(object: I): RelayMoved {
+    const message = createBaseRelayMoved();
+    message.to = (object.to !== undefined && object.to !== null) ? PartitionRef.fromPartial(object.to) : undefined;
+    message.entityId = object.entityId ?? 0;
+    message.playerId = object.playerId ?? "";
+    message.ownerWorkerId = object.ownerWorkerId ?? "";
+    message.clientUrl = object.clientUrl ?? "";
+    message.ticket = object.ticket ?? "";
     return message;
   },
 };
