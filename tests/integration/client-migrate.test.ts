@@ -12,45 +12,21 @@ import type { TicketClaims } from '../../core/tickets.ts'
 import { TesseraClient } from '../../client/index.ts'
 import type { ClientMigrated } from '../../client/index.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
-import type { Game } from '../../worker/game/types.ts'
 import type { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import type { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { walkerGame } from './helpers/walker-game.ts'
+import type { Walk, WalkerMessage } from './helpers/walker-game.ts'
 import { WorkerWorld } from './helpers/worker-world.ts'
 
 /** Static NPCs: two near the border (seen from both sides, as ghosts), one deep on each side. */
 const NPCS = [{ x: 96, y: 56 }, { x: 104, y: 44 }, { x: 60, y: 50 }, { x: 150, y: 50 }]
 
-interface Walk {
-  dir: number
-}
-type Msg = { type: 'none' }
-
 /** Input seqs the game applied, per player, in order (both workers are in this process). */
 const applied = new Map<string, number[]>()
 
-/** Players walk where their input points (30 units/s); NPCs stand still. */
-const walker: Game<Walk, Msg> = {
-  name: 'walker',
-  spawn: (ctx, spec) => ({ x: spec.x ?? Math.min(Math.max(85, ctx.bounds.minX + 15), ctx.bounds.maxX - 15), y: spec.y ?? 50, state: { dir: 0 } }),
-  input: (_ctx, e, input) => {
-    const list = applied.get(e.playerId ?? '?') ?? []
-    list.push(input.seq)
-    applied.set(e.playerId ?? '?', list)
-    e.state.dir = input.moveX
-  },
-  tick: (ctx, dt) => {
-    for (const e of ctx.entities()) {
-      e.vx = e.control === 'player' ? e.state.dir * 30 : 0
-      e.x = Math.min(ctx.worldBounds.maxX, Math.max(ctx.worldBounds.minX, e.x + e.vx * dt))
-    }
-  },
-  leave: () => undefined,
-  message: () => undefined,
-  wire: (_e, out) => {
-    out.kind = 2
-  },
-}
+/** Players walk where their input points (30 units/s) from x = 85 in p1; NPCs stand still. */
+const walker = walkerGame({ applied, spawnAt: (b) => ({ x: Math.min(Math.max(85, b.minX + 15), b.maxX - 15), y: 50 }) })
 
 describe('a real client migrating between workers', () => {
   const world = new WorkerWorld('/client-migrate/', {
@@ -59,8 +35,8 @@ describe('a real client migrating between workers', () => {
     transport: { heartbeatTimeoutMs: 3000 },
   })
   let transport: ClientTransport<TicketClaims>
-  let wA: Worker<Walk, Msg>
-  let wB: Worker<Walk, Msg>
+  let wA: Worker<Walk, WalkerMessage>
+  let wB: Worker<Walk, WalkerMessage>
   let privateKey: CryptoKey
   const clients: TesseraClient[] = []
 
@@ -125,10 +101,12 @@ describe('a real client migrating between workers', () => {
     await eventually('migrated to wB', () => migrated.length > 0, 15_000)
     await eventually('well inside p2', () => (alice.selfPosition()?.x ?? 0) > 125, 10_000)
     walking = false
-    alice.sendInput({ moveX: 0, moveY: 0 }) // one last input: stand still
+    // One last input, stand still: queued, it goes out with the client's next tick.
+    const before = alice.stats().inputsSent
+    alice.sendInput({ moveX: 0, moveY: 0 })
     const sent = await eventually('every input acknowledged', () => {
       const s = alice.stats()
-      return s.inputsSent > 0 && s.inputsAcked === s.inputsSent ? s.inputsSent : undefined
+      return s.inputsSent > before && s.inputsAcked === s.inputsSent ? s.inputsSent : undefined
     })
 
     // One switch, as the same entity, to the worker that owns it now.

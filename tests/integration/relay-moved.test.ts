@@ -16,42 +16,15 @@ import type { PartitionMap } from '../../core/partition-map.ts'
 import { TesseraClient } from '../../client/index.ts'
 import type { ClientMigrated, TesseraClientError } from '../../client/index.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
-import type { Game } from '../../worker/game/types.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { walkerGame } from './helpers/walker-game.ts'
 import { BOUNDS, WorkerWorld } from './helpers/worker-world.ts'
-
-interface Walk {
-  dx: number
-  dy: number
-}
-type Msg = { type: 'none' }
 
 /** Input seqs the game applied, per player, in order (every worker is in this process). */
 const applied = new Map<string, number[]>()
 
 /** Players spawn at (85, 30) in p1 and walk where their input points, 30 units/s. */
-const walker: Game<Walk, Msg> = {
-  name: 'walker',
-  spawn: () => ({ x: 85, y: 30, state: { dx: 0, dy: 0 } }),
-  input: (_ctx, e, input) => {
-    const list = applied.get(e.playerId ?? '?') ?? []
-    list.push(input.seq)
-    applied.set(e.playerId ?? '?', list)
-    e.state.dx = input.moveX
-    e.state.dy = input.moveY
-  },
-  tick: (ctx, dt) => {
-    for (const e of ctx.entities()) {
-      e.x = Math.min(ctx.worldBounds.maxX, Math.max(ctx.worldBounds.minX, e.x + e.state.dx * 30 * dt))
-      e.y = Math.min(ctx.worldBounds.maxY, Math.max(ctx.worldBounds.minY, e.y + e.state.dy * 30 * dt))
-    }
-  },
-  leave: () => undefined,
-  message: () => undefined,
-  wire: (_e, out) => {
-    out.kind = 2
-  },
-}
+const walker = walkerGame({ applied, spawnAt: () => ({ x: 85, y: 30 }) })
 
 const THREE_WAY: PartitionMap = {
   worldId: 'w', bounds: BOUNDS, version: 1, nextId: 5,
@@ -113,10 +86,12 @@ describe('a relayed player whose entity moves on, or back', () => {
     /** Stop walking, send one last input (stand still), and wait until everything sent is acknowledged. */
     const halt = async (): Promise<number> => {
       walk.heading = undefined
+      // Queued: it goes out with the client's next tick.
+      const before = client.stats().inputsSent
       client.sendInput({ moveX: 0, moveY: 0 })
       return eventually(`${playerId}'s inputs acknowledged`, () => {
         const s = client.stats()
-        return s.inputsSent > 0 && s.inputsAcked === s.inputsSent ? s.inputsSent : undefined
+        return s.inputsSent > before && s.inputsAcked === s.inputsSent ? s.inputsSent : undefined
       }, 10_000)
     }
     return { client, self, errors, migrated, control, walk, where, halt }
