@@ -184,12 +184,7 @@ export class Worker<S = unknown, M = unknown> {
     this.grpc = await startGrpcServer(options.grpcHost, options.grpcPort, [
       {
         definition: NeighbourServiceService,
-        implementation: {
-          link: this.links.serve,
-          // Whole-partition transfer is not built yet: partitions move entity by entity (handoffs).
-          transferPartition: (_call: unknown, callback: (err: null, res: { accepted: boolean; reason: string }) => void) =>
-            callback(null, { accepted: false, reason: 'not implemented: partitions are handed over entity by entity' }),
-        },
+        implementation: { link: this.links.serve },
       },
     ], { flowControlWindow: LINK_WINDOW_BYTES })
     this.ops = fastify({ logger: false })

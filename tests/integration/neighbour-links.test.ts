@@ -55,7 +55,7 @@ describe('neighbour links', () => {
     server = await startGrpcServer('127.0.0.1', 0, [
       {
         definition: NeighbourServiceService,
-        implementation: { link: b.serve, transferPartition: () => undefined },
+        implementation: { link: b.serve },
       },
     ])
     // The lower id dials.
@@ -148,7 +148,7 @@ describe('a neighbour link whose stream stops taking writes', () => {
     await new Promise<void>((resolve) => wedged.listen(0, '127.0.0.1', resolve))
     wedgedAddress = `127.0.0.1:${(wedged.address() as AddressInfo).port}`
     b = new LinkSet({ workerId: 'b', logger: silentLogger(), owned: () => [], onFrames: (_peer, frames) => seen.push(...frames.map(label)) })
-    server = await startGrpcServer('127.0.0.1', 0, [{ definition: NeighbourServiceService, implementation: { link: b.serve, transferPartition: () => undefined } }])
+    server = await startGrpcServer('127.0.0.1', 0, [{ definition: NeighbourServiceService, implementation: { link: b.serve } }])
     // The first dial lands on the wedged peer; a re-opened link dials where the peer really is.
     a = new LinkSet({ workerId: 'a', logger: silentLogger(), owned: () => [], onFrames: () => undefined, stallMs: 300, addressOf: () => server.address })
     a.setPeers(new Map([['b', wedgedAddress]]))

@@ -12,12 +12,9 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
-  type ClientUnaryCall,
   type handleBidiStreamingCall,
-  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
-  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { PartitionRef } from "./common.ts";
@@ -168,23 +165,6 @@ export interface RelayMoved {
   /** Set once the new owner has signed a ticket for the player (a second frame follows the first). */
   clientUrl: string;
   ticket: string;
-}
-
-export interface TransferPartitionRequest {
-  /** The partition at the new epoch (the coordinator already wrote the new owner). */
-  partition?: PartitionRef | undefined;
-  fromWorkerId: string;
-  /** The tick at which the old owner froze the partition; the new owner resumes from it. */
-  frozenAtTick: number;
-  entities: EntityState[];
-  sessions: PlayerSession[];
-  /** Game-wide state of the partition, encoded by the game's codec. */
-  gameState: Buffer;
-}
-
-export interface TransferPartitionResponse {
-  accepted: boolean;
-  reason: string;
 }
 
 function createBaseLinkRequest(): LinkRequest {
@@ -2069,269 +2049,11 @@ export const RelayMoved: MessageFns<RelayMoved> = {
   },
 };
 
-function createBaseTransferPartitionRequest(): TransferPartitionRequest {
-  return {
-    partition: undefined,
-    fromWorkerId: "",
-    frozenAtTick: 0,
-    entities: [],
-    sessions: [],
-    gameState: Buffer.alloc(0),
-  };
-}
-
-export const TransferPartitionRequest: MessageFns<TransferPartitionRequest> = {
-  encode(message: TransferPartitionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.partition !== undefined) {
-      PartitionRef.encode(message.partition, writer.uint32(10).fork()).join();
-    }
-    if (message.fromWorkerId !== "") {
-      writer.uint32(18).string(message.fromWorkerId);
-    }
-    if (message.frozenAtTick !== 0) {
-      writer.uint32(24).uint64(message.frozenAtTick);
-    }
-    for (const v of message.entities) {
-      EntityState.encode(v!, writer.uint32(34).fork()).join();
-    }
-    for (const v of message.sessions) {
-      PlayerSession.encode(v!, writer.uint32(42).fork()).join();
-    }
-    if (message.gameState.length !== 0) {
-      writer.uint32(50).bytes(message.gameState);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): TransferPartitionRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTransferPartitionRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.partition = PartitionRef.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.fromWorkerId = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.frozenAtTick = longToNumber(reader.uint64());
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.entities.push(EntityState.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.sessions.push(PlayerSession.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.gameState = Buffer.from(reader.bytes());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): TransferPartitionRequest {
-    return {
-      partition: isSet(object.partition) ? PartitionRef.fromJSON(object.partition) : undefined,
-      fromWorkerId: isSet(object.fromWorkerId)
-        ? globalThis.String(object.fromWorkerId)
-        : isSet(object.from_worker_id)
-        ? globalThis.String(object.from_worker_id)
-        : "",
-      frozenAtTick: isSet(object.frozenAtTick)
-        ? globalThis.Number(object.frozenAtTick)
-        : isSet(object.frozen_at_tick)
-        ? globalThis.Number(object.frozen_at_tick)
-        : 0,
-      entities: globalThis.Array.isArray(object?.entities)
-        ? object.entities.map((e: any) => EntityState.fromJSON(e))
-        : [],
-      sessions: globalThis.Array.isArray(object?.sessions)
-        ? object.sessions.map((e: any) => PlayerSession.fromJSON(e))
-        : [],
-      gameState: isSet(object.gameState)
-        ? Buffer.from(bytesFromBase64(object.gameState))
-        : isSet(object.game_state)
-        ? Buffer.from(bytesFromBase64(object.game_state))
-        : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: TransferPartitionRequest): unknown {
-    const obj: any = {};
-    if (message.partition !== undefined) {
-      obj.partition = PartitionRef.toJSON(message.partition);
-    }
-    if (message.fromWorkerId !== "") {
-      obj.fromWorkerId = message.fromWorkerId;
-    }
-    if (message.frozenAtTick !== 0) {
-      obj.frozenAtTick = Math.round(message.frozenAtTick);
-    }
-    if (message.entities?.length) {
-      obj.entities = message.entities.map((e) => EntityState.toJSON(e));
-    }
-    if (message.sessions?.length) {
-      obj.sessions = message.sessions.map((e) => PlayerSession.toJSON(e));
-    }
-    if (message.gameState.length !== 0) {
-      obj.gameState = base64FromBytes(message.gameState);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TransferPartitionRequest>, I>>(base?: I): TransferPartitionRequest {
-    return TransferPartitionRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TransferPartitionRequest>, I>>(object: I): TransferPartitionRequest {
-    const message = createBaseTransferPartitionRequest();
-    message.partition = (object.partition !== undefined && object.partition !== null)
-      ? PartitionRef.fromPartial(object.partition)
-      : undefined;
-    message.fromWorkerId = object.fromWorkerId ?? "";
-    message.frozenAtTick = object.frozenAtTick ?? 0;
-    message.entities = object.entities?.map((e) => EntityState.fromPartial(e)) || [];
-    message.sessions = object.sessions?.map((e) => PlayerSession.fromPartial(e)) || [];
-    message.gameState = object.gameState ?? Buffer.alloc(0);
-    return message;
-  },
-};
-
-function createBaseTransferPartitionResponse(): TransferPartitionResponse {
-  return { accepted: false, reason: "" };
-}
-
-export const TransferPartitionResponse: MessageFns<TransferPartitionResponse> = {
-  encode(message: TransferPartitionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.accepted !== false) {
-      writer.uint32(8).bool(message.accepted);
-    }
-    if (message.reason !== "") {
-      writer.uint32(18).string(message.reason);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): TransferPartitionResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTransferPartitionResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.accepted = reader.bool();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.reason = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): TransferPartitionResponse {
-    return {
-      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: TransferPartitionResponse): unknown {
-    const obj: any = {};
-    if (message.accepted !== false) {
-      obj.accepted = message.accepted;
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TransferPartitionResponse>, I>>(base?: I): TransferPartitionResponse {
-    return TransferPartitionResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TransferPartitionResponse>, I>>(object: I): TransferPartitionResponse {
-    const message = createBaseTransferPartitionResponse();
-    message.accepted = object.accepted ?? false;
-    message.reason = object.reason ?? "";
-    return message;
-  },
-};
-
 /**
  * Worker to worker. One bidirectional Link stream per pair of workers that own adjacent
- * partitions carries ghosts, entity messages and handoffs every tick; TransferPartition moves a
- * whole partition's state when the coordinator gives it a new owner.
+ * partitions carries ghosts, entity messages and handoffs every tick. A partition that changes
+ * owner moves over the same streams, entity by entity (handoffs), while the old owner keeps
+ * simulating what it has not handed over yet.
  */
 export type NeighbourServiceService = typeof NeighbourServiceService;
 export const NeighbourServiceService = {
@@ -2344,43 +2066,16 @@ export const NeighbourServiceService = {
     responseSerialize: (value: LinkResponse): Buffer => Buffer.from(LinkResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LinkResponse => LinkResponse.decode(value),
   },
-  transferPartition: {
-    path: "/tessera.v1.NeighbourService/TransferPartition" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: TransferPartitionRequest): Buffer =>
-      Buffer.from(TransferPartitionRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): TransferPartitionRequest => TransferPartitionRequest.decode(value),
-    responseSerialize: (value: TransferPartitionResponse): Buffer =>
-      Buffer.from(TransferPartitionResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): TransferPartitionResponse => TransferPartitionResponse.decode(value),
-  },
 } as const;
 
 export interface NeighbourServiceServer extends UntypedServiceImplementation {
   link: handleBidiStreamingCall<LinkRequest, LinkResponse>;
-  transferPartition: handleUnaryCall<TransferPartitionRequest, TransferPartitionResponse>;
 }
 
 export interface NeighbourServiceClient extends Client {
   link(): ClientDuplexStream<LinkRequest, LinkResponse>;
   link(options: Partial<CallOptions>): ClientDuplexStream<LinkRequest, LinkResponse>;
   link(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<LinkRequest, LinkResponse>;
-  transferPartition(
-    request: TransferPartitionRequest,
-    callback: (error: ServiceError | null, response: TransferPartitionResponse) => void,
-  ): ClientUnaryCall;
-  transferPartition(
-    request: TransferPartitionRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: TransferPartitionResponse) => void,
-  ): ClientUnaryCall;
-  transferPartition(
-    request: TransferPartitionRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: TransferPartitionResponse) => void,
-  ): ClientUnaryCall;
 }
 
 export const NeighbourServiceClient = makeGenericClientConstructor(
