@@ -10,7 +10,8 @@ import { Protocol } from '../core/wire/protocol.ts'
 import type { PartitionLoad } from '../proto/gen/tessera/v1/coordinator.ts'
 import type { Game } from './game/types.ts'
 import { PlayerLink, refusePlayer } from './player-link.ts'
-import { Simulation } from './simulation.ts'
+import { EntityIdsUnavailable, Simulation } from './simulation.ts'
+import type { EntityIdSource } from './simulation.ts'
 import type { ClientConnection } from './transport/geckos-server.ts'
 import type { InputPacket } from '../core/wire/input-codec.ts'
 import type { ControlMessage } from '../core/wire/control-messages.ts'
@@ -56,25 +57,11 @@ export interface PartitionRunnerOptions<S, M> {
   startTick?: number
   /** Ghosts and handoffs; without it the runner is an island (rooms). */
   border?: RunnerBorder
-}
-
-/** Entity ids of one world's partitions must not collide (entities cross borders): a range each. */
-const ENTITY_ID_RANGE = 100_000
-/**
- * Each owner of a partition (each epoch) starts numbering in its own slice of the partition's range.
- * A new owner cannot know which ids its predecessors handed out to entities that have since walked
- * into other partitions (or, after a crash, which ids the dead worker used at all): starting again
- * at the range's first id would give a new entity the id of one alive elsewhere. With a slice per
- * epoch that takes 16 owner changes while such an entity lives on; ids of later slices (after a
- * wrap) coming back by handoff still push the numbering past them (`Simulation.importEntity`).
- */
-const EPOCH_SLICES = 16
-
-/** The first entity id, and how many follow it, of partition `p<n>` at `epoch`. */
-export function entityIdRange(partitionId: string, epoch: number): { first: number; count: number } {
-  const n = Number(/^p(\d+)$/.exec(partitionId)?.[1] ?? 0)
-  const offset = (((Math.max(1, epoch) - 1) % EPOCH_SLICES) * ENTITY_ID_RANGE) / EPOCH_SLICES
-  return { first: (n % 10_000) * ENTITY_ID_RANGE + 1 + offset, count: ENTITY_ID_RANGE - offset }
+  /**
+   * Entity ids unique across the world (its partitions cross-hand entities). Without it the
+   * runner numbers its own from 1 (a room: one partition, no handoffs).
+   */
+  ids?: EntityIdSource
 }
 
 export class PartitionRunner<S, M> {
@@ -100,15 +87,13 @@ export class PartitionRunner<S, M> {
   constructor(readonly options: PartitionRunnerOptions<S, M>) {
     this.now = options.now ?? (() => performance.now())
     this.lastReportAt = this.now()
-    const ids = entityIdRange(options.partitionId, options.epoch)
     this.sim = new Simulation<S, M>({
       game: options.game,
       seed: options.seed,
       bounds: options.rect,
       tickRate: options.tickRate,
       interestRadius: options.interestRadius,
-      firstEntityId: ids.first,
-      entityIdRange: ids.count,
+      ...(options.ids ? { ids: options.ids } : {}),
       worldBounds: options.worldBounds,
       ...(options.startTick !== undefined ? { startTick: options.startTick } : {}),
     })
@@ -168,6 +153,17 @@ export class PartitionRunner<S, M> {
       refusePlayer(conn, 'room_full', `${this.options.worldId} is full`, nowMs)
       return
     }
+    // A player arriving with a ticket from a handoff finds its entity here already.
+    let entityId = this.sim.playerEntity(claims.playerId)
+    if (entityId === undefined) {
+      try {
+        entityId = this.sim.addPlayer(claims.playerId)
+      } catch (err) {
+        if (!(err instanceof EntityIdsUnavailable)) throw err
+        refusePlayer(conn, 'internal', err.message, nowMs)
+        return
+      }
+    }
     // The binding's runner changes when the player's entity moves to another partition of this
     // worker; every event goes to the runner holding it then.
     const binding = { claims, runner: this } as unknown as PlayerBinding
@@ -183,8 +179,6 @@ export class PartitionRunner<S, M> {
     )
     binding.link = link
     this.links.set(claims.playerId, binding)
-    // A player arriving with a ticket from a handoff finds its entity here already.
-    const entityId = this.sim.playerEntity(claims.playerId) ?? this.sim.addPlayer(claims.playerId)
     conn.onClose(() => binding.runner.playerClosed(binding))
     link.sendControl(
       {

@@ -22,6 +22,20 @@ import type { LoadRect } from './load-summary.ts'
 import { WorldView } from './world-view.ts'
 import type { Ghost } from './world-view.ts'
 
+/** Where a simulation's new entity ids come from (see `worker/entity-ids.ts`). */
+export interface EntityIdSource {
+  /** The next id, or undefined when none can be had now. */
+  next(): number | undefined
+}
+
+/** No entity id could be had: the world's id blocks ran out and the cluster store has not answered. */
+export class EntityIdsUnavailable extends Error {
+  constructor() {
+    super('no entity id available: the cluster store has not answered a request for more')
+    this.name = 'EntityIdsUnavailable'
+  }
+}
+
 export interface SimulationOptions<S, M> {
   game: Game<S, M>
   /** Seed of the game's RNG: same seed and inputs, same run. */
@@ -38,7 +52,13 @@ export interface SimulationOptions<S, M> {
   maxPendingInputs?: number
   /** Snapshots kept per player as delta baselines (default 32; clients must keep as many). */
   snapshotHistory?: number
-  /** First entity id handed out (default 1); partitions of one world use disjoint ranges. */
+  /**
+   * Where new entity ids come from when they must be unique across a world's partitions (a
+   * worker's `BlockIdSource`). Without it the simulation numbers its own entities from
+   * `firstEntityId` (rooms, and tests).
+   */
+  ids?: EntityIdSource
+  /** First entity id handed out when there is no `ids` source (default 1). */
   firstEntityId?: number
   /**
    * How many ids from `firstEntityId` on are this simulation's to hand out (default 100,000). Ids
@@ -128,6 +148,7 @@ export class Simulation<S, M = never> {
   private readonly now: () => number
   private readonly rng: SeededRng
   private readonly ctx: SimContext<S, M>
+  private readonly ids: EntityIdSource | undefined
   private nextId = 1
   /** One past the last id this simulation may hand out. */
   private readonly idLimit: number
@@ -152,6 +173,7 @@ export class Simulation<S, M = never> {
     this.maxPending = options.maxPendingInputs ?? 32
     this.history = options.snapshotHistory ?? DEFAULT_SNAPSHOT_HISTORY
     this.nextTick = options.startTick ?? 0
+    this.ids = options.ids
     this.nextId = options.firstEntityId ?? 1
     this.idLimit = this.nextId + (options.entityIdRange ?? DEFAULT_ID_RANGE)
     this.now = options.now ?? (() => performance.now())
@@ -460,8 +482,9 @@ export class Simulation<S, M = never> {
   }
 
   private create(spec: SpawnSpec, control: 'player' | 'npc', playerId: string | null): EntityId {
+    const id = this.ids ? this.ids.next() : this.nextId++
+    if (id === undefined) throw new EntityIdsUnavailable()
     const init = this.game.spawn(this.ctx, spec)
-    const id = this.nextId++
     this.entities.set(id, {
       id,
       control,

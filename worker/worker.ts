@@ -35,6 +35,7 @@ import { LoadReporter } from './load-reporter.ts'
 import type { LoadSnapshot } from './load-reporter.ts'
 import { Membership } from './membership.ts'
 import type { WorkerOptions } from './options.ts'
+import { EntityIdBlocks } from './entity-ids.ts'
 import { PartitionRunner } from './partition-runner.ts'
 import { TickLoop } from './tick-loop.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
@@ -79,6 +80,8 @@ export class Worker<S = unknown, M = unknown> {
    * split, a merge): their entities arrive by handoff, so no fresh NPCs are spawned there.
    */
   private readonly inherited = new Set<string>()
+  /** Blocks of entity ids per world, from the store's counter (see `entity-ids.ts`). */
+  private readonly entityIds: EntityIdBlocks
   /** Retiring runners still handing entities over after `retireGraceMs` (warned about once). */
   private readonly pastGrace = new WeakSet<PartitionRunner<S, M>>()
   /** Neighbour links (one gRPC stream per adjacent worker) and the border logic over them. */
@@ -100,6 +103,7 @@ export class Worker<S = unknown, M = unknown> {
   constructor(private readonly deps: WorkerDeps<S, M>) {
     const { store, keys, options, logger } = deps
     this.registry = createMetricsRegistry({ service: 'worker', node: options.id })
+    this.entityIds = new EntityIdBlocks({ store, keys, logger })
     this.maps = new PrefixCache({
       store, prefix: keys.worlds(), logger,
       decode: (key, value) => (keys.worldIdOfMap(key) === undefined ? undefined : decodeMap(value)),
@@ -268,6 +272,7 @@ export class Worker<S = unknown, M = unknown> {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    this.entityIds.close()
     this.loop.stop()
     await this.reporter.stop()
     for (const runner of this.runners.values()) runner.stop('the worker is shutting down')
@@ -305,6 +310,14 @@ export class Worker<S = unknown, M = unknown> {
         continue
       }
       const spec = want.spec
+      if (spec.kind === 'world' && !this.entityIds.ready(spec.id)) {
+        // Its first entity ids come from the store: start it once they are here.
+        this.entityIds.fill(spec.id).then(
+          () => this.reconcile(),
+          (err: unknown) => logger.warn({ err, world: spec.id }, 'could not reserve entity ids; trying again'),
+        )
+        continue
+      }
       const created = new PartitionRunner<S, M>({
         worldId: spec.id, partitionId: want.leafId, epoch: want.epoch, kind: spec.kind, rect: want.rect,
         worldBounds: spec.bounds, maxPlayers: spec.maxPlayers, game: this.deps.game(spec), seed: options.seed,
@@ -318,7 +331,7 @@ export class Worker<S = unknown, M = unknown> {
         // One tick numbering for all of a worker's runners: a player moving between them keeps its
         // snapshot stream (and delta baselines).
         startTick: this.ticks,
-        ...(spec.kind === 'world' ? { border: this.border } : {}),
+        ...(spec.kind === 'world' ? { border: this.border, ids: this.entityIds.source(spec.id) } : {}),
       })
       this.runners.set(key, created)
       logger.info({ partition: key, epoch: want.epoch }, 'simulating partition')

@@ -13,6 +13,7 @@
  * | `matchmaking/...`      | tickets and assignments (gateway's lease)|
  * | `tombstones/{id}`      | a world deleted on purpose (short lease)  |
  * | `coordinator/paused`   | "true" while rebalancing is paused        |
+ * | `entity-ids/{worldId}` | the world's next free block of entity ids |
  *
  * `worlds/{id}` and `worlds/{id}/map` share a prefix, so `range(keys.worlds())` returns specs and
  * maps together. To read only specs, range `worlds()` and keep the keys for which
@@ -75,6 +76,11 @@ export class Keys {
     if (!key.startsWith(prefix) || !key.endsWith('/map')) return undefined
     const id = key.slice(prefix.length, -'/map'.length)
     return id.length > 0 && !id.includes('/') ? id : undefined
+  }
+
+  /** A world's entity id counter (next free block): `entity-ids/{worldId}`. */
+  entityIds(worldId: string): string {
+    return `${this.prefix}entity-ids/${segment(worldId)}`
   }
 
   /** A room's placement: `rooms/{id}`. */

@@ -37,7 +37,7 @@ describe('GET /debug/entities', () => {
     expect(body.partitions).toHaveLength(1)
     const [p] = body.partitions
     expect(p).toMatchObject({ worldId: 'w', partitionId: 'p3', epoch: 2, retiring: false, connections: 0 })
-    expect(p?.entities.map((e) => [e.id, e.control, e.playerId])).toEqual([[306_251, 'npc', null], [306_252, 'npc', null], [player, 'player', 'alice']])
+    expect(p?.entities.map((e) => [e.id, e.control, e.playerId])).toEqual([[1, 'npc', null], [2, 'npc', null], [player, 'player', 'alice']])
     expect(p?.entities.find((e) => e.id === player)?.game).toEqual({ inputsApplied: 3, lastInputSeq: 3, inputsOutOfSequence: 0 })
     // Walkers have nothing to say.
     expect(p?.entities[0]?.game).toBeUndefined()
