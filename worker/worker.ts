@@ -453,6 +453,11 @@ export class Worker<S = unknown, M = unknown> {
       refusePlayer(conn, 'not_owner', `this worker does not simulate ${claims.worldId}${claims.partitionId ? `:${claims.partitionId}` : ''}`, performance.now())
       return
     }
+    if (runner.retiring && !holder) {
+      // The partition is moving away: a new entity here would only follow the others out.
+      refusePlayer(conn, 'not_owner', `${runner.key} is moving to another worker`, performance.now())
+      return
+    }
     runner.addPlayer(conn)
   }
 
