@@ -361,8 +361,14 @@ export class Border implements RunnerBorder {
   private onReply(reply: HandoffReply): void {
     const k = this.byHandoff.get(reply.handoffId)
     const o = k === undefined ? undefined : this.outs.get(k)
-    const r = o ? this.runnerByKey(o.runnerKey) : undefined
-    if (!o || !r) return
+    if (!o) return
+    const r = this.runnerByKey(o.runnerKey)
+    if (!r) {
+      // The runner has stopped since (it retired, having handed everything over): the ticket that
+      // follows an acceptance still goes to a relay elsewhere.
+      if (reply.ticket && o.phase.phase === 'forwarding') this.tellRelay(o, reply)
+      return
+    }
     const before = o.phase
     o.phase = onReply(o.phase, reply, this.tick, this.config)
     if (before.phase === 'offering' && o.phase.phase === 'forwarding') {
