@@ -8,9 +8,9 @@
  * The decisions are the pure machine's (`../handoff/machine.ts`); this file moves entities,
  * sessions and connections accordingly.
  */
-import { clampPoint } from '../../core/geometry.ts'
+import { clampPoint, intersectionArea } from '../../core/geometry.ts'
 import type { Logger } from '../../core/log.ts'
-import { leafAt, leafInfo, neighbours } from '../../core/partition-map.ts'
+import { leafAt, leafInfo, leaves, neighbours } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
@@ -103,6 +103,19 @@ export interface OfferOut {
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
 
+/**
+ * Owners of a retiring runner's ground now: its own leaf's new owner while the leaf exists, and the
+ * owners of every leaf over its old rectangle (it was split, or merged into another). They take its
+ * entities, so it needs links to them even where no leaf of its own borders theirs any more.
+ */
+function successors(map: PartitionMap, r: AnyRunner): Set<string> {
+  const out = new Set<string>()
+  const own = leafInfo(map, r.options.partitionId)?.leaf.owner
+  if (own) out.add(own)
+  for (const { leaf, rect } of leaves(map)) if (leaf.owner && intersectionArea(rect, r.options.rect) > 0) out.add(leaf.owner)
+  return out
+}
+
 export class Border implements RunnerBorder {
   readonly ghosts = new GhostStore()
   private readonly config: HandoffConfig
@@ -192,8 +205,7 @@ export class Border implements RunnerBorder {
       const map = this.deps.map(r.options.worldId)
       if (!map || r.options.kind === 'room') continue
       for (const nb of neighbours(map, r.options.partitionId)) if (nb.owner) out.add(nb.owner)
-      const own = leafInfo(map, r.options.partitionId)?.leaf.owner
-      if (r.retiring && own) out.add(own)
+      if (r.retiring) for (const owner of successors(map, r)) out.add(owner)
     }
     for (const o of this.outs.values()) if (o.phase.phase === 'offering') out.add(o.phase.toWorker)
     for (const o of this.outs.values()) if (o.phase.phase === 'forwarding') out.add(o.peer)
