@@ -21,7 +21,7 @@ import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
 import { HandoffReceiver } from '../handoff/receiver.ts'
 import { handoffTrace } from '../handoff/trace.ts'
 import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
-import type { EntityExport } from '../simulation.ts'
+import type { EntityExport, Ghost } from '../simulation.ts'
 import { fromPendingInput, gameCodecs, ghostOf, toEntityState, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
 import { localGhost, publishGhosts, routeMessages } from './traffic.ts'
@@ -226,10 +226,11 @@ export class Border implements RunnerBorder {
     this.inbox = []
     for (const r of this.deps.runners()) {
       if (r.options.kind === 'room') continue
-      const ghosts = this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, tick)
-      // Entities out on offer are not simulated here, but their players near here still see them.
+      // Entities out on offer are not simulated here, but their players near here still see them
+      // (first: nobody else simulates them, so any other copy is older).
+      const ghosts: Ghost[] = []
       for (const o of this.outs.values()) if (o.runnerKey === r.key && o.held) ghosts.push(localGhost(r, o.held.entity))
-      r.sim.setGhosts(ghosts)
+      r.sim.setGhosts(this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, r.options.epoch, tick, ghosts))
     }
   }
 
