@@ -41,7 +41,7 @@ const SAMPLE_EVERY_MS = 300
  * another worker, and a partition changing owner (the merge, the drain), keep the old connection
  * (relaying, its snapshots built around the new owner's ghost of the player's entity) until the new
  * one has delivered its first snapshot, so it costs a tick or two (seen: 59–69 and 110–116 ms in two
- * runs). It used to cost more: 100–250 ms at crossings and at the drain, where a moved partition's
+ * runs alone; 231–275 ms in a full-suite run, every bot at once: a stall of the machine). It used to cost more: 100–250 ms at crossings and at the drain, where a moved partition's
  * relaying runner skipped the new owner's ghosts until its client had moved (once 1,193 ms, in a
  * full CI run: a new WebRTC connection there takes up to ~1 s), and 450–500 ms just after the
  * merge, where snapshots named a relayed entity twice and the client refused them until a stale
