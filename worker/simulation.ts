@@ -314,7 +314,8 @@ export class Simulation<S, M = never> {
 
   /**
    * Replace the ghosts (entities of neighbouring partitions near the border). They enter the
-   * interest index and snapshots from the end of the next `step()`.
+   * interest index and snapshots from the end of the next `step()`. Of several with one id, the
+   * first given counts.
    */
   setGhosts(ghosts: readonly Ghost[]): void {
     this.view.setGhosts(ghosts)

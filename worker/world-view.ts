@@ -36,9 +36,21 @@ export class WorldView<S> {
     this.index = new InterestGrid({ cellSize })
   }
 
-  /** Replace the ghosts; they appear at the next `rebuild`. */
+  /**
+   * Replace the ghosts; they appear at the next `rebuild`. Of several ghosts with one id, the first
+   * given is kept: a snapshot names an entity once (clients refuse one that names it twice).
+   */
   setGhosts(ghosts: readonly Ghost[]): void {
-    this.pendingGhosts = [...ghosts].sort((a, b) => a.id - b.id)
+    // The sort is stable: among equal ids, the order given.
+    const sorted = [...ghosts].sort((a, b) => a.id - b.id)
+    let w = 0
+    for (let i = 0; i < sorted.length; i++) {
+      const g = sorted[i] as Ghost
+      if (w > 0 && (sorted[w - 1] as Ghost).id === g.id) continue
+      sorted[w++] = g
+    }
+    sorted.length = w
+    this.pendingGhosts = sorted
   }
 
   /** The ghosts of the last rebuild, in id order. */

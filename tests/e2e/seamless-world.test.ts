@@ -38,12 +38,16 @@ const DRAIN_AT_MS = 38_000
 const SAMPLE_EVERY_MS = 300
 /**
  * Workers tick at 20 Hz and send every player a snapshot each tick: 50 ms apart. A crossing to
- * another worker keeps the old connection (relaying) until the new one has delivered its first
- * snapshot, so it costs a few ticks at most (seen: 100–250 ms at crossings and at the drain; one
- * or two bots see 450–500 ms, 9–10 ticks, just after the merge, and once, in a full CI run with
- * other test files on the same two cores, 1,193 ms at the drain: a new WebRTC connection there
- * takes up to ~1 s). The bound, 40 ticks, leaves room for the scheduling stalls of seven processes
- * on two loaded cores; a stream that stops longer is broken.
+ * another worker, and a partition changing owner (the merge, the drain), keep the old connection
+ * (relaying, its snapshots built around the new owner's ghost of the player's entity) until the new
+ * one has delivered its first snapshot, so it costs a tick or two (seen: 59–69 and 110–116 ms in two
+ * runs alone; 231–275 ms in a full-suite run, every bot at once: a stall of the machine). It used to cost more: 100–250 ms at crossings and at the drain, where a moved partition's
+ * relaying runner skipped the new owner's ghosts until its client had moved (once 1,193 ms, in a
+ * full CI run: a new WebRTC connection there takes up to ~1 s), and 450–500 ms just after the
+ * merge, where snapshots named a relayed entity twice and the client refused them until a stale
+ * ghost batch faded (docs/seamless-world.md, "A partition that changes owner"). The bound, 40
+ * ticks, leaves room for the scheduling stalls of seven processes on two loaded cores; a stream
+ * that stops longer is broken.
  */
 const MAX_SNAPSHOT_GAP_MS = 2_000
 const WORLD: Rect = { minX: 0, minY: 0, maxX: 64, maxY: 64 }

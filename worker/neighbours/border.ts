@@ -8,9 +8,9 @@
  * The decisions are the pure machine's (`../handoff/machine.ts`); this file moves entities,
  * sessions and connections accordingly.
  */
-import { clampPoint } from '../../core/geometry.ts'
+import { clampPoint, intersectionArea } from '../../core/geometry.ts'
 import type { Logger } from '../../core/log.ts'
-import { leafAt, leafInfo, neighbours } from '../../core/partition-map.ts'
+import { leafAt, leafInfo, leaves, neighbours } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
@@ -21,7 +21,7 @@ import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
 import { HandoffReceiver } from '../handoff/receiver.ts'
 import { handoffTrace } from '../handoff/trace.ts'
 import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
-import type { EntityExport } from '../simulation.ts'
+import type { EntityExport, Ghost } from '../simulation.ts'
 import { fromPendingInput, gameCodecs, ghostOf, toEntityState, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
 import { localGhost, publishGhosts, routeMessages } from './traffic.ts'
@@ -102,6 +102,19 @@ export interface OfferOut {
 }
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
+
+/**
+ * Owners of a retiring runner's ground now: its own leaf's new owner while the leaf exists, and the
+ * owners of every leaf over its old rectangle (it was split, or merged into another). They take its
+ * entities, so it needs links to them even where no leaf of its own borders theirs any more.
+ */
+function successors(map: PartitionMap, r: AnyRunner): Set<string> {
+  const out = new Set<string>()
+  const own = leafInfo(map, r.options.partitionId)?.leaf.owner
+  if (own) out.add(own)
+  for (const { leaf, rect } of leaves(map)) if (leaf.owner && intersectionArea(rect, r.options.rect) > 0) out.add(leaf.owner)
+  return out
+}
 
 export class Border implements RunnerBorder {
   readonly ghosts = new GhostStore()
@@ -192,8 +205,7 @@ export class Border implements RunnerBorder {
       const map = this.deps.map(r.options.worldId)
       if (!map || r.options.kind === 'room') continue
       for (const nb of neighbours(map, r.options.partitionId)) if (nb.owner) out.add(nb.owner)
-      const own = leafInfo(map, r.options.partitionId)?.leaf.owner
-      if (r.retiring && own) out.add(own)
+      if (r.retiring) for (const owner of successors(map, r)) out.add(owner)
     }
     for (const o of this.outs.values()) if (o.phase.phase === 'offering') out.add(o.phase.toWorker)
     for (const o of this.outs.values()) if (o.phase.phase === 'forwarding') out.add(o.peer)
@@ -214,10 +226,11 @@ export class Border implements RunnerBorder {
     this.inbox = []
     for (const r of this.deps.runners()) {
       if (r.options.kind === 'room') continue
-      const ghosts = this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, tick)
-      // Entities out on offer are not simulated here, but their players near here still see them.
+      // Entities out on offer are not simulated here, but their players near here still see them
+      // (first: nobody else simulates them, so any other copy is older).
+      const ghosts: Ghost[] = []
       for (const o of this.outs.values()) if (o.runnerKey === r.key && o.held) ghosts.push(localGhost(r, o.held.entity))
-      r.sim.setGhosts(ghosts)
+      r.sim.setGhosts(this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, r.options.epoch, tick, ghosts))
     }
   }
 

@@ -52,18 +52,29 @@ export class GhostStore {
     return true
   }
 
-  /** Ghosts a partition should see: every other live source of its world. */
-  ghostsFor(worldId: string, partitionId: string, tick: number): Ghost[] {
+  /**
+   * Ghosts a partition (at `epoch`) should see, appended to `out`: every other live source of its
+   * world, the newest batches first.
+   *
+   * The same partition at another epoch is another source: the retiring runner of a partition that
+   * moved to another worker relays players whose entities the new owner simulates, and sees them
+   * only as the new owner's ghosts. And an entity can be in two batches for a while: a partition
+   * whose leaf is gone sends none once it holds nothing a peer sees, so its last one, with the
+   * entities it just handed over, stays until it fades. The simulation keeps the first copy.
+   */
+  ghostsFor(worldId: string, partitionId: string, epoch: number, tick: number, out: Ghost[] = []): Ghost[] {
     const world = this.worlds.get(worldId)
-    if (!world) return []
-    const out: Ghost[] = []
+    if (!world) return out
+    const live: Source[] = []
     for (const [source, batch] of world) {
       if (tick - batch.at > this.ttlTicks) {
         world.delete(source)
         continue
       }
-      if (source !== partitionId) for (const g of batch.ghosts) out.push(g)
+      if (source !== partitionId || batch.epoch !== epoch) live.push(batch)
     }
+    if (live.length > 1) live.sort((a, b) => b.at - a.at || b.epoch - a.epoch)
+    for (const batch of live) for (const g of batch.ghosts) out.push(g)
     return out
   }
 
