@@ -21,6 +21,7 @@ import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { eastHalvesMap } from './helpers/worker-world.ts'
 
 const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
 const WALKERS = 24
@@ -182,18 +183,7 @@ describe('entity handoff between workers', () => {
   })
 
   it('loses nothing when a leaf is split between the workers mid-run, and when it is merged back', async () => {
-    const split: PartitionMap = {
-      worldId: 'w', bounds: BOUNDS, version: 4, nextId: 5,
-      root: {
-        kind: 'split', id: 'p0', axis: 'x', at: 100,
-        low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-        high: {
-          kind: 'split', id: 'p2', axis: 'y', at: 50,
-          low: { kind: 'leaf', id: 'p3', owner: 'wB', epoch: 1 },
-          high: { kind: 'leaf', id: 'p4', owner: 'wA', epoch: 1 },
-        },
-      },
-    }
+    const split = eastHalvesMap({ p1: 'wA', p3: 'wB', p4: 'wA' }, 4)
     await store.put(keys.worldMap('w'), encodeMap(split))
     await sampleFor(2_500)
     await eventually('p2 handed out', () => wB.runner('w', 'p2') === undefined)

@@ -22,7 +22,7 @@ import { TesseraClient } from '../../client/index.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
 import type { Game } from '../../worker/game/types.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { BOUNDS, WorkerWorld } from './helpers/worker-world.ts'
+import { WorkerWorld, eastHalvesMap, splitMap } from './helpers/worker-world.ts'
 
 type Msg = { type: 'none' }
 
@@ -42,34 +42,16 @@ function standing(at: { x: number; y: number }): Game<Record<string, never>, Msg
 }
 
 /** `w` split at x = 100: p1 (low) on wA, p2 (high) on wB, both at epoch 1. */
-const SPLIT: PartitionMap = {
-  worldId: 'w', bounds: BOUNDS, version: 1, nextId: 3,
-  root: {
-    kind: 'split', id: 'p0', axis: 'x', at: 100,
-    low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-    high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
-  },
-}
+const SPLIT = splitMap('wA', 1)
 
 /** p1 moved to wB. */
-const MOVED: PartitionMap = { ...SPLIT, version: 2, root: { ...SPLIT.root, low: { kind: 'leaf', id: 'p1', owner: 'wB', epoch: 2 } } as PartitionMap['root'] }
+const MOVED = splitMap('wB', 2)
 
 /** p1 and p2 merged into p0, wB's (as the operator's merge of p2 makes it). */
 const MERGED: PartitionMap = { ...SPLIT, version: 2, root: { kind: 'leaf', id: 'p0', owner: 'wB', epoch: 2 } }
 
 /** p1 on wA; east of it p3 (y < 50) and p4 (y ≥ 50), both wB's. */
-const EAST_HALVES: PartitionMap = {
-  worldId: 'w', bounds: BOUNDS, version: 1, nextId: 5,
-  root: {
-    kind: 'split', id: 'p0', axis: 'x', at: 100,
-    low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-    high: {
-      kind: 'split', id: 'p2', axis: 'y', at: 50,
-      low: { kind: 'leaf', id: 'p3', owner: 'wB', epoch: 1 },
-      high: { kind: 'leaf', id: 'p4', owner: 'wB', epoch: 1 },
-    },
-  },
-}
+const EAST_HALVES = eastHalvesMap({ p1: 'wA', p3: 'wB', p4: 'wB' })
 
 /** p3 and p4 merged into p2 (wB's): a handover between two partitions of wB. */
 const EAST_MERGED: PartitionMap = { ...EAST_HALVES, version: 2, root: { ...EAST_HALVES.root, high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 2 } } as PartitionMap['root'] }

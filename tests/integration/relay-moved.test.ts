@@ -12,13 +12,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueTicket } from '../../core/tickets.ts'
-import type { PartitionMap } from '../../core/partition-map.ts'
 import { TesseraClient } from '../../client/index.ts'
 import type { ClientMigrated, TesseraClientError } from '../../client/index.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
 import { eventually } from '../helpers/eventually.ts'
 import { walkerGame } from './helpers/walker-game.ts'
-import { BOUNDS, WorkerWorld } from './helpers/worker-world.ts'
+import { WorkerWorld, eastHalvesMap } from './helpers/worker-world.ts'
 
 /** Input seqs the game applied, per player, in order (every worker is in this process). */
 const applied = new Map<string, number[]>()
@@ -26,18 +25,7 @@ const applied = new Map<string, number[]>()
 /** Players spawn at (85, 30) in p1 and walk where their input points, 30 units/s. */
 const walker = walkerGame({ applied, spawnAt: () => ({ x: 85, y: 30 }) })
 
-const THREE_WAY: PartitionMap = {
-  worldId: 'w', bounds: BOUNDS, version: 1, nextId: 5,
-  root: {
-    kind: 'split', id: 'p0', axis: 'x', at: 100,
-    low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-    high: {
-      kind: 'split', id: 'p2', axis: 'y', at: 50,
-      low: { kind: 'leaf', id: 'p3', owner: 'wB', epoch: 1 },
-      high: { kind: 'leaf', id: 'p4', owner: 'wC', epoch: 1 },
-    },
-  },
-}
+const THREE_WAY = eastHalvesMap({ p1: 'wA', p3: 'wB', p4: 'wC' })
 
 describe('a relayed player whose entity moves on, or back', () => {
   const world = new WorkerWorld('/relay-moved/', {

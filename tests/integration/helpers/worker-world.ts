@@ -25,7 +25,7 @@ import { eventually } from '../../helpers/eventually.ts'
 export const BOUNDS: Rect = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
 
 /** `w` split at x = 100: p1 (low) owned by `p1Owner` at `p1Epoch`, p2 (high) by wB at epoch 1. */
-function splitMap(p1Owner: string, p1Epoch: number): PartitionMap {
+export function splitMap(p1Owner: string, p1Epoch: number): PartitionMap {
   return {
     worldId: 'w', bounds: BOUNDS, version: p1Epoch, nextId: 3,
     root: {
@@ -37,6 +37,22 @@ function splitMap(p1Owner: string, p1Epoch: number): PartitionMap {
 }
 
 type WorkerOptionsInput = z.input<typeof workerOptionsSchema>
+
+/** `w` with p1 (x < 100) and, east of it, p3 (y < 50) and p4 (y ≥ 50): owners as given, epoch 1. */
+export function eastHalvesMap(owners: { p1: string; p3: string; p4: string }, version = 1): PartitionMap {
+  return {
+    worldId: 'w', bounds: BOUNDS, version, nextId: 5,
+    root: {
+      kind: 'split', id: 'p0', axis: 'x', at: 100,
+      low: { kind: 'leaf', id: 'p1', owner: owners.p1, epoch: 1 },
+      high: {
+        kind: 'split', id: 'p2', axis: 'y', at: 50,
+        low: { kind: 'leaf', id: 'p3', owner: owners.p3, epoch: 1 },
+        high: { kind: 'leaf', id: 'p4', owner: owners.p4, epoch: 1 },
+      },
+    },
+  }
+}
 
 export interface WorkerWorldOptions<S, M> {
   game: () => Game<S, M>
