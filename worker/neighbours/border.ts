@@ -24,7 +24,7 @@ import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
 import type { EntityExport, Ghost } from '../simulation.ts'
 import { fromPendingInput, gameCodecs, ghostOf, toEntityState, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
-import { localGhost, publishGhosts, routeMessages } from './traffic.ts'
+import { localGhost, publishGhosts, routeMessages, withdrawGhosts } from './traffic.ts'
 import type { TrafficContext } from './traffic.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
@@ -143,6 +143,7 @@ export class Border implements RunnerBorder {
       sendRemote: (peer, frame) => deps.sendRemote(peer, frame),
       send: (peer, frame) => this.send(peer, frame),
       runnerOwning: (worldId, id) => this.runnerOwning(worldId, id),
+      published: new Map(),
     }
     this.receiver = new HandoffReceiver({
       workerId: deps.workerId, logger: deps.logger, config: this.config, clientUrl: deps.clientUrl, relayedBy: this.relayedBy, stats: this.stats,
@@ -236,12 +237,15 @@ export class Border implements RunnerBorder {
 
   /** Tick boundary, after stepping: ghosts out, messages out, offers out. */
   afterTick(): void {
+    const live = new Set<string>()
     for (const r of this.deps.runners()) {
       if (r.options.kind === 'room') continue
+      live.add(r.key)
       publishGhosts(this.traffic, r)
       routeMessages(this.traffic, r)
       this.offer(r)
     }
+    withdrawGhosts(this.traffic, live)
     for (const [k, o] of this.outs) {
       // Inputs of a relayed player keep coming through here for as long as its connection lives.
       const relayed = o.playerId !== null && (this.relayedBy.has(k) || this.runnerByKey(o.runnerKey)?.sim.isRelay(o.playerId) === true)

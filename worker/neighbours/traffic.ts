@@ -29,6 +29,12 @@ export interface TrafficContext {
   /** To a peer, or to ourselves (the local inbox). */
   send(peer: string, frame: NeighbourFrame): void
   runnerOwning(worldId: string, id: number): AnyRunner | undefined
+  /**
+   * Per runner (by key), its partition and the workers its last ghost batches went to: a worker
+   * it stops sending to (its border with it gone, or the runner stopped) gets one empty batch, so
+   * the ghosts it was shown go at once instead of standing frozen until they fade.
+   */
+  published: Map<string, { ref: PartitionRef; peers: Set<string> }>
 }
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
@@ -67,6 +73,23 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
     const upserts = list.map((e) => toEntityState(e, codecs.state, e.playerId === null ? 0 : r.sim.lastInputSeq(e.playerId)))
     c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), upserts, removed: [] } } })
   }
+  const before = c.published.get(r.key)
+  if (before) for (const peer of before.peers) if (!perPeer.has(peer)) sendEmptyBatch(c, before.ref, peer, r.sim.tick)
+  c.published.set(r.key, { ref, peers: new Set(perPeer.keys()) })
+}
+
+/** Runners that stopped since their last batches: each of their peers gets one empty batch. */
+export function withdrawGhosts(c: TrafficContext, live: ReadonlySet<string>): void {
+  for (const [k, { ref, peers }] of c.published) {
+    if (live.has(k)) continue
+    for (const peer of peers) sendEmptyBatch(c, ref, peer, c.tick())
+    c.published.delete(k)
+  }
+}
+
+function sendEmptyBatch(c: TrafficContext, ref: PartitionRef, peer: string, tick: number): void {
+  if (peer === c.workerId) c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, undefined, [], c.tick())
+  else c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, tick), upserts: [], removed: [] } } })
 }
 
 function nearAny(x: number, y: number, borders: readonly BorderSegment[] | undefined, margin: number): boolean {
