@@ -19,6 +19,7 @@
  * --ks (1,2), --cpu-prof DIR (a main-thread CPU profile of every worker's measured windows), --json.
  */
 import { fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Rect } from '../../core/geometry.ts'
 import { encodeMap } from '../../core/partition-map.ts'
@@ -49,6 +50,11 @@ interface Step {
   probeDelivered: number
   cpuUsPerEntityTick: number
   cpuPct: number
+  /** The whole machine's busy CPU during the window (% of a core, all cores), and this process's. */
+  machinePct: number
+  /** Of which stolen by the hypervisor. */
+  stealPct: number
+  benchPct: number
   droppedTicks: number
   held: boolean
 }
@@ -62,6 +68,22 @@ interface Options {
   steps: number
   settle: number
   profileDir?: string
+  traceDir?: string
+}
+
+/** The machine's CPU time so far (`/proc/stat`, all cores, in jiffies): busy, total, and the core count; undefined off Linux. */
+function machineCpu(): { busy: number; steal: number; total: number; cores: number } | undefined {
+  try {
+    const lines = readFileSync('/proc/stat', 'latin1').split('\n')
+    const all = (lines[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
+    const total = all.reduce((s, x) => s + x, 0)
+    // idle + iowait
+    const idle = (all[3] ?? 0) + (all[4] ?? 0)
+    const cores = lines.filter((l) => /^cpu\d/.test(l)).length
+    return { busy: total - idle, steal: all[7] ?? 0, total, cores }
+  } catch {
+    return undefined
+  }
 }
 
 /** The world on `k` workers: one leaf, or two halves split on x. */
@@ -94,6 +116,7 @@ async function scaleRun(k: number, first: number, o: Options, etcd: string, note
       const params: ScaleWorkerParams = {
         id: `w${i}`, etcd, prefix, worldId: WORLD, partitionId: `p${i}`, area, hz: o.hz, radius: o.radius, publicKeyPem, kid: KID, seed: i,
         ...(o.profileDir ? { profileDir: `${o.profileDir}/k${k}` } : {}),
+        ...(o.traceDir ? { traceDir: `${o.traceDir}/k${k}` } : {}),
       }
       const proc = fork(fileURLToPath(new URL('./lib/scale-worker.ts', import.meta.url)), [JSON.stringify(params)], {
         execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -127,8 +150,12 @@ async function scaleRun(k: number, first: number, o: Options, etcd: string, note
       await Promise.all(children.map((c) => c.ask({ type: 'begin' }, 'begun')))
       const probesFrom = probeSnapshots
       const t0 = performance.now()
+      const machine0 = machineCpu()
+      const bench0 = process.cpuUsage()
       await sleep(o.seconds * 1000)
       const ends: WindowStats[] = await Promise.all(children.map((c) => c.ask({ type: 'end' }, 'ended')))
+      const machine1 = machineCpu()
+      const bench = process.cpuUsage(bench0)
       const probeWindowS = (performance.now() - t0) / 1000
       const probed = probeSnapshots - probesFrom
       // Ticks due in the window by the clock, or run in it (a worker catching up after a stall runs more).
@@ -143,12 +170,16 @@ async function scaleRun(k: number, first: number, o: Options, etcd: string, note
         k, players: each * k, probes: o.probes * k, tickMsP99, delivered, probeDelivered,
         cpuUsPerEntityTick: cpuUs / Math.max(1, entityTicks),
         cpuPct: ends.reduce((s, e) => s + (e.cpuUs / 1000 / e.wallMs) * 100, 0),
+        machinePct: machine1 && machine0 ? ((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * 100 * machine1.cores : Number.NaN,
+        stealPct: machine1 && machine0 ? ((machine1.steal - machine0.steal) / Math.max(1, machine1.total - machine0.total)) * 100 * machine1.cores : Number.NaN,
+        benchPct: ((bench.user + bench.system) / 1000 / (probeWindowS * 1000)) * 100,
         droppedTicks: ends.reduce((s, e) => s + e.droppedTicks, 0),
         held: tickMsP99 < TICK_P99_LIMIT_MS && delivered >= DELIVERED_MIN,
       }
       notes.push(
         `K=${k} ${String(step.players + step.probes).padStart(6)} bots: tick p99 ${tickMsP99.toFixed(1)} ms, delivered ${lightDelivered.toFixed(4)} ` +
-          `(probes ${probeDelivered.toFixed(4)}), workers ${step.cpuPct.toFixed(0)}% of a core, ${step.cpuUsPerEntityTick.toFixed(2)} µs/entity-tick, ` +
+          `(probes ${probeDelivered.toFixed(4)}), workers ${step.cpuPct.toFixed(0)}% of a core (machine ${step.machinePct.toFixed(0)}%, steal ${step.stealPct.toFixed(0)}%, bench process ${step.benchPct.toFixed(0)}%), ` +
+          `${step.cpuUsPerEntityTick.toFixed(2)} µs/entity-tick, ` +
           `dropped ticks ${step.droppedTicks} → ${step.held ? 'held' : 'not held'}`,
       )
       return step
@@ -186,6 +217,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     steps: Number(flags.extra['steps'] ?? 7),
     settle: Number(flags.extra['settle'] ?? 2),
     ...(flags.extra['cpu-prof'] ? { profileDir: flags.extra['cpu-prof'] } : {}),
+    ...(flags.extra['tick-trace'] ? { traceDir: flags.extra['tick-trace'] } : {}),
   }
   const ks = (flags.extra['ks'] ?? '1,2').split(',').map(Number)
   const notes: string[] = []

@@ -4,11 +4,13 @@
  * bench process drives it over IPC: how many light players, measured windows (CPU of this process,
  * tick durations, snapshots received), stop.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Rect } from '../../../core/geometry.ts'
 import { percentile } from '../scenario.ts'
 import { LightPlayer } from './light-player.ts'
 import { startTicker } from './ticker.ts'
+import { TickTracer } from './tick-trace.ts'
 import { MeasuredWindow, timeTicks, windowProfiler } from './window.ts'
 
 export interface ScaleWorkerParams {
@@ -26,6 +28,8 @@ export interface ScaleWorkerParams {
   seed: number
   /** Write a CPU profile (main thread) of every measured window into this directory. */
   profileDir?: string
+  /** Write a per-tick trace (`TickTracer`) of every measured window into this directory. */
+  traceDir?: string
 }
 
 export interface WindowStats {
@@ -49,6 +53,11 @@ export type FromScaleWorker =
   | { type: 'players-set'; count: number }
   | { type: 'begun' }
   | ({ type: 'ended' } & WindowStats)
+
+function writeTrace(dir: string, name: string, trace: unknown): void {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(`${dir}/${name}.json`, JSON.stringify(trace))
+}
 
 async function serve(p: ScaleWorkerParams): Promise<void> {
   const send = (msg: FromScaleWorker): void => {
@@ -79,17 +88,20 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
   send({ type: 'running' })
 
   const tickMs = timeTicks(runner)
-  const overrun = (): number => (worker as unknown as { loop: { overrun: { droppedTicks: number } } }).loop.overrun.droppedTicks
+  const loop = (worker as unknown as { loop: { overrun: { droppedTicks: number } } }).loop
+  const overrun = (): number => loop.overrun.droppedTicks
+  const tracer = p.traceDir ? new TickTracer(loop, runner) : undefined
 
   const players: LightPlayer[] = []
   let made = 0
   // One input per player per tick, all at once, as a tick's worth of client packets arriving.
-  const stopInputs = startTicker(p.hz, () => {
+  const inputs = (): void => {
     for (const pl of players) {
       const id = runner.sim.playerEntity(pl.conn.principal.playerId)
       pl.step(id === undefined ? undefined : runner.sim.entity(id))
     }
-  })
+  }
+  const stopInputs = startTicker(p.hz, tracer ? () => tracer.timeInputs(inputs) : inputs)
   const setPlayers = (count: number): void => {
     while (players.length > count) players.pop()?.close()
     while (players.length < count) {
@@ -114,11 +126,13 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       tickStart = runner.sim.tick
       droppedStart = overrun()
       profiler?.start()
+      tracer?.begin()
       window.begin()
       send({ type: 'begun' })
     } else if (msg.type === 'end') {
       const { cpuUs, wallMs } = window.end()
       profiler?.stop(`${p.id}-${players.length}`)
+      if (tracer && p.traceDir) writeTrace(p.traceDir, `${p.id}-${players.length}`, tracer.end())
       const sorted = [...tickMs].sort((a, b) => a - b)
       send({
         type: 'ended', cpuUs, wallMs, ticks: runner.sim.tick - tickStart,
@@ -128,6 +142,7 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       })
     } else {
       stopInputs()
+      tracer?.close()
       setPlayers(0)
       void (async () => {
         await worker.stop()
