@@ -46,6 +46,8 @@ interface Step {
   players: number
   probes: number
   tickMsP99: number
+  /** Ticks' end after their due time, p99 (the slowest worker's): reported, not part of `held`. */
+  lateMsP99: number
   delivered: number
   probeDelivered: number
   cpuUsPerEntityTick: number
@@ -167,7 +169,7 @@ async function scaleRun(k: number, first: number, o: Options, etcd: string, note
       const tickMsP99 = Math.max(...ends.map((e) => e.tickMsP99))
       const delivered = Math.min(lightDelivered, probeDelivered)
       const step: Step = {
-        k, players: each * k, probes: o.probes * k, tickMsP99, delivered, probeDelivered,
+        k, players: each * k, probes: o.probes * k, tickMsP99, lateMsP99: Math.max(...ends.map((e) => e.lateMsP99)), delivered, probeDelivered,
         cpuUsPerEntityTick: cpuUs / Math.max(1, entityTicks),
         cpuPct: ends.reduce((s, e) => s + (e.cpuUs / 1000 / e.wallMs) * 100, 0),
         machinePct: machine1 && machine0 ? ((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * 100 * machine1.cores : Number.NaN,
@@ -177,7 +179,7 @@ async function scaleRun(k: number, first: number, o: Options, etcd: string, note
         held: tickMsP99 < TICK_P99_LIMIT_MS && delivered >= DELIVERED_MIN,
       }
       notes.push(
-        `K=${k} ${String(step.players + step.probes).padStart(6)} bots: tick p99 ${tickMsP99.toFixed(1)} ms, delivered ${lightDelivered.toFixed(4)} ` +
+        `K=${k} ${String(step.players + step.probes).padStart(6)} bots: tick p99 ${tickMsP99.toFixed(1)} ms (ended ${step.lateMsP99.toFixed(0)} ms after due), delivered ${lightDelivered.toFixed(4)} ` +
           `(probes ${probeDelivered.toFixed(4)}), workers ${step.cpuPct.toFixed(0)}% of a core (machine ${step.machinePct.toFixed(0)}%, steal ${step.stealPct.toFixed(0)}%, bench process ${step.benchPct.toFixed(0)}%), ` +
           `${step.cpuUsPerEntityTick.toFixed(2)} µs/entity-tick, ` +
           `dropped ticks ${step.droppedTicks} → ${step.held ? 'held' : 'not held'}`,

@@ -10,7 +10,7 @@ import type { Rect } from '../../../core/geometry.ts'
 import { percentile } from '../scenario.ts'
 import { LightPlayer } from './light-player.ts'
 import { startTicker } from './ticker.ts'
-import { TickTracer } from './tick-trace.ts'
+import { TickTracer, timeLateness } from './tick-trace.ts'
 import { MeasuredWindow, timeTicks, windowProfiler } from './window.ts'
 
 export interface ScaleWorkerParams {
@@ -38,6 +38,8 @@ export interface WindowStats {
   ticks: number
   tickMsP99: number
   tickMsMean: number
+  /** How long after its due time each tick ended, p99 (ms): lateness to start plus duration. */
+  lateMsP99: number
   /** Light players during the window and the snapshots they received in it. */
   players: number
   snapshots: number
@@ -90,6 +92,7 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
   const tickMs = timeTicks(runner)
   const loop = (worker as unknown as { loop: { overrun: { droppedTicks: number } } }).loop
   const overrun = (): number => loop.overrun.droppedTicks
+  const lateMs = timeLateness(loop)
   const tracer = p.traceDir ? new TickTracer(loop, runner) : undefined
 
   const players: LightPlayer[] = []
@@ -122,6 +125,7 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       send({ type: 'players-set', count: players.length })
     } else if (msg.type === 'begin') {
       tickMs.length = 0
+      lateMs.length = 0
       for (const pl of players) pl.snapshots = 0
       tickStart = runner.sim.tick
       droppedStart = overrun()
@@ -136,7 +140,7 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       const sorted = [...tickMs].sort((a, b) => a - b)
       send({
         type: 'ended', cpuUs, wallMs, ticks: runner.sim.tick - tickStart,
-        tickMsP99: percentile(sorted, 99), tickMsMean: sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length),
+        tickMsP99: percentile(sorted, 99), lateMsP99: percentile([...lateMs].sort((a, b) => a - b), 99), tickMsMean: sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length),
         players: players.length, snapshots: players.reduce((s, pl) => s + pl.snapshots, 0),
         entities: runner.sim.entityCount, droppedTicks: overrun() - droppedStart,
       })

@@ -92,6 +92,31 @@ interface LoopInternals {
   stepper: { stepMs: number; originMs: number; ran: number; tick: number } | null
 }
 
+/** When `tick` was due on the loop's clock (`performance.now`), from the loop's stepper. */
+function dueMs(l: LoopInternals, tick: number, fallback: number): number {
+  const s = l.stepper
+  // Tick numbers and `ran` grow together, so the tick's index from the (possibly rebased) origin is its number's offset.
+  return s ? s.originMs + (tick - (s.tick - s.ran)) * s.stepMs : fallback
+}
+
+/**
+ * Records, for every tick of the worker's loop, how long after its due time the worker's tick
+ * ended (clear the array at a window's start): what a player sees of a late tick, whether it was
+ * late to start (the loop behind its schedule, catching up) or slow to run. The tick loop's own
+ * overrun statistics only count ticks dropped.
+ */
+export function timeLateness(loop: unknown): number[] {
+  const l = loop as LoopInternals
+  const late: number[] = []
+  const onTick = l.options.onTick
+  l.options.onTick = (tick) => {
+    const due = dueMs(l, tick, performance.now())
+    onTick(tick)
+    late.push(performance.now() - due)
+  }
+  return late
+}
+
 /**
  * Wraps the worker's tick loop callback and the runner's `tick` to record every tick while a
  * window is open. `loop` is the worker's `TickLoop` (read through its internals: this is a probe).
@@ -115,9 +140,7 @@ export class TickTracer {
     l.options.onTick = (tick) => {
       if (!this.open) return onTick(tick)
       const t0 = performance.now()
-      const s = l.stepper
-      // Tick numbers and `ran` grow together, so the tick's index from the (possibly rebased) origin is its number's offset.
-      const due = s ? s.originMs + (tick - (s.tick - s.ran)) * s.stepMs : t0
+      const due = dueMs(l, tick, t0)
       const rec: TickRecord = { tick, atMs: origin + t0, lagMs: t0 - due, stepMs: 0, stepRunMs: 0, stepWaitMs: 0, stepCpuMs: 0, afterMs: 0, stepAtMs: 0, stepGcMs: 0 }
       this.current = rec
       onTick(tick)
