@@ -9,7 +9,7 @@
  * Used by `world-scale --tick-trace DIR`; everything is read from outside the worker (wrapped
  * methods), nothing in the worker changes.
  */
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { PerformanceObserver } from 'node:perf_hooks'
 import type { EntryType, PerformanceEntry } from 'node:perf_hooks'
 
@@ -49,6 +49,27 @@ export interface TraceWindow {
   /** The main thread over the window: on a core, waiting for one (ms). */
   runMs: number
   waitMs: number
+  /** CPU (ms) of the process's threads over the window, by thread name (V8 helpers, libuv, native libraries). */
+  threads: Record<string, number>
+}
+
+/** Every thread's name and its time on a core so far (ms, `/proc/self/task/*`); empty off Linux. */
+function threadTimes(): Map<string, number> {
+  const out = new Map<string, number>()
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const name = readFileSync(`/proc/self/task/${tid}/comm`, 'latin1').trim()
+        const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ')[0])
+        out.set(`${name}/${tid}`, ns / 1e6)
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return out
 }
 
 /** Reads the calling thread's `schedstat` (run ns, wait ns); zeros where there is none. */
@@ -131,6 +152,7 @@ export class TickTracer {
   private readonly a: [number, number] = [0, 0]
   private readonly b: [number, number] = [0, 0]
   private windowStart: [number, number] = [0, 0]
+  private threadsStart = new Map<string, number>()
   private current: TickRecord | undefined
 
   constructor(loop: unknown, runner: Traced) {
@@ -189,6 +211,7 @@ export class TickTracer {
     this.gcs = []
     this.inputs = []
     this.sched.read(this.windowStart)
+    this.threadsStart = threadTimes()
     this.open = true
   }
 
@@ -196,13 +219,18 @@ export class TickTracer {
     this.open = false
     const now: [number, number] = [0, 0]
     this.sched.read(now)
+    const threads: Record<string, number> = {}
+    for (const [key, ms] of threadTimes()) {
+      const name = key.slice(0, key.lastIndexOf('/'))
+      threads[name] = (threads[name] ?? 0) + ms - (this.threadsStart.get(key) ?? 0)
+    }
     // GC overlapping each step.
     for (const t of this.ticks) {
       const s0 = t.stepAtMs
       const s1 = s0 + t.stepMs
       for (const g of this.gcs) if (g.atMs < s1 && g.atMs + g.ms > s0) t.stepGcMs += Math.min(s1, g.atMs + g.ms) - Math.max(s0, g.atMs)
     }
-    return { ticks: this.ticks, gcs: this.gcs, inputs: this.inputs, runMs: now[0] - this.windowStart[0], waitMs: now[1] - this.windowStart[1] }
+    return { ticks: this.ticks, gcs: this.gcs, inputs: this.inputs, runMs: now[0] - this.windowStart[0], waitMs: now[1] - this.windowStart[1], threads }
   }
 
   close(): void {
