@@ -96,7 +96,11 @@ export class ByteWriter {
 
 export class ByteReader {
   private pos: number
-  private readonly view: DataView
+  /**
+   * Made on the first multi-byte read only: most datagrams (inputs, acks, snapshot headers) are
+   * bytes and varints, read from `buf` directly, and a reader is made per datagram.
+   */
+  private dataView: DataView | undefined
   /** Set by the first read past the end or malformed varint; later reads return 0. */
   failed = false
 
@@ -105,7 +109,12 @@ export class ByteReader {
     offset = 0,
   ) {
     this.pos = offset
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  }
+
+  private get view(): DataView {
+    const b = this.buf
+    this.dataView ??= new DataView(b.buffer, b.byteOffset, b.byteLength)
+    return this.dataView
   }
 
   get offset(): number {
@@ -126,12 +135,13 @@ export class ByteReader {
 
   u8(): number {
     if (!this.take(1)) return 0
-    return this.view.getUint8(this.pos++)
+    return this.buf[this.pos++] as number
   }
 
   i8(): number {
     if (!this.take(1)) return 0
-    return this.view.getInt8(this.pos++)
+    const b = this.buf[this.pos++] as number
+    return b > 0x7f ? b - 0x100 : b
   }
 
   u16(): number {
@@ -160,7 +170,7 @@ export class ByteReader {
     let result = 0
     for (let i = 0; i < MAX_VARINT_BYTES; i++) {
       if (!this.take(1)) return 0
-      const b = this.view.getUint8(this.pos++)
+      const b = this.buf[this.pos++] as number
       if (i === 4 && b > 0x0f) break
       result += (b & 0x7f) * 2 ** (7 * i)
       if (b < 0x80) return result

@@ -11,6 +11,7 @@
  */
 import type { Rect } from '../../../core/geometry.ts'
 import type { TicketClaims } from '../../../core/tickets.ts'
+import { ByteWriter } from '../../../core/wire/bytes.ts'
 import { isDecodeError } from '../../../core/wire/errors.ts'
 import { encodeInputPacket } from '../../../core/wire/input-codec.ts'
 import type { InputRecord } from '../../../core/wire/input-codec.ts'
@@ -22,6 +23,8 @@ import { seededRandom } from '../../bots/behaviours.ts'
 
 /** Turn back this far inside the area's edge. */
 const MARGIN = 3
+/** Inputs per packet: the newest and the last three again. */
+const REPEATED = 4
 
 export class LightPlayer {
   readonly conn: ClientConnection<TicketClaims>
@@ -30,6 +33,7 @@ export class LightPlayer {
   private lastTick: number | null = null
   private seq = 0
   private readonly history: InputRecord[] = []
+  private readonly writer = new ByteWriter(64)
   private readonly link: MemoryConnection
   private readonly random: () => number
   private dir = { x: 0, y: 0 }
@@ -61,9 +65,15 @@ export class LightPlayer {
       if (at.y > a.maxY - MARGIN) this.dir.y = -Math.abs(this.dir.y)
     }
     this.seq++
-    this.history.unshift({ seq: this.seq, tick: this.seq, moveX: Math.round(this.dir.x * 127), moveY: Math.round(this.dir.y * 127), buttons: 0 })
-    this.history.length = Math.min(this.history.length, 4)
-    this.link.send(encodeInputPacket({ ackTick: this.lastTick, inputs: this.history }))
+    // The oldest record is reused for the newest, and the packet written into one buffer (copied
+    // out by `encodeInputPacket`): thousands of these run in the worker's process, on its CPU.
+    const rec = this.history.length < REPEATED ? { seq: 0, tick: 0, moveX: 0, moveY: 0, buttons: 0 } : (this.history.pop() as InputRecord)
+    rec.seq = this.seq
+    rec.tick = this.seq
+    rec.moveX = Math.round(this.dir.x * 127)
+    rec.moveY = Math.round(this.dir.y * 127)
+    this.history.unshift(rec)
+    this.link.send(encodeInputPacket({ ackTick: this.lastTick, inputs: this.history }, this.writer))
   }
 
   close(): void {

@@ -4,11 +4,13 @@
  * bench process drives it over IPC: how many light players, measured windows (CPU of this process,
  * tick durations, snapshots received), stop.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Rect } from '../../../core/geometry.ts'
 import { percentile } from '../scenario.ts'
 import { LightPlayer } from './light-player.ts'
 import { startTicker } from './ticker.ts'
+import { TickTracer, timeLateness } from './tick-trace.ts'
 import { MeasuredWindow, timeTicks, windowProfiler } from './window.ts'
 
 export interface ScaleWorkerParams {
@@ -26,6 +28,8 @@ export interface ScaleWorkerParams {
   seed: number
   /** Write a CPU profile (main thread) of every measured window into this directory. */
   profileDir?: string
+  /** Write a per-tick trace (`TickTracer`) of every measured window into this directory. */
+  traceDir?: string
 }
 
 export interface WindowStats {
@@ -34,6 +38,8 @@ export interface WindowStats {
   ticks: number
   tickMsP99: number
   tickMsMean: number
+  /** How long after its due time each tick ended, p99 (ms): lateness to start plus duration. */
+  lateMsP99: number
   /** Light players during the window and the snapshots they received in it. */
   players: number
   snapshots: number
@@ -49,6 +55,11 @@ export type FromScaleWorker =
   | { type: 'players-set'; count: number }
   | { type: 'begun' }
   | ({ type: 'ended' } & WindowStats)
+
+function writeTrace(dir: string, name: string, trace: unknown): void {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(`${dir}/${name}.json`, JSON.stringify(trace))
+}
 
 async function serve(p: ScaleWorkerParams): Promise<void> {
   const send = (msg: FromScaleWorker): void => {
@@ -79,17 +90,21 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
   send({ type: 'running' })
 
   const tickMs = timeTicks(runner)
-  const overrun = (): number => (worker as unknown as { loop: { overrun: { droppedTicks: number } } }).loop.overrun.droppedTicks
+  const loop = (worker as unknown as { loop: { overrun: { droppedTicks: number } } }).loop
+  const overrun = (): number => loop.overrun.droppedTicks
+  const lateMs = timeLateness(loop)
+  const tracer = p.traceDir ? new TickTracer(loop, runner) : undefined
 
   const players: LightPlayer[] = []
   let made = 0
   // One input per player per tick, all at once, as a tick's worth of client packets arriving.
-  const stopInputs = startTicker(p.hz, () => {
+  const inputs = (): void => {
     for (const pl of players) {
       const id = runner.sim.playerEntity(pl.conn.principal.playerId)
       pl.step(id === undefined ? undefined : runner.sim.entity(id))
     }
-  })
+  }
+  const stopInputs = startTicker(p.hz, tracer ? () => tracer.timeInputs(inputs) : inputs)
   const setPlayers = (count: number): void => {
     while (players.length > count) players.pop()?.close()
     while (players.length < count) {
@@ -110,24 +125,28 @@ async function serve(p: ScaleWorkerParams): Promise<void> {
       send({ type: 'players-set', count: players.length })
     } else if (msg.type === 'begin') {
       tickMs.length = 0
+      lateMs.length = 0
       for (const pl of players) pl.snapshots = 0
       tickStart = runner.sim.tick
       droppedStart = overrun()
       profiler?.start()
+      tracer?.begin()
       window.begin()
       send({ type: 'begun' })
     } else if (msg.type === 'end') {
       const { cpuUs, wallMs } = window.end()
       profiler?.stop(`${p.id}-${players.length}`)
+      if (tracer && p.traceDir) writeTrace(p.traceDir, `${p.id}-${players.length}`, tracer.end())
       const sorted = [...tickMs].sort((a, b) => a - b)
       send({
         type: 'ended', cpuUs, wallMs, ticks: runner.sim.tick - tickStart,
-        tickMsP99: percentile(sorted, 99), tickMsMean: sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length),
+        tickMsP99: percentile(sorted, 99), lateMsP99: percentile([...lateMs].sort((a, b) => a - b), 99), tickMsMean: sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length),
         players: players.length, snapshots: players.reduce((s, pl) => s + pl.snapshots, 0),
         entities: runner.sim.entityCount, droppedTicks: overrun() - droppedStart,
       })
     } else {
       stopInputs()
+      tracer?.close()
       setPlayers(0)
       void (async () => {
         await worker.stop()
