@@ -57,11 +57,11 @@ export function balance(ctx: RoundCtx): void {
     }
     // A whole leaf that overshoots so far that the pair gets less than half way to even is a
     // handover that leaves the next round as much to do (the receiver is now the hot one): cut a
-    // leaf whose half fits better, when the worker is hot; below the trigger, leave it. (A light
-    // leaf that falls short is progress: the next pass moves another.)
+    // leaf whose half fits better when the worker is hot, and never move the overshooting one. (A
+    // light leaf that falls short is progress: the next pass moves another.)
     if (best && best.load > even && uHot - bestAfter < (uHot - level) / 2) {
       if (uHot > trigger && toCut && cluster.hasRoom(cold, toCut.load / 2) && splitAtMedian(ctx, toCut, `${hot.info.id} is hot and no whole leaf evens it out with ${cold.info.id}`)) continue
-      if (!(uHot > trigger)) best = undefined
+      best = undefined
     }
     if (best) {
       ctx.budget.moves--

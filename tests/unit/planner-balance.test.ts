@@ -64,28 +64,33 @@ describe('balance', () => {
 describe('a leaf that would overshoot', () => {
   // b holds 40, a holds 20 and 44: the mean is 52, 12 would even them out. Moving the 20 whole
   // gains a little (64 → 60) but makes b the hot one; half of it evens the pair out.
-  const map = balancedMap('w', bounds, 3, (i) => (i === 0 ? 'b' : 'a'))
-  const loads = loadsOf(map, (i) => [40, 20, 44][i] as number)
-  const light = leaves(map)[1]?.leaf.id as string
-  const run = (ghostMargin: number) =>
-    plan({ round: 0, worlds: [{ map, loads }], workers: [w('a'), w('b')], state: initialPlannerState() },
+  const run = (light: number, ghostMargin: number) => {
+    const map = balancedMap('w', bounds, 3, (i) => (i === 0 ? 'b' : 'a'))
+    const loads = loadsOf(map, (i) => [40, light, 44][i] as number)
+    const r = plan({ round: 0, worlds: [{ map, loads }], workers: [w('a'), w('b')], state: initialPlannerState() },
       plannerConfig({ ghostMargin, splitAbove: 2, maxLeafFraction: 1 }))
-  const owned = (r: PlanResult, owner: string) => r.maps[0] && leaves(r.maps[0]).filter((l) => l.leaf.owner === owner).map((l) => l.leaf.id)
+    return { r, light: leaves(map)[1]?.leaf.id as string }
+  }
 
   it('is cut first, and half of it moves', () => {
-    const r = run(8)
+    const { r, light } = run(20, 8)
     expect(r.decisions.map((d) => d.kind)).toEqual(['split', 'move'])
     expect(r.decisions[0]?.partition).toBe(light)
     expect(r.workerLoads['a']).toBeCloseTo(54, 9)
     expect(r.workerLoads['b']).toBeCloseTo(50, 9)
   })
 
-  it('moves whole when it cannot be cut and its owner is hot (the control)', () => {
+  it('stays where it is when it cannot be cut: the hot worker keeps it rather than make the receiver the hot one', () => {
     // The light leaf, 1067 × 800, cannot be cut with a margin of 300 (each side at least 600).
-    const r = run(300)
-    expect(r.decisions.map((d) => d.kind)).toEqual(['move'])
-    expect(owned(r, 'b')).toContain(light)
-    expect(r.workerLoads['b']).toBe(60)
+    const { r } = run(20, 300)
+    expect(r.decisions).toEqual([])
+  })
+
+  it('moves whole when that gets the pair at least half way to even (the control)', () => {
+    // a 56, b 40: 8 would even them; the 12 overshoots by 4 and still halves the gap (56 → 52).
+    const { r, light } = run(12, 300)
+    expect(r.decisions.map((d) => [d.kind, d.partition])).toEqual([['move', light]])
+    expect(r.workerLoads['b']).toBe(52)
   })
 })
 
