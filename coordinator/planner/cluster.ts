@@ -86,8 +86,12 @@ export class Cluster {
     return best
   }
 
-  /** Where a homeless leaf goes: the coolest worker with room, else simply the coolest. */
-  home(load: number): WorkerSlot | undefined {
-    return this.coolest(load, (s) => this.hasRoom(s, load)) ?? this.coolest(load)
+  /**
+   * Where a homeless leaf goes: the coolest worker with room, else simply the coolest; preferring,
+   * at each step, those that pass `preferred`.
+   */
+  home(load: number, preferred: (s: WorkerSlot) => boolean = () => true): WorkerSlot | undefined {
+    const room = (s: WorkerSlot) => this.hasRoom(s, load)
+    return this.coolest(load, (s) => preferred(s) && room(s)) ?? this.coolest(load, room) ?? this.coolest(load, preferred) ?? this.coolest(load)
   }
 }

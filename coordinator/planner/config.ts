@@ -18,6 +18,14 @@ const schema = z
     /** Rebalancing starts when a worker's utilisation exceeds mean × this (below the bound: hysteresis; high enough that load noise across many workers does not keep partitions moving). Default 1.15. */
     balanceTrigger: z.number().gt(1).default(1.15),
     /**
+     * Once a worker is hot, a round goes on moving leaves until no worker is above mean × this (as
+     * far as moves that gain `minGain` allow), rather than stopping just under the trigger: a
+     * cluster left at 1.14 × the mean is one noisy second away from the next round of moves, and
+     * each move is a handover. At least 1; a target above `balanceTrigger` counts as the trigger.
+     * Default 1.05.
+     */
+    balanceTarget: z.number().gte(1).default(1.05),
+    /**
      * No worker below this utilisation counts as hot: while every worker has this much headroom the
      * planner neither splits for balance nor moves leaves (each move costs a partition transfer).
      * Default 0.2.

@@ -11,6 +11,7 @@
 import type { PlannerConfig } from './config.ts'
 import { confirmRounds, perRound } from './config.ts'
 import { Cluster } from './cluster.ts'
+import type { WorkerSlot } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
 import { allLeaves, hotAbove } from './context.ts'
 import { balance } from './balance.ts'
@@ -18,9 +19,9 @@ import { mergeCold } from './merge.ts'
 import { assignOrphans, drain } from './reassign.ts'
 import { shiftBorders } from './shift.ts'
 import { splitHeavy } from './split.ts'
-import type { BorderState, PartitionLoad, PlanInput, PlanResult, PlannerState } from './types.ts'
+import type { BorderState, PartitionLoad, PlanInput, PlanResult, PlannerState, WorldInput } from './types.ts'
 import type { PartitionNode } from '../../core/partition-map.ts'
-import type { WWorld } from './work-tree.ts'
+import type { WLeaf, WWorld } from './work-tree.ts'
 import { release, toMap, toWork } from './work-tree.ts'
 
 export function plan(input: PlanInput, config: PlannerConfig): PlanResult {
@@ -58,7 +59,7 @@ export class Planner {
   }
 }
 
-function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig, worlds: WWorld[]): PlanResult {
+function planWorlds({ state, round, workers, worlds: inputWorlds }: PlanInput, config: PlannerConfig, worlds: WWorld[]): PlanResult {
   const cluster = new Cluster(workers, config)
   const ctx: RoundCtx = {
     config, round, cluster, worlds, decisions: [], mean: 0,
@@ -80,11 +81,19 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     total += leaf.load
   }
   ctx.mean = cluster.capacity > 0 ? total / cluster.capacity : 0
-  // Which workers are hot, and since when: balancing acts only on a streak of `confirmHotS`.
+  // Which workers are hot, and since when: balancing acts only on a streak of `confirmHotS`. A
+  // round counts toward the streak only when the worker is above the trigger both on the smoothed
+  // loads and on this round's reports alone: one report inflated by a pause (a GC, a preempted
+  // tick) lifts the smoothed load past the trigger for the round after it too, and a streak counted
+  // on the smoothed figure alone let that single report move partitions.
   if (ctx.mean > 0) {
     const needed = confirmRounds(config)
+    // Summed only when some worker is above the trigger on the smoothed loads (most rounds none is).
+    let raw: { byWorker: Map<string, number>; trigger: number } | undefined
     for (const slot of cluster.eligible) {
       if (!(cluster.util(slot) > hotAbove(ctx))) continue
+      raw ??= reportedLoads(cluster, worlds, inputWorlds, leaves)
+      if (!(utilOf(slot, raw.byWorker.get(slot.info.id) ?? 0) > raw.trigger)) continue
       const since = state.hotSince?.[slot.info.id] ?? round
       ctx.hotSince[slot.info.id] = since
       if (round - since + 1 >= needed) ctx.confirmedHot.add(slot.info.id)
@@ -111,6 +120,33 @@ function planWorlds({ state, round, workers }: PlanInput, config: PlannerConfig,
     workersWanted: workersWanted(config, cluster, total),
     workerLoads,
   }
+}
+
+/**
+ * Each worker's load as this round's reports alone say (a leaf without a full report, or with only a
+ * partial one, counts at its smoothed load), and the trigger on those figures (the mean counted as
+ * the round's is: every leaf, over the eligible capacity).
+ */
+function reportedLoads(cluster: Cluster, worlds: readonly WWorld[], inputs: readonly WorldInput[], leaves: readonly WLeaf[]): { byWorker: Map<string, number>; trigger: number } {
+  const byWorld = new Map<WWorld, WorldInput['loads']>()
+  worlds.forEach((w, i) => byWorld.set(w, inputs[i]?.loads ?? {}))
+  const byWorker = new Map<string, number>()
+  let total = 0
+  for (const leaf of leaves) {
+    const r = byWorld.get(leaf.world)?.[leaf.id]
+    const report = r?.tickCostMs
+    const load = r && r.partial !== true && report !== undefined && Number.isFinite(report) && report >= 0 ? report : leaf.load
+    total += load
+    const slot = cluster.ownerOf(leaf)
+    if (slot) byWorker.set(slot.info.id, (byWorker.get(slot.info.id) ?? 0) + load)
+  }
+  const trigger = Math.max((total / cluster.capacity) * cluster.config.balanceTrigger, cluster.config.idleBelow)
+  return { byWorker, trigger }
+}
+
+function utilOf(slot: WorkerSlot, load: number): number {
+  if (slot.info.capacity > 0) return load / slot.info.capacity
+  return load > 0 ? Number.POSITIVE_INFINITY : 0
 }
 
 /**

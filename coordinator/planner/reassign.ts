@@ -5,7 +5,7 @@
 import type { WorkerSlot } from './cluster.ts'
 import { cooldownRounds } from './config.ts'
 import type { RoundCtx } from './context.ts'
-import { fmt, key, startCooldown } from './context.ts'
+import { fmt, key, startCooldown, wouldReturn } from './context.ts'
 import type { MoveCause } from './types.ts'
 import type { WLeaf } from './work-tree.ts'
 import { reassign } from './work-tree.ts'
@@ -18,7 +18,8 @@ export function assignOrphans(ctx: RoundCtx, leaves: readonly WLeaf[]): void {
   orphans.sort((a, b) => b.load - a.load || (a.id < b.id ? -1 : 1))
   for (const leaf of orphans) {
     const why = leaf.owner === null ? 'unassigned' : `owner ${leaf.owner} is not live`
-    const target = cluster.home(leaf.load) ?? fallback(ctx)
+    // Not back to a worker it left for balance moments ago while another can take it (that would undo the balance).
+    const target = cluster.home(leaf.load, (s) => !wouldReturn(ctx, leaf, s.info.id)) ?? fallback(ctx)
     if (!target) {
       if (leaf.owner !== null) {
         const before = { owner: leaf.owner, epoch: leaf.epoch }

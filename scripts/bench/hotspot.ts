@@ -85,6 +85,8 @@ interface Sample {
   reported: number
   arrived: number
   partitions: number
+  /** Measured load per worker (ms/s, WORKERS order). */
+  loads: number[]
 }
 
 /** Moves and flips, from the coordinator's decision events (as the planner simulator counts them). */
@@ -202,11 +204,15 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       meter.watch()
       const t = performance.now() - calledAt
       const arrived = countMembers(workers, crowd)
-      const actual = maxOverMean(meter.load().values())
+      const measured = meter.load()
+      const actual = maxOverMean(measured.values())
       const reportedLoads = workerLoads(coordinator.loads)
       const reported = maxOverMean(WORKERS.map((id) => reportedLoads[id] ?? 0))
       const map = coordinator.view.map(WORLD)?.value
-      samples.push({ t, actual, reported, arrived: arrived.inCorner / Math.max(1, arrived.total), partitions: map ? leaves(map).length : 0 })
+      samples.push({
+        t, actual, reported, arrived: arrived.inCorner / Math.max(1, arrived.total), partitions: map ? leaves(map).length : 0,
+        loads: WORKERS.map((id) => measured.get(id) ?? 0),
+      })
       if (formedAt === undefined && arrived.inCorner >= FORMED * arrived.total) formedAt = t
       if (formedAt === undefined && t > formTimeout) throw new Error(`the crowd did not form within ${(formTimeout / 1000).toFixed(0)} s`)
       if (formedAt !== undefined && t >= formedAt + seconds * 1000) break
@@ -259,8 +265,10 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     const owners = map ? leaves(map).map((l) => `${l.leaf.id}→${l.leaf.owner ?? '-'}`).join(' ') : ''
     notes.push(`crowd formed ${(formed / 1000).toFixed(1)} s after it was called; end: load ${fmtLoads(after)} ms/s, ${entitiesAfter} entities, partitions ${owners}`)
     notes.push(`decisions after the call: ${tally.moves - movesBefore} moves; in all ${tally.splits} splits, ${tally.merges} merges, ${tally.shifts} shifts`)
-    for (const s of samples.filter((_, i) => i % 4 === 3)) {
-      notes.push(`  t=${((s.t - formed) / 1000).toFixed(1).padStart(5)} s  max/mean ${s.actual.toFixed(2)} (reported ${s.reported.toFixed(2)})  in corner ${(s.arrived * 100).toFixed(0)}%  partitions ${s.partitions}`)
+    // With the plan log every sample, with each worker's measured load; else one a second.
+    for (const s of samples.filter((_, i) => planLog || i % 4 === 3)) {
+      const per = planLog ? `  measured ${s.loads.map((x) => x.toFixed(0)).join('/')} ms/s` : ''
+      notes.push(`  t=${((s.t - formed) / 1000).toFixed(1).padStart(5)} s  max/mean ${s.actual.toFixed(2)} (reported ${s.reported.toFixed(2)})  in corner ${(s.arrived * 100).toFixed(0)}%  partitions ${s.partitions}${per}`)
     }
     if (planLog) {
       notes.push('plan per round from the call (t from the crowd forming; reported max/mean as the round saw it):')
@@ -340,7 +348,18 @@ function logRounds<S, M>(coordinator: Coordinator, workers: readonly Worker<S, M
       const count = (k: string) => outcome.decisions.filter((d) => d.kind === k).length
       const what = outcome.decisions.map((d) => d.kind === 'move' ? `${d.partition}:${d.before.owner}→${d.after.owner}` : d.kind === 'shift' ? `shift ${d.partition}` : `${d.kind} ${d.partition}`)
       const planned = WORKERS.map((id) => outcome.workerLoads[id] ?? 0)
-      out.push({ at: performance.now(), line: `round ${outcome.round}: reported ${seen.toFixed(2)}; planned ${planned.map((x) => x.toFixed(0)).join('/')} ms/s = ${maxOverMean(planned).toFixed(2)}; retiring ${retiring()}; ${count('split')} splits, ${count('move')} moves, ${count('shift')} shifts, ${count('merge')} merges: ${what.join(' ')}` })
+      // The planner's picture before its decisions: the one after, with each move and shift undone.
+      const seenByPlanner = new Map(WORKERS.map((id) => [id as string, outcome.workerLoads[id] ?? 0]))
+      const undo = (id: string | null | undefined, delta: number) => {
+        if (id) seenByPlanner.set(id, (seenByPlanner.get(id) ?? 0) + delta)
+      }
+      for (const d of outcome.decisions) {
+        if (d.kind === 'move' || d.kind === 'assign') {
+          undo(d.after.owner, -d.load)
+          undo(d.before.owner, d.load)
+        }
+      }
+      out.push({ at: performance.now(), line: `round ${outcome.round}: reported ${seen.toFixed(2)}; planner saw ${[...seenByPlanner.values()].map((x) => x.toFixed(0)).join('/')}; planned ${planned.map((x) => x.toFixed(0)).join('/')} ms/s = ${maxOverMean(planned).toFixed(2)}; retiring ${retiring()}; ${count('split')} splits, ${count('move')} moves, ${count('shift')} shifts, ${count('merge')} merges: ${what.join(' ')}` })
     }
     return outcome
   }
