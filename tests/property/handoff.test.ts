@@ -217,6 +217,18 @@ class Model {
         const stale = mine.entities.get(f.entityId)
         if (stale) queue.receive(stale.queue.takePending())
         mine.entities.set(f.entityId, { phase: OWNED, x: f.x, queue })
+        // A worker keeps one sending-side record per entity (`Border.outs`), taken when the entity
+        // comes back to it (`takeRecord`: inputs it held join the import), even while its own offer
+        // is out, as in a handoff between two of its partitions. Kept per partition instead, two
+        // such records could send the entity's inputs back and forth for ever.
+        for (const other of this.runners.values()) {
+          const record = other === mine || other.worker !== f.to ? undefined : other.entities.get(f.entityId)
+          if (!record || (record.phase.phase !== 'forwarding' && record.phase.phase !== 'offering')) continue
+          queue.receive(record.queue.takePending())
+          other.entities.delete(f.entityId)
+          // The player's connection, if it entered there, moves to the partition holding the entity.
+          if (this.entry.get(f.entityId) === runnerKey(other.worker, other.ref)) this.entry.set(f.entityId, runnerKey(mine.worker, mine.ref))
+        }
         this.accepted.add(f.handoffId)
       }
       this.net.push({ kind: 'reply', to: f.replyTo.split('/')[0] as WorkerId, runner: f.replyTo, entityId: f.entityId, handoffId: f.handoffId, accepted: verdict.accept })
@@ -274,7 +286,12 @@ class Model {
   quiesce(): void {
     for (const w of WORKERS) this.step({ t: 'sync', worker: w }, false)
     for (let round = 0; round < 50; round++) {
-      while (this.net.length > 0) this.step({ t: 'deliver', pick: 0 }, false)
+      // Frames that keep making frames without a tick passing would be inputs going round in
+      // circles between forwarding records: fail, rather than spin.
+      for (let n = 0; this.net.length > 0; n++) {
+        if (n > 100_000) throw new Error(`frames still in flight after ${n} deliveries: ${JSON.stringify(this.net.slice(0, 3))}`)
+        this.step({ t: 'deliver', pick: 0 }, false)
+      }
       this.runTick([])
     }
   }
@@ -344,6 +361,24 @@ describe('handoff state machine', () => {
       }),
       { numRuns: 1000 },
     )
+  })
+
+  it('does not send inputs round in circles between two workers\' old forwarding records', () => {
+    // Found by the property above: entity 2 crossed w1 → w2 → w1 (another partition) → on, and
+    // with both of w1's records kept, its inputs went w1 → w2 → w1 … for ever.
+    const actions: Action[] = [
+      { t: 'map', part: 'B', owner: 'w1' }, { t: 'sync', worker: 'w1' }, { t: 'map', part: 'A', owner: 'w3' }, { t: 'sync', worker: 'w3' },
+      { t: 'dup', pick: 0 }, { t: 'tick', moves: [0, -1, 3] }, { t: 'deliver', pick: 0 }, { t: 'input', entity: 0 }, { t: 'dup', pick: 0 },
+      { t: 'tick', moves: [0, -4, 0] }, { t: 'tick', moves: [0, 0, 13] }, { t: 'sync', worker: 'w2' }, { t: 'tick', moves: [0, 0, 5] },
+      { t: 'deliver', pick: 0 }, { t: 'input', entity: 2 }, { t: 'deliver', pick: 28 }, { t: 'drop', pick: 0 }, { t: 'input', entity: 0 },
+      { t: 'tick', moves: [0, 0, 0] }, { t: 'tick', moves: [0, 0, 0] }, { t: 'sync', worker: 'w1' }, { t: 'tick', moves: [4, 0, -10] },
+      { t: 'tick', moves: [0, 0, 0] }, { t: 'deliver', pick: 23 },
+    ]
+    const m = new Model([103, 67, 84])
+    for (const a of actions) m.step(a, false)
+    m.quiesce()
+    checkOwners(m, 3, 'after settling')
+    for (let id = 0; id < 3; id++) expect(m.applied.get(id)).toEqual(Array.from({ length: m.sent.get(id) ?? 0 }, (_, k) => k + 1))
   })
 
   it('moves entities at all, refuses stale epochs, and does not ping-pong inside the band', () => {
