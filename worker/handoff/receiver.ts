@@ -32,7 +32,7 @@ export interface ReceiverContext {
   runnerOwning(worldId: string, id: number): AnyRunner | undefined
   send(peer: string, frame: NeighbourFrame): void
   /** Remove and return what the sending side still held for an entity coming back (its inputs). */
-  takeRecord(key: string): { buffered: InputRecord[]; heldPending: InputRecord[] } | undefined
+  takeRecord(key: string): { buffered: InputRecord[]; heldPending: InputRecord[]; moveOrdered: boolean } | undefined
   signTicket?: (claims: { playerId: string; worldId: string; partitionId: string }) => Promise<string>
 }
 
@@ -135,8 +135,8 @@ export class HandoffReceiver {
         if (binding) runner.attachPlayer(binding)
       }
     }
-    // Back from another worker before its client moved there: the move we ordered is void.
-    if (fromWorker !== this.c.workerId) runner.sendControl(playerId, { kind: 'stay', worldId: to.worldId })
+    // Back before its client moved to where we sent it: that move is void.
+    if (fromWorker !== this.c.workerId && back?.moveOrdered) runner.sendControl(playerId, { kind: 'stay', worldId: to.worldId })
   }
 
   private remember(handoffId: string, verdict: Verdict): void {

@@ -71,6 +71,8 @@ interface Out {
   handoffIds: string[]
   /** Set once handed on: the other worker that holds its player's connection and was told so. */
   relay?: string
+  /** Its player's client was told to move (`migrate`) through a connection here. */
+  moveOrdered?: boolean
 }
 
 export interface BorderStats {
@@ -155,7 +157,7 @@ export class Border implements RunnerBorder {
       takeRecord: (k) => {
         const o = this.outs.get(k)
         this.dropOut(k)
-        return o ? { buffered: o.buffered, heldPending: o.held?.session?.pending ?? [] } : undefined
+        return o ? { buffered: o.buffered, heldPending: o.held?.session?.pending ?? [], moveOrdered: o.moveOrdered === true } : undefined
       },
       ...(deps.signTicket ? { signTicket: deps.signTicket } : {}),
     })
@@ -398,8 +400,10 @@ export class Border implements RunnerBorder {
     if (reply.accepted && reply.ticket && o.phase.phase === 'forwarding' && o.playerId) {
       // Tell the client where its entity lives now; it may connect there early and switch. When
       // another worker holds its connection, that worker tells it.
-      if (r.sim.isRelay(o.playerId)) r.sendControl(o.playerId, { kind: 'migrate', url: reply.clientUrl, ticket: reply.ticket, worldId: o.worldId })
-      else if (before.phase === 'forwarding') this.tellRelay(o, reply)
+      if (r.sim.isRelay(o.playerId)) {
+        r.sendControl(o.playerId, { kind: 'migrate', url: reply.clientUrl, ticket: reply.ticket, worldId: o.worldId })
+        o.moveOrdered = true
+      } else if (before.phase === 'forwarding') this.tellRelay(o, reply)
     }
   }
 
@@ -534,7 +538,10 @@ export class Border implements RunnerBorder {
         o.peer = ownerWorkerId
         o.phase = { ...o.phase, to }
         const r = this.runnerByKey(o.runnerKey)
-        if (ticket && clientUrl && r?.sim.isRelay(playerId)) r.sendControl(playerId, { kind: 'migrate', url: clientUrl, ticket, worldId: to.worldId })
+        if (ticket && clientUrl && r?.sim.isRelay(playerId)) {
+          r.sendControl(playerId, { kind: 'migrate', url: clientUrl, ticket, worldId: to.worldId })
+          o.moveOrdered = true
+        }
         return
       }
       case 'hello':
