@@ -10,7 +10,7 @@
  */
 import { z } from 'zod'
 import type { Axis, Point, Rect } from './geometry.ts'
-import { area, containsPoint, splitRect } from './geometry.ts'
+import { area, containsPoint, intersectionArea, splitRect } from './geometry.ts'
 
 /** A partition: a leaf of the world's k-d tree. */
 export interface PartitionLeaf {
@@ -145,6 +145,13 @@ export function sharedBorder(a: Rect, b: Rect): BorderSegment | undefined {
     return { axis: 'y', at, from: Math.max(a.minX, b.minX), to: Math.min(a.maxX, b.maxX) }
   }
   return undefined
+}
+
+/** The owners of the leaves overlapping `rect` (by area): whoever holds that ground now. */
+export function ownersOver(map: PartitionMap, rect: Rect): Set<string> {
+  const out = new Set<string>()
+  for (const { leaf, rect: r } of leaves(map)) if (leaf.owner && intersectionArea(r, rect) > 0) out.add(leaf.owner)
+  return out
 }
 
 /** The leaves sharing a border segment with leaf `id` (empty when `id` is not a leaf). */

@@ -15,7 +15,7 @@ import { startGrpcServer } from '../core/grpc.ts'
 import type { RunningGrpcServer } from '../core/grpc.ts'
 import { createMetricsRegistry, registerOps } from '../core/http/ops.ts'
 import type { Logger } from '../core/log.ts'
-import { decodeMap, leaves } from '../core/partition-map.ts'
+import { decodeMap, leaves, ownersOver } from '../core/partition-map.ts'
 import type { PartitionMap } from '../core/partition-map.ts'
 import { PrefixCache } from '../core/prefix-cache.ts'
 import { Election } from '../core/store/election.ts'
@@ -395,9 +395,7 @@ export class Worker<S = unknown, M = unknown> {
    */
   private successorAlive(runner: PartitionRunner<S, M>): boolean {
     const map = this.maps.get(this.deps.keys.worldMap(runner.options.worldId))?.value
-    const rect = runner.options.rect
-    const successors = map ? leaves(map).filter((l) => intersectionArea(l.rect, rect) > 0).map((l) => l.leaf.owner) : []
-    return successors.some((o) => o !== null && this.isLive(o))
+    return map !== undefined && [...ownersOver(map, runner.options.rect)].some((o) => this.isLive(o))
   }
 
   /** This worker, or one whose registration (lease) is current. */

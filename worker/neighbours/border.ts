@@ -8,9 +8,9 @@
  * The decisions are the pure machine's (`../handoff/machine.ts`); this file moves entities,
  * sessions and connections accordingly.
  */
-import { clampPoint, intersectionArea } from '../../core/geometry.ts'
+import { clampPoint } from '../../core/geometry.ts'
 import type { Logger } from '../../core/log.ts'
-import { leafAt, leafInfo, leaves, neighbours } from '../../core/partition-map.ts'
+import { leafAt, leafInfo, neighbours, ownersOver } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
@@ -111,11 +111,17 @@ const key = (worldId: string, id: number) => `${worldId}:${id}`
  * entities, so it needs links to them even where no leaf of its own borders theirs any more.
  */
 function successors(map: PartitionMap, r: AnyRunner): Set<string> {
-  const out = new Set<string>()
+  const out = ownersOver(map, r.options.rect)
   const own = leafInfo(map, r.options.partitionId)?.leaf.owner
   if (own) out.add(own)
-  for (const { leaf, rect } of leaves(map)) if (leaf.owner && intersectionArea(rect, r.options.rect) > 0) out.add(leaf.owner)
   return out
+}
+
+/** Tell the client of a player this runner relays where its entity lives now, with a ticket there. */
+function orderMove(r: AnyRunner, o: Out, url: string, ticket: string, worldId: string): void {
+  if (o.playerId === null) return
+  r.sendControl(o.playerId, { kind: 'migrate', url, ticket, worldId })
+  o.moveOrdered = true
 }
 
 export class Border implements RunnerBorder {
@@ -400,10 +406,8 @@ export class Border implements RunnerBorder {
     if (reply.accepted && reply.ticket && o.phase.phase === 'forwarding' && o.playerId) {
       // Tell the client where its entity lives now; it may connect there early and switch. When
       // another worker holds its connection, that worker tells it.
-      if (r.sim.isRelay(o.playerId)) {
-        r.sendControl(o.playerId, { kind: 'migrate', url: reply.clientUrl, ticket: reply.ticket, worldId: o.worldId })
-        o.moveOrdered = true
-      } else if (before.phase === 'forwarding') this.tellRelay(o, reply)
+      if (r.sim.isRelay(o.playerId)) orderMove(r, o, reply.clientUrl, reply.ticket, o.worldId)
+      else if (before.phase === 'forwarding') this.tellRelay(o, reply)
     }
   }
 
@@ -538,10 +542,7 @@ export class Border implements RunnerBorder {
         o.peer = ownerWorkerId
         o.phase = { ...o.phase, to }
         const r = this.runnerByKey(o.runnerKey)
-        if (ticket && clientUrl && r?.sim.isRelay(playerId)) {
-          r.sendControl(playerId, { kind: 'migrate', url: clientUrl, ticket, worldId: to.worldId })
-          o.moveOrdered = true
-        }
+        if (ticket && clientUrl && r?.sim.isRelay(playerId)) orderMove(r, o, clientUrl, ticket, to.worldId)
         return
       }
       case 'hello':

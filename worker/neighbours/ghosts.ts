@@ -58,9 +58,9 @@ export class GhostStore {
    *
    * The same partition at another epoch is another source: the retiring runner of a partition that
    * moved to another worker relays players whose entities the new owner simulates, and sees them
-   * only as the new owner's ghosts. And an entity can be in two batches for a while: a partition
-   * whose leaf is gone sends none once it holds nothing a peer sees, so its last one, with the
-   * entities it just handed over, stays until it fades. The simulation keeps the first copy.
+   * only as the new owner's ghosts. And an entity can be in two batches for a moment: the
+   * partition that handed it over, until its next batch (or the empty one it sends when it stops
+   * bordering us) arrives, and its new owner. The simulation keeps the first copy.
    */
   ghostsFor(worldId: string, partitionId: string, epoch: number, tick: number, out: Ghost[] = []): Ghost[] {
     const world = this.worlds.get(worldId)

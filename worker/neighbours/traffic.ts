@@ -74,7 +74,7 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
     c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), upserts, removed: [] } } })
   }
   const before = c.published.get(r.key)
-  if (before) for (const peer of before.peers) if (!perPeer.has(peer)) sendEmptyBatch(c, before.ref, peer, r.sim.tick)
+  if (before) for (const peer of before.peers) if (!perPeer.has(peer)) sendEmptyBatch(c, before.ref, peer)
   c.published.set(r.key, { ref, peers: new Set(perPeer.keys()) })
 }
 
@@ -82,13 +82,14 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
 export function withdrawGhosts(c: TrafficContext, live: ReadonlySet<string>): void {
   for (const [k, { ref, peers }] of c.published) {
     if (live.has(k)) continue
-    for (const peer of peers) sendEmptyBatch(c, ref, peer, c.tick())
+    for (const peer of peers) sendEmptyBatch(c, ref, peer)
     c.published.delete(k)
   }
 }
 
-function sendEmptyBatch(c: TrafficContext, ref: PartitionRef, peer: string, tick: number): void {
-  if (peer === c.workerId) c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, undefined, [], c.tick())
+function sendEmptyBatch(c: TrafficContext, ref: PartitionRef, peer: string): void {
+  const tick = c.tick()
+  if (peer === c.workerId) c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, undefined, [], tick)
   else c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, tick), upserts: [], removed: [] } } })
 }
 
