@@ -130,6 +130,7 @@ describe('control messages', () => {
       { kind: 'join-accepted', entityId: 4, worldId: 'w1', partition: 'p3', tick: 100, tickRate: 20 },
       { kind: 'error', code: 'room_full', message: 'full' },
       { kind: 'migrate', url: 'http://127.0.0.1:9000', ticket: 'a.b.c', worldId: 'w1' },
+      { kind: 'stay', worldId: 'w1' },
       { kind: 'kick', code: 'kicked', reason: 'idle' },
       { kind: 'bye', code: 'going_away' },
     ]
@@ -138,7 +139,7 @@ describe('control messages', () => {
 
   it('refuses unknown kinds, bad codes and junk', () => {
     const enc = new TextEncoder()
-    for (const junk of ['{"kind":"nope"}', '{"kind":"error","code":"zzz","message":""}', '[1,2]', 'not json', '{"kind":"join-accepted"}']) {
+    for (const junk of ['{"kind":"nope"}', '{"kind":"error","code":"zzz","message":""}', '[1,2]', 'not json', '{"kind":"join-accepted"}', '{"kind":"stay"}', '{"kind":"stay","worldId":""}']) {
       expect(decodeControlMessage(enc.encode(junk))).toBeInstanceOf(DecodeError)
     }
     expect(decodeControlMessage(Uint8Array.of(0xff, 0xfe))).toBeInstanceOf(DecodeError)
