@@ -20,13 +20,23 @@ export function runnersOf<S, M>(worker: Worker<S, M>): AnyRunner[] {
  * The entities of `worldId` as distinct ids: those simulated by a runner of `workers`, and those
  * out on offer (held by their sender, simulated nowhere until the receiver accepts). An entity the
  * receiver imported before its sender heard the acceptance is in both: it counts once, as simulated.
+ * `stuck` are the held ones whose offer has been out for longer than `stuckMs`: an offer is in
+ * flight for a tick or more (one between two partitions of one worker is answered at the next
+ * tick), so while entities cross, a census between two ticks finds some held at almost any time.
  */
-export function worldCensus<S, M>(workers: readonly Worker<S, M>[], worldId: string): { simulated: number; held: number; total: number } {
+export function worldCensus<S, M>(workers: readonly Worker<S, M>[], worldId: string, stuckMs = 1000): { simulated: number; held: number; stuck: number; total: number } {
   const simulated = new Set<number>()
   for (const w of workers) for (const r of runnersOf(w)) if (r.options.worldId === worldId) for (const e of r.sim.allEntities()) simulated.add(e.id)
   const held = new Set<number>()
-  for (const w of workers) for (const o of w.border.offersOut()) if (o.worldId === worldId && !simulated.has(o.entityId)) held.add(o.entityId)
-  return { simulated: simulated.size, held: held.size, total: simulated.size + held.size }
+  const stuck = new Set<number>()
+  for (const w of workers) {
+    for (const o of w.border.offersOut()) {
+      if (o.worldId !== worldId || simulated.has(o.entityId)) continue
+      held.add(o.entityId)
+      if (o.heldMs > stuckMs) stuck.add(o.entityId)
+    }
+  }
+  return { simulated: simulated.size, held: held.size, stuck: stuck.size, total: simulated.size + held.size }
 }
 
 /** Times every runner's ticks, per worker, in buckets of wall time. */
