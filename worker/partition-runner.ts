@@ -219,6 +219,8 @@ export class PartitionRunner<S, M> {
     if (this.stopped) return
     const started = this.now()
     this.sim.step()
+    // A room has no neighbours: a message to an entity not in it goes nowhere.
+    if (!this.options.border) this.sim.takeOutboundMessages()
     this.sim.buildSnapshots((playerId, bytes) => {
       const b = this.links.get(playerId)
       if (b && b.link.sendSnapshot(bytes)) this.bytesSinceReport += bytes.length

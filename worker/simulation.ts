@@ -364,6 +364,8 @@ export class Simulation<S, M = never> {
     for (const m of inbox) {
       const to = this.entities.get(m.to)
       if (to !== undefined) this.game.message(this.ctx, m.from, to, m.payload)
+      // It left since (handed to another partition): the border sends the message after it.
+      else this.outbound.push(m)
     }
     inbox.length = 0
 
@@ -438,7 +440,7 @@ export class Simulation<S, M = never> {
     return true
   }
 
-  /** Messages sent to entities that are not here, since the last call (for the border shell). */
+  /** Messages for entities not here (sent to one, or it left before delivery), since the last call (for the border). */
   takeOutboundMessages(): { from: EntityId; to: EntityId; payload: M }[] {
     const out = this.outbound
     this.outbound = []

@@ -38,6 +38,7 @@ function setup() {
     },
     send: () => undefined,
     runnerOwning: () => undefined,
+    follows: () => false,
     published: new Map(),
   }
   const p1 = new PartitionRunner({

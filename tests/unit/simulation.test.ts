@@ -209,6 +209,36 @@ describe('simulation', () => {
     expect(rects.reduce((s, r) => s + r.weight, 0)).toBe(2)
   })
 
+  it('passes a message on for routing when its entity left before delivery, and routes the rest at once', () => {
+    const seen: number[] = []
+    const demo = createDemoGame()
+    const game: Game<DemoState, DemoMessage> = {
+      ...demo,
+      tick: (ctx, dt) => {
+        demo.tick(ctx, dt)
+        if (ctx.tick === 1) {
+          ctx.send(1, 2, { type: 'bump', strength: 1 })
+          ctx.send(1, 77, { type: 'bump', strength: 2 })
+        }
+      },
+      message: (ctx) => {
+        seen.push(ctx.tick)
+      },
+    }
+    const sim = new Simulation({ game, seed: 2, bounds })
+    sim.spawnNpc({ x: 10, y: 10 })
+    sim.spawnNpc({ x: 190, y: 190 })
+    sim.step()
+    sim.step()
+    // Entity 77 is not here: its message is for the border at once. Entity 2 leaves (handed over)
+    // between the tick that sent its message and the one that would deliver it.
+    expect(sim.takeOutboundMessages().map((m) => m.to)).toEqual([77])
+    expect(sim.exportEntity(2)).toBeDefined()
+    sim.step()
+    expect(seen).toEqual([])
+    expect(sim.takeOutboundMessages()).toEqual([{ from: 1, to: 2, payload: { type: 'bump', strength: 1 } }])
+  })
+
   it('shows ghosts from a neighbour in snapshots, read-only, and lets own entities shadow them', () => {
     const near: number[] = []
     const demo = createDemoGame({ walkerSpeed: [0, 0] })

@@ -14,7 +14,7 @@ import { leafAt, leafInfo, neighbours, ownersOver } from '../../core/partition-m
 import type { PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
-import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { EntityMessage, HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
 import { DEFAULT_HANDOFF, OWNED, expire, onReply, outsideBy, resendDue, shouldOffer, startOffer } from '../handoff/machine.ts'
 import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
@@ -61,6 +61,8 @@ interface Out {
   held: EntityExport<unknown> | undefined
   /** Inputs that arrived while offering, to forward (accepted) or apply (refused). */
   buffered: InputRecord[]
+  /** Game messages to it that arrived while offering: forwarded (accepted) or delivered here (refused). */
+  messages: EntityMessage[]
   /** The relayed player closed its connection while the offer was out. */
   closed: boolean
   /** The worker the entity was offered to (where forwarded inputs go). */
@@ -81,7 +83,12 @@ export interface BorderStats {
   refused: Record<string, number>
   staleGhosts: number
   forwardedInputs: number
+  /** Game messages sent to an entity's owner on another worker, or routed through our inbox. */
   messagesOut: number
+  /** Game messages that arrived for an entity that had left, sent on after it. */
+  forwardedMessages: number
+  /** Game messages for an entity nobody here simulates or follows (it is gone), dropped. */
+  messagesDropped: number
   /** Offers sent again (same id) for want of a reply, and replies taken in (any, duplicates too). */
   offersResent: number
   repliesIn: number
@@ -104,6 +111,9 @@ export interface OfferOut {
 }
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
+
+/** Game messages kept for one entity while its offer is out (a game sending more loses the rest). */
+const MAX_HELD_MESSAGES = 256
 
 /**
  * Owners of a retiring runner's ground now: its own leaf's new owner while the leaf exists, and the
@@ -136,7 +146,7 @@ export class Border implements RunnerBorder {
   private readonly candidates: Entity<unknown>[] = []
   private tick = 0
   private seq = 0
-  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
+  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, forwardedMessages: 0, messagesDropped: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
 
   /** What ghost publishing and message routing need from us. */
   private readonly traffic: TrafficContext
@@ -151,6 +161,7 @@ export class Border implements RunnerBorder {
       sendRemote: (peer, frame) => deps.sendRemote(peer, frame),
       send: (peer, frame) => this.send(peer, frame),
       runnerOwning: (worldId, id) => this.runnerOwning(worldId, id),
+      follows: (worldId, id) => this.follows(worldId, id),
       published: new Map(),
     }
     this.receiver = new HandoffReceiver({
@@ -322,7 +333,7 @@ export class Border implements RunnerBorder {
       if (handoffTrace.enabled) handoffTrace.mark(handoffId, 'queued')
       const o: Out = {
         runnerKey: r.key, worldId: r.options.worldId, entityId: e.id, playerId: e.playerId,
-        phase: startOffer(handoffId, self, target.ref, target.owner, this.tick), held, buffered: [], closed: false, peer: target.owner, offeredAt: performance.now(), handoffIds: [],
+        phase: startOffer(handoffId, self, target.ref, target.owner, this.tick), held, buffered: [], messages: [], closed: false, peer: target.owner, offeredAt: performance.now(), handoffIds: [],
       }
       this.dropOut(k)
       this.outs.set(k, o)
@@ -432,6 +443,9 @@ export class Border implements RunnerBorder {
   private handedOff(r: AnyRunner, o: Out, toWorker: string): void {
     const playerId = o.playerId
     o.held = undefined
+    // Messages that waited for the answer follow the entity: to its runner here, or its new owner.
+    for (const m of o.messages) this.messageIn(m)
+    o.messages = []
     if (toWorker === this.deps.workerId && playerId !== null) {
       // In-process: the connection itself moves to the new runner, with its snapshot history.
       const now = this.runnerOwning(o.worldId, o.entityId)
@@ -459,6 +473,8 @@ export class Border implements RunnerBorder {
     if (held.session) held.session.pending.push(...o.buffered)
     o.buffered = []
     r.sim.importEntity(held)
+    for (const m of o.messages) this.messageIn(m)
+    o.messages = []
     if (o.closed && o.playerId) r.sim.removePlayer(o.playerId)
     this.deps.logger.debug({ entity: o.entityId, reason }, 'handoff refused; keeping the entity')
   }
@@ -509,13 +525,9 @@ export class Border implements RunnerBorder {
         }
         return
       }
-      case 'message': {
-        const m = f.value
-        if (!m.target) return
-        const r = this.runnerOwning(m.target.worldId, m.toEntity)
-        if (r) r.sim.deliverMessage(m.fromEntity, m.toEntity, gameCodecs(r.options.game).message.decode(m.payload))
+      case 'message':
+        this.messageIn(f.value)
         return
-      }
       case 'relayClosed': {
         const { to, entityId, playerId } = f.value
         if (!to) return
@@ -548,6 +560,33 @@ export class Border implements RunnerBorder {
       case 'hello':
         return
     }
+  }
+
+  /**
+   * A game message for an entity of ours: delivered to the runner simulating it (at its next
+   * step), or sent on after it when it left (held with its offer until the answer, forwarded to
+   * where it went), as its inputs are. Messages for an entity gone from here for good are dropped.
+   */
+  private messageIn(m: EntityMessage): void {
+    if (!m.target) return
+    const { worldId } = m.target
+    const r = this.runnerOwning(worldId, m.toEntity)
+    if (r) {
+      r.sim.deliverMessage(m.fromEntity, m.toEntity, gameCodecs(r.options.game).message.decode(m.payload))
+      return
+    }
+    const o = this.outs.get(key(worldId, m.toEntity))
+    if (o?.phase.phase === 'offering' && o.messages.length < MAX_HELD_MESSAGES) o.messages.push(m)
+    else if (o?.phase.phase === 'forwarding') {
+      this.stats.forwardedMessages++
+      this.send(o.peer, { frame: { $case: 'message', value: { ...m, target: o.phase.to } } })
+    } else this.stats.messagesDropped++
+  }
+
+  /** Whether this worker keeps a record of an entity that left one of its partitions (it can send messages on after it). */
+  follows(worldId: string, id: number): boolean {
+    const o = this.outs.get(key(worldId, id))
+    return o !== undefined && (o.phase.phase === 'offering' || o.phase.phase === 'forwarding')
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────────────────────

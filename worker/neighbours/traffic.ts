@@ -29,6 +29,8 @@ export interface TrafficContext {
   /** To a peer, or to ourselves (the local inbox). */
   send(peer: string, frame: NeighbourFrame): void
   runnerOwning(worldId: string, id: number): AnyRunner | undefined
+  /** Whether an entity left one of our partitions and our record of it knows where it went. */
+  follows(worldId: string, id: number): boolean
   /**
    * Per runner (by key), its partition and the workers its last ghost batches went to: a worker
    * it stops sending to (its border with it gone, or the runner stopped) gets one empty batch, so
@@ -108,14 +110,22 @@ export function routeMessages(c: TrafficContext, r: AnyRunner): void {
       here.sim.deliverMessage(m.from, m.to, m.payload)
       continue
     }
-    const src = c.ghosts.sourceOf(worldId, m.to)
-    const map = c.map(worldId)
-    const owner = src && map ? leafInfo(map, src.partitionId)?.leaf.owner : undefined
-    if (!src || !owner) continue
+    // An entity that just left one of our partitions (on offer, or handed on) may still be a ghost
+    // here: the message follows it from our record, through our own inbox, as its inputs do.
+    const src = c.follows(worldId, m.to) ? { partitionId: '', epoch: 0, owner: c.workerId } : ghostOwner(c, worldId, m.to)
+    if (!src?.owner) continue
     c.stats.messagesOut++
     const target = { worldId, partitionId: src.partitionId, epoch: src.epoch }
-    c.send(owner, { frame: { $case: 'message', value: { target, toEntity: m.to, fromEntity: m.from, payload: Buffer.from(codecs.message.encode(m.payload)) } } })
+    c.send(src.owner, { frame: { $case: 'message', value: { target, toEntity: m.to, fromEntity: m.from, payload: Buffer.from(codecs.message.encode(m.payload)) } } })
   }
+}
+
+/** The partition whose ghost of entity `id` we hold, and its owner in the map now. */
+function ghostOwner(c: TrafficContext, worldId: string, id: number): { partitionId: string; epoch: number; owner: string | null | undefined } | undefined {
+  const src = c.ghosts.sourceOf(worldId, id)
+  const map = c.map(worldId)
+  if (!src || !map) return undefined
+  return { partitionId: src.partitionId, epoch: src.epoch, owner: leafInfo(map, src.partitionId)?.leaf.owner }
 }
 
 /** A ghost of one of our own entities, for our other partitions. */
