@@ -39,6 +39,7 @@ function setup() {
     send: () => undefined,
     runnerOwning: () => undefined,
     follows: () => false,
+    held: () => [],
     published: new Map(),
   }
   const p1 = new PartitionRunner({

@@ -162,6 +162,7 @@ export class Border implements RunnerBorder {
       send: (peer, frame) => this.send(peer, frame),
       runnerOwning: (worldId, id) => this.runnerOwning(worldId, id),
       follows: (worldId, id) => this.follows(worldId, id),
+      held: (runnerKey) => this.heldBy(runnerKey),
       published: new Map(),
     }
     this.receiver = new HandoffReceiver({
@@ -249,7 +250,7 @@ export class Border implements RunnerBorder {
       // Entities out on offer are not simulated here, but their players near here still see them
       // (first: nobody else simulates them, so any other copy is older).
       const ghosts: Ghost[] = []
-      for (const o of this.outs.values()) if (o.runnerKey === r.key && o.held) ghosts.push(localGhost(r, o.held.entity))
+      for (const h of this.heldBy(r.key)) ghosts.push(localGhost(r, h.entity, h.lastInputSeq))
       r.sim.setGhosts(this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, r.options.epoch, tick, ghosts))
     }
   }
@@ -581,6 +582,11 @@ export class Border implements RunnerBorder {
       this.stats.forwardedMessages++
       this.send(o.peer, { frame: { $case: 'message', value: { ...m, target: o.phase.to } } })
     } else this.stats.messagesDropped++
+  }
+
+  /** A runner's entities out on offer, with their player's last applied input when it left with them. */
+  private *heldBy(runnerKey: string): Generator<{ entity: Entity<unknown>; lastInputSeq: number | undefined }> {
+    for (const o of this.outs.values()) if (o.runnerKey === runnerKey && o.held) yield { entity: o.held.entity, lastInputSeq: o.held.session?.lastAppliedSeq }
   }
 
   /** Whether this worker keeps a record of an entity that left one of its partitions (it can send messages on after it). */

@@ -29,6 +29,12 @@ export interface TrafficContext {
   /** To a peer, or to ourselves (the local inbox). */
   send(peer: string, frame: NeighbourFrame): void
   runnerOwning(worldId: string, id: number): AnyRunner | undefined
+  /**
+   * A runner's entities out on offer (taken out of its simulation until the answer), with their
+   * player's last applied input: still published as its ghosts, so neighbours do not lose sight
+   * of them while an offer waits (offers are paced per peer: a big handover holds many at once).
+   */
+  held(runnerKey: string): Iterable<{ entity: Entity<unknown>; lastInputSeq: number | undefined }>
   /** Whether an entity left one of our partitions and our record of it knows where it went. */
   follows(worldId: string, id: number): boolean
   /**
@@ -57,22 +63,29 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
   const perPeer = new Map<string, Entity<unknown>[]>()
   for (const peer of bordersOf.keys()) perPeer.set(peer, [])
   const relayed = c.relayedBy.size > 0
-  for (const e of r.sim.allEntities()) {
+  const place = (e: Entity<unknown>) => {
     const relayPeer = relayed ? c.relayedBy.get(key(r.options.worldId, e.id)) : undefined
     if (relayPeer !== undefined && !perPeer.has(relayPeer)) perPeer.set(relayPeer, [])
     for (const [peer, list] of perPeer) {
-      if (peer === relayPeer || nearAny(e.x, e.y, bordersOf.get(peer), margin)) list.push(e as Entity<unknown>)
+      if (peer === relayPeer || nearAny(e.x, e.y, bordersOf.get(peer), margin)) list.push(e)
     }
   }
+  for (const e of r.sim.allEntities()) place(e as Entity<unknown>)
+  let heldSeq: Map<number, number> | undefined
+  for (const h of c.held(r.key)) {
+    place(h.entity)
+    if (h.lastInputSeq !== undefined) (heldSeq ??= new Map()).set(h.entity.id, h.lastInputSeq)
+  }
+  const lastInputSeq = (e: Entity<unknown>) => heldSeq?.get(e.id) ?? (e.playerId === null ? 0 : r.sim.lastInputSeq(e.playerId))
   const ref: PartitionRef = r.ref
   const codecs = gameCodecs(r.options.game)
   for (const [peer, list] of perPeer) {
     if (peer === c.workerId) {
       const mapEpoch = leafInfo(map, r.options.partitionId)?.leaf.epoch
-      c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list.map((e) => localGhost(r, e)), c.tick())
+      c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list.map((e) => localGhost(r, e, heldSeq?.get(e.id))), c.tick())
       continue
     }
-    const upserts = list.map((e) => toEntityState(e, codecs.state, e.playerId === null ? 0 : r.sim.lastInputSeq(e.playerId)))
+    const upserts = list.map((e) => toEntityState(e, codecs.state, lastInputSeq(e)))
     c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), upserts, removed: [] } } })
   }
   const before = c.published.get(r.key)
@@ -128,11 +141,11 @@ function ghostOwner(c: TrafficContext, worldId: string, id: number): { partition
   return { partitionId: src.partitionId, epoch: src.epoch, owner: leafInfo(map, src.partitionId)?.leaf.owner }
 }
 
-/** A ghost of one of our own entities, for our other partitions. */
-export function localGhost(r: AnyRunner, e: Entity<unknown>): Ghost {
+/** A ghost of one of our own entities (`seq`: its player's last applied input, when not in `r`'s simulation), for our other partitions. */
+export function localGhost(r: AnyRunner, e: Entity<unknown>, seq?: number): Ghost {
   const fields = { kind: 0, flags: 0, hp: 0 }
   r.options.game.wire(e, fields)
   const g: Ghost = { id: e.id, x: e.x, y: e.y, heading: e.heading, speed: Math.hypot(e.vx, e.vy), fields }
-  if (e.playerId !== null) g.lastInputSeq = r.sim.lastInputSeq(e.playerId)
+  if (e.playerId !== null) g.lastInputSeq = seq ?? r.sim.lastInputSeq(e.playerId)
   return g
 }
