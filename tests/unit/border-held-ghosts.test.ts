@@ -5,22 +5,14 @@
  */
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../core/log.ts'
-import type { PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
 import { Border } from '../../worker/neighbours/border.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
+import { BOUNDS, splitMap } from '../helpers/test-maps.ts'
 
-const BOUNDS = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
-const SPLIT: PartitionMap = {
-  worldId: 'w', bounds: BOUNDS, version: 1, nextId: 3,
-  root: {
-    kind: 'split', id: 'p0', axis: 'x', at: 100,
-    low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-    high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
-  },
-}
+const SPLIT = splitMap('wA', 1)
 
 describe('an entity out on offer', () => {
   it('stays in its partition’s ghost batches until the answer', () => {

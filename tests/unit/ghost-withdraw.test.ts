@@ -12,16 +12,9 @@ import { GhostStore } from '../../worker/neighbours/ghosts.ts'
 import { publishGhosts, withdrawGhosts } from '../../worker/neighbours/traffic.ts'
 import type { TrafficContext } from '../../worker/neighbours/traffic.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
+import { BOUNDS, splitMap } from '../helpers/test-maps.ts'
 
-const BOUNDS = { minX: 0, minY: 0, maxX: 200, maxY: 100 }
-const SPLIT: PartitionMap = {
-  worldId: 'w', bounds: BOUNDS, version: 1, nextId: 3,
-  root: {
-    kind: 'split', id: 'p0', axis: 'x', at: 100,
-    low: { kind: 'leaf', id: 'p1', owner: 'wA', epoch: 1 },
-    high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 1 },
-  },
-}
+const SPLIT = splitMap('wA', 1)
 /** p1 and p2 merged into p3 (wB's): p1's leaf is gone, so it has no border with anyone. */
 const MERGED: PartitionMap = { ...SPLIT, version: 2, nextId: 4, root: { kind: 'leaf', id: 'p3', owner: 'wB', epoch: 2 } }
 

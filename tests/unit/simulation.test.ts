@@ -181,23 +181,32 @@ describe('simulation', () => {
     expect(bases.at(-1)).toBeNull()
   })
 
-  it('delivers messages between entities on the next tick and summarises load', () => {
+  /**
+   * Two NPCs, 1 and 2; at tick 1 entity 1 sends each of `to` a bump. `seen`: the ticks at which a
+   * message was delivered.
+   */
+  function bumping(to: readonly number[]): { sim: Simulation<DemoState, DemoMessage>; seen: number[] } {
     const seen: number[] = []
     const demo = createDemoGame()
     const game: Game<DemoState, DemoMessage> = {
       ...demo,
       tick: (ctx, dt) => {
         demo.tick(ctx, dt)
-        if (ctx.tick === 1) ctx.send(1, 2, { type: 'bump', strength: 1 })
+        if (ctx.tick === 1) for (const id of to) ctx.send(1, id, { type: 'bump', strength: 1 })
       },
-      message: (ctx, from, to, payload) => {
+      message: (ctx, from, target, payload) => {
         seen.push(ctx.tick)
-        demo.message(ctx, from, to, payload)
+        demo.message(ctx, from, target, payload)
       },
     }
     const sim = new Simulation({ game, seed: 2, bounds })
     sim.spawnNpc({ x: 10, y: 10 })
     sim.spawnNpc({ x: 190, y: 190 })
+    return { sim, seen }
+  }
+
+  it('delivers messages between entities on the next tick and summarises load', () => {
+    const { sim, seen } = bumping([2])
     sim.step()
     sim.step()
     expect(seen).toEqual([])
@@ -210,24 +219,7 @@ describe('simulation', () => {
   })
 
   it('passes a message on for routing when its entity left before delivery, and routes the rest at once', () => {
-    const seen: number[] = []
-    const demo = createDemoGame()
-    const game: Game<DemoState, DemoMessage> = {
-      ...demo,
-      tick: (ctx, dt) => {
-        demo.tick(ctx, dt)
-        if (ctx.tick === 1) {
-          ctx.send(1, 2, { type: 'bump', strength: 1 })
-          ctx.send(1, 77, { type: 'bump', strength: 2 })
-        }
-      },
-      message: (ctx) => {
-        seen.push(ctx.tick)
-      },
-    }
-    const sim = new Simulation({ game, seed: 2, bounds })
-    sim.spawnNpc({ x: 10, y: 10 })
-    sim.spawnNpc({ x: 190, y: 190 })
+    const { sim, seen } = bumping([2, 77])
     sim.step()
     sim.step()
     // Entity 77 is not here: its message is for the border at once. Entity 2 leaves (handed over)
