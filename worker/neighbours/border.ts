@@ -112,6 +112,12 @@ export interface OfferOut {
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
 
+interface HeldEntity {
+  entity: Entity<unknown>
+  lastInputSeq: number | undefined
+}
+const NONE_HELD: readonly HeldEntity[] = []
+
 /** Game messages kept for one entity while its offer is out (a game sending more loses the rest). */
 const MAX_HELD_MESSAGES = 256
 
@@ -142,6 +148,8 @@ export class Border implements RunnerBorder {
   /** Entities handed to us whose player's connection a peer still relays: their ghost follows them there. */
   private readonly relayedBy = new Map<string, string>()
   private inbox: { from: string; frame: NeighbourFrame }[] = []
+  /** Entities out on offer by runner key (`indexHeld`). */
+  private readonly held = new Map<string, HeldEntity[]>()
   /** Scratch list of `offer` (reused every tick). */
   private readonly candidates: Entity<unknown>[] = []
   private tick = 0
@@ -245,6 +253,7 @@ export class Border implements RunnerBorder {
       if (item) this.handle(item.from, item.frame)
     }
     this.inbox = []
+    this.indexHeld()
     for (const r of this.deps.runners()) {
       if (r.options.kind === 'room') continue
       // Entities out on offer are not simulated here, but their players near here still see them
@@ -258,6 +267,7 @@ export class Border implements RunnerBorder {
   /** Tick boundary, after stepping: ghosts out, messages out, offers out. */
   afterTick(): void {
     const live = new Set<string>()
+    this.indexHeld()
     for (const r of this.deps.runners()) {
       if (r.options.kind === 'room') continue
       live.add(r.key)
@@ -584,9 +594,21 @@ export class Border implements RunnerBorder {
     } else this.stats.messagesDropped++
   }
 
+  /** Per runner, its entities out on offer, as of the last tick boundary (one pass over every record, not one per runner). */
+  private indexHeld(): void {
+    this.held.clear()
+    for (const o of this.outs.values()) {
+      if (!o.held) continue
+      const list = this.held.get(o.runnerKey)
+      const h = { entity: o.held.entity, lastInputSeq: o.held.session?.lastAppliedSeq }
+      if (list) list.push(h)
+      else this.held.set(o.runnerKey, [h])
+    }
+  }
+
   /** A runner's entities out on offer, with their player's last applied input when it left with them. */
-  private *heldBy(runnerKey: string): Generator<{ entity: Entity<unknown>; lastInputSeq: number | undefined }> {
-    for (const o of this.outs.values()) if (o.runnerKey === runnerKey && o.held) yield { entity: o.held.entity, lastInputSeq: o.held.session?.lastAppliedSeq }
+  private heldBy(runnerKey: string): readonly HeldEntity[] {
+    return this.held.get(runnerKey) ?? NONE_HELD
   }
 
   /** Whether this worker keeps a record of an entity that left one of its partitions (it can send messages on after it). */
