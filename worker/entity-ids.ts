@@ -43,18 +43,21 @@ export class EntityIdBlocks {
     this.spare = Math.max(2, options.spare ?? 8)
   }
 
-  /** Whether a world has a block ready now. */
-  ready(worldId: string): boolean {
-    return (this.pools.get(worldId)?.blocks.length ?? 0) > 0
+  /** Whether a world has `ids` ids ready now (in whole blocks; at least one block). */
+  ready(worldId: string, ids = 1): boolean {
+    return (this.pools.get(worldId)?.blocks.length ?? 0) >= blocksFor(ids)
   }
 
   /**
    * Reserve spare blocks for a world (one compare-and-swap, retried while other workers win the
-   * race). Concurrent calls share one reservation. Rejects when the store cannot be reached.
+   * race): the spares, or enough blocks for `ids` ids and half the spares besides when that is more.
+   * Concurrent calls share one reservation (a caller that needs more checks `ready` once it is
+   * done and fills again). Rejects when the store cannot be reached.
    */
-  fill(worldId: string): Promise<void> {
+  fill(worldId: string, ids = 1): Promise<void> {
     const pool = this.pool(worldId)
-    pool.refill ??= this.reserve(worldId, this.spare - pool.blocks.length).then(
+    const want = Math.max(this.spare, blocksFor(ids) + Math.ceil(this.spare / 2))
+    pool.refill ??= this.reserve(worldId, want - pool.blocks.length).then(
       (blocks) => {
         pool.blocks.push(...blocks)
         pool.refill = undefined
@@ -115,6 +118,10 @@ export class EntityIdBlocks {
 }
 
 /** One partition's ids: the block it is in, then the next one its pool has ready. */
+function blocksFor(ids: number): number {
+  return Math.max(1, Math.ceil(ids / ID_BLOCK))
+}
+
 export class BlockIdSource implements EntityIdSource {
   private nextId = 0
   private end = 0

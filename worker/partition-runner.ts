@@ -97,7 +97,13 @@ export class PartitionRunner<S, M> {
       worldBounds: options.worldBounds,
       ...(options.startTick !== undefined ? { startTick: options.startTick } : {}),
     })
-    for (let i = 0; i < options.npcs; i++) this.sim.spawnNpc()
+    try {
+      for (let i = 0; i < options.npcs; i++) this.sim.spawnNpc()
+    } catch (err) {
+      // Out of entity ids (the store out of reach): start with fewer NPCs rather than not at all.
+      if (!(err instanceof EntityIdsUnavailable)) throw err
+      options.logger.warn({ partition: this.key, spawned: this.sim.entityCount, wanted: options.npcs }, 'partition started with fewer NPCs: no entity ids available')
+    }
   }
 
   get key(): string {

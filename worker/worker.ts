@@ -310,9 +310,12 @@ export class Worker<S = unknown, M = unknown> {
         continue
       }
       const spec = want.spec
-      if (spec.kind === 'world' && !this.entityIds.ready(spec.id)) {
-        // Its first entity ids come from the store: start it once they are here.
-        this.entityIds.fill(spec.id).then(
+      // `npcs` is a world's population: each partition starts with its share by area, unless it
+      // takes over ground whose entities are handed to it.
+      const npcs = this.inherited.has(key) ? 0 : Math.round((options.npcs * area(want.rect)) / area(spec.bounds))
+      if (spec.kind === 'world' && !this.entityIds.ready(spec.id, npcs + 1)) {
+        // Its entity ids come from the store: start it once there are enough for its NPCs.
+        this.entityIds.fill(spec.id, npcs + 1).then(
           () => this.reconcile(),
           (err: unknown) => logger.warn({ err, world: spec.id }, 'could not reserve entity ids; trying again'),
         )
@@ -324,15 +327,14 @@ export class Worker<S = unknown, M = unknown> {
         tickRate: options.tickRate,
         // A room is one small space: everyone in it sees everyone, whatever the world radius is.
         interestRadius: spec.kind === 'room' ? Math.max(options.interestRadius, Math.hypot(width(spec.bounds), height(spec.bounds))) : options.interestRadius,
-        // `npcs` is a world's population: each partition starts with its share by area, unless it
-        // takes over ground whose entities are handed to it.
-        npcs: this.inherited.delete(key) ? 0 : Math.round((options.npcs * area(want.rect)) / area(spec.bounds)),
+        npcs,
         logger, ...(this.deps.onPlayer ? { onPlayer: this.deps.onPlayer } : {}),
         // One tick numbering for all of a worker's runners: a player moving between them keeps its
         // snapshot stream (and delta baselines).
         startTick: this.ticks,
         ...(spec.kind === 'world' ? { border: this.border, ids: this.entityIds.source(spec.id) } : {}),
       })
+      this.inherited.delete(key)
       this.runners.set(key, created)
       logger.info({ partition: key, epoch: want.epoch }, 'simulating partition')
     }

@@ -57,6 +57,35 @@ describe('entity ids of a world', () => {
     }), { numRuns: 60 })
   })
 
+  it('reserves enough blocks for a partition that starts with more ids than the spares hold', async () => {
+    const store = new MemoryStore()
+    const w = blocks(store, 2)
+    await w.fill('w')
+    // Two spare blocks: not enough for 3,000 NPCs and a player.
+    expect(w.ready('w', 3_001)).toBe(false)
+    await w.fill('w', 3_001)
+    expect(w.ready('w', 3_001)).toBe(true)
+    const source = w.source('w')
+    const ids = new Set<number>()
+    for (let i = 0; i < 3_001; i++) ids.add(source.next() ?? -1)
+    expect(ids.size).toBe(3_001)
+    expect(ids.has(-1)).toBe(false)
+    await store.close()
+  })
+
+  it('starts a partition with fewer NPCs, not at all, when its ids run out while it spawns them', () => {
+    const rect = { minX: 0, minY: 0, maxX: 100, maxY: 100 }
+    let left = 5
+    const runner = new PartitionRunner({
+      worldId: 'w', partitionId: 'p1', epoch: 1, kind: 'world', rect, worldBounds: rect, maxPlayers: undefined,
+      game: createDemoGame(), seed: 1, tickRate: 20, interestRadius: 100, npcs: 50, logger: silentLogger(),
+      ids: { next: () => (left-- > 0 ? 100 - left : undefined) },
+    })
+    expect(runner.sim.entityCount).toBe(5)
+    runner.tick()
+    expect(runner.sim.entityCount).toBe(5)
+  })
+
   it('keeps one counter per world', async () => {
     const store = new MemoryStore()
     const w = blocks(store)

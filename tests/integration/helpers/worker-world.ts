@@ -31,7 +31,7 @@ export interface WorkerWorldOptions<S, M> {
   game: () => Game<S, M>
   /** The workers' ids. Default wA and wB. */
   ids?: readonly string[]
-  /** Worker options besides the fixture's own (ids, ports, no NPCs, silent logs). */
+  /** Worker options besides the fixture's own (ids, ports, silent logs; no NPCs unless given). */
   worker?: WorkerOptionsInput
   /** Options of one worker (by id) over `worker`'s. */
   perWorker?: Record<string, WorkerOptionsInput>
@@ -90,7 +90,7 @@ export class WorkerWorld<S, M> {
       const w = new Worker<S, M>({
         store: this.store, keys: this.keys, transport: this.transportValue, logger: silentLogger(), game: this.options.game,
         ticketSigner: { privateKey: pair.privateKey, kid: 'k' },
-        options: workerOptions({ ...this.options.worker, ...this.options.perWorker?.[id], id, port: 0, grpcPort: 0, opsPort: 0, npcs: 0, logLevel: 'silent' }),
+        options: workerOptions({ npcs: 0, ...this.options.worker, ...this.options.perWorker?.[id], id, port: 0, grpcPort: 0, opsPort: 0, logLevel: 'silent' }),
       })
       await w.start()
       this.workers.push(w)
