@@ -83,6 +83,8 @@ export class PartitionRunner<S, M> {
   private bytesSinceReport = 0
   private lastReportAt: number
   private stopped = false
+  /** Ticks in which the game threw (each logged at powers of two). */
+  gameErrors = 0
 
   constructor(readonly options: PartitionRunnerOptions<S, M>) {
     this.now = options.now ?? (() => performance.now())
@@ -224,7 +226,16 @@ export class PartitionRunner<S, M> {
   tick(): void {
     if (this.stopped) return
     const started = this.now()
-    this.sim.step()
+    try {
+      this.sim.step()
+    } catch (err) {
+      // The game threw: this partition loses the rest of that tick's game logic, nothing more.
+      // The worker's other partitions, its borders and this partition's snapshots go on.
+      this.gameErrors++
+      if ((this.gameErrors & (this.gameErrors - 1)) === 0) {
+        this.options.logger.error({ err, partition: this.key, errors: this.gameErrors }, 'game code threw during a tick (logged at the 1st, 2nd, 4th, 8th… time)')
+      }
+    }
     // A room has no neighbours: a message to an entity not in it goes nowhere.
     if (!this.options.border) this.sim.takeOutboundMessages()
     this.sim.buildSnapshots((playerId, bytes) => {

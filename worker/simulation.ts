@@ -361,39 +361,44 @@ export class Simulation<S, M = never> {
     const inbox = this.outbox
     this.outbox = this.inbox
     this.inbox = inbox
-    for (const m of inbox) {
-      const to = this.entities.get(m.to)
-      if (to !== undefined) this.game.message(this.ctx, m.from, to, m.payload)
-      // It left since (handed to another partition): the border sends the message after it.
-      else this.outbound.push(m)
-    }
-    inbox.length = 0
+    // Game code may throw: the step still ends (despawns, the interest index, the tick number),
+    // so the partition stays consistent and goes on; the error goes to the caller.
+    try {
+      for (const m of inbox) {
+        const to = this.entities.get(m.to)
+        if (to !== undefined) this.game.message(this.ctx, m.from, to, m.payload)
+        // It left since (handed to another partition): the border sends the message after it.
+        else this.outbound.push(m)
+      }
+      inbox.length = 0
 
-    for (const s of this.sessions.values()) {
-      const e = this.entities.get(s.entityId)
-      if (e === undefined) continue
-      s.queue.drain(tick, (input) => {
-        this.game.input(this.ctx, e, {
-          seq: input.seq,
-          tick: input.tick,
-          moveX: dequantizeAxis(input.moveX),
-          moveY: dequantizeAxis(input.moveY),
-          buttons: input.buttons,
+      for (const s of this.sessions.values()) {
+        const e = this.entities.get(s.entityId)
+        if (e === undefined) continue
+        s.queue.drain(tick, (input) => {
+          this.game.input(this.ctx, e, {
+            seq: input.seq,
+            tick: input.tick,
+            moveX: dequantizeAxis(input.moveX),
+            moveY: dequantizeAxis(input.moveY),
+            buttons: input.buttons,
+          })
         })
-      })
-    }
+      }
 
-    this.game.tick(this.ctx, this.dt)
-
-    for (const id of this.despawns) {
-      const e = this.entities.get(id)
-      if (e !== undefined && e.control === 'npc') this.entities.delete(id)
+      this.game.tick(this.ctx, this.dt)
+    } finally {
+      inbox.length = 0
+      for (const id of this.despawns) {
+        const e = this.entities.get(id)
+        if (e !== undefined && e.control === 'npc') this.entities.delete(id)
+      }
+      this.despawns.length = 0
+      this.view.rebuild(this.entities.values())
+      this.nextTick = tick + 1
+      this.ctx.tick = this.nextTick
+      this.counters.stepMs = this.now() - t0
     }
-    this.despawns.length = 0
-    this.view.rebuild(this.entities.values())
-    this.nextTick = tick + 1
-    this.ctx.tick = this.nextTick
-    this.counters.stepMs = this.now() - t0
   }
 
   /**

@@ -123,12 +123,20 @@ export interface GameContext<S, M> {
    * it at its next tick (messages between workers cross in the same tick's batch).
    */
   send(from: EntityId, to: EntityId, payload: M): void
-  /** Spawn an NPC now (it is simulated from the next tick). */
+  /**
+   * Spawn an NPC now (it is simulated from the next tick). Throws `EntityIdsUnavailable` when the
+   * worker has no id left for the world (the cluster store out of reach for long).
+   */
   spawnNpc(spec?: { x?: number; y?: number }): EntityId
   /** Remove an NPC at the end of this tick. */
   despawn(id: EntityId): void
 }
 
+/**
+ * A game: the rules a partition runs. If `message`, `input` or `tick` throws, the partition loses
+ * the rest of that tick's game logic (the error is logged, at the 1st, 2nd, 4th… time) and goes
+ * on from the next tick; the worker's other partitions are not affected.
+ */
 export interface Game<S, M = never> {
   readonly name: string
   /** Initial position and state of a new player or NPC entity. */
