@@ -4,9 +4,7 @@
  * the exception escaped into the transport's connection handler.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { issueTicket } from '../../core/tickets.ts'
-import { TesseraClient, TesseraClientError } from '../../client/index.ts'
-import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import { TesseraClientError } from '../../client/index.ts'
 import type { Game } from '../../worker/game/types.ts'
 import type { Walk, WalkerMessage } from './helpers/walker-game.ts'
 import { walkerGame } from './helpers/walker-game.ts'
@@ -25,23 +23,19 @@ function failingFor(playerId: string): Game<Walk, WalkerMessage> {
 
 describe('a game that cannot spawn a player', () => {
   const world = new WorkerWorld('/spawn-error/', { game: () => failingFor('mallory') })
-  const clients: TesseraClient[] = []
 
   beforeAll(async () => {
-    installNodeWebRTC()
     await world.start()
     await world.createWorld()
   })
 
   afterAll(async () => {
-    for (const c of clients) c.close()
     await world.stop()
   })
 
   const join = async (playerId: string) => {
-    const client = new TesseraClient({ reconnect: { maxAttempts: 0 } })
-    clients.push(client)
-    const ticket = await issueTicket(world.ticketKey, { playerId, worldId: 'w', workerId: 'wA', partitionId: 'p1', kid: 'k' })
+    const client = world.client({ reconnect: { maxAttempts: 0 } })
+    const ticket = await world.ticket(playerId)
     return { client, joined: await client.joinWithTicket({ url: world.wA.addresses.clientUrl, ticket }).then((j) => j, (err: unknown) => err) }
   }
 

@@ -5,9 +5,7 @@
  * given a new entity that would only follow the others out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { issueTicket } from '../../core/tickets.ts'
-import { TesseraClient, TesseraClientError } from '../../client/index.ts'
-import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import { TesseraClientError } from '../../client/index.ts'
 import { eventually } from '../helpers/eventually.ts'
 import { walkerGame } from './helpers/walker-game.ts'
 import { WorkerWorld } from './helpers/worker-world.ts'
@@ -17,33 +15,28 @@ describe('a retiring partition', () => {
     game: () => walkerGame({ applied: new Map(), spawnAt: () => ({ x: 50, y: 50 }) }),
     worker: { reportIntervalMs: 200, retireGraceMs: 20_000 },
   })
-  const clients: TesseraClient[] = []
 
   beforeAll(async () => {
-    installNodeWebRTC()
     await world.start()
     await world.createWorld()
   })
 
   afterAll(async () => {
-    for (const c of clients) c.close()
     await world.stop()
   })
 
-  const ticketFor = (playerId: string) => issueTicket(world.ticketKey, { playerId, worldId: 'w', workerId: 'wA', partitionId: 'p1', kid: 'k' })
+  const ticketFor = (playerId: string) => world.ticket(playerId)
 
   it('refuses a new player while it hands over, and spawns nothing for it', async () => {
     const { wA, wB } = world
     // Alice's client never moves: wA relays her, so p1 keeps running there after the move.
-    const alice = new TesseraClient({ migrate: false, reconnect: { maxAttempts: 0 } })
-    clients.push(alice)
+    const alice = world.client({ migrate: false, reconnect: { maxAttempts: 0 } })
     const self = (await alice.joinWithTicket({ url: wA.addresses.clientUrl, ticket: await ticketFor('alice') })).entityId
     await world.moveP1ToB()
     await eventually('alice handed to wB, p1 still running on wA', () =>
       wB.runner('w', 'p1')?.sim.entity(self) !== undefined && wA.runner('w', 'p1')?.retiring === true)
 
-    const bob = new TesseraClient({ reconnect: { maxAttempts: 0 } })
-    clients.push(bob)
+    const bob = world.client({ reconnect: { maxAttempts: 0 } })
     const refused = await bob.joinWithTicket({ url: wA.addresses.clientUrl, ticket: await ticketFor('bob') }).then(() => undefined, (err: unknown) => err)
     expect(refused).toBeInstanceOf(TesseraClientError)
     expect((refused as TesseraClientError).code).toBe('not_owner')

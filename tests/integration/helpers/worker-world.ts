@@ -5,12 +5,15 @@
  * partitions between workers.
  */
 import type { z } from 'zod'
+import { TesseraClient } from '../../../client/index.ts'
+import type { TesseraClientOptions } from '../../../client/index.ts'
+import { installNodeWebRTC } from '../../../client/polyfill-node.ts'
 import { silentLogger } from '../../../core/log.ts'
 import { encodeMap, leaves, neighbours } from '../../../core/partition-map.ts'
 import type { PartitionMap } from '../../../core/partition-map.ts'
 import { MemoryStore } from '../../../core/store/index.ts'
 import { scopedKeys } from '../../../core/store/keys.ts'
-import { generateTicketKeys } from '../../../core/tickets.ts'
+import { generateTicketKeys, issueTicket } from '../../../core/tickets.ts'
 import type { TicketClaims } from '../../../core/tickets.ts'
 import type { Game } from '../../../worker/game/types.ts'
 import { workerOptions } from '../../../worker/options.ts'
@@ -45,6 +48,7 @@ export class WorkerWorld<S, M> {
   private transportValue: ClientTransport<TicketClaims> | undefined
   private privateKey: CryptoKey | undefined
   private readonly workers: Worker<S, M>[] = []
+  private readonly clients: TesseraClient[] = []
 
   constructor(
     prefix: string,
@@ -110,12 +114,26 @@ export class WorkerWorld<S, M> {
     await eventually('neighbours linked', () => pairs.every(([a, b]) => this.worker(a as string).links.connected().includes(b as string)))
   }
 
+  /** A player library client (WebRTC in Node), closed when the world stops. */
+  client(options: TesseraClientOptions = {}): TesseraClient {
+    installNodeWebRTC()
+    const client = new TesseraClient(options)
+    this.clients.push(client)
+    return client
+  }
+
+  /** A ticket for `playerId` to `w` (p1 on wA unless given), signed with the workers' key. */
+  ticket(playerId: string, at: { workerId?: string; partitionId?: string } = {}): Promise<string> {
+    return issueTicket(this.ticketKey, { playerId, worldId: 'w', workerId: at.workerId ?? 'wA', partitionId: at.partitionId ?? 'p1', kid: 'k' })
+  }
+
   /** Moves p1 to wB (epoch 2). */
   async moveP1ToB(): Promise<void> {
     await this.store.put(this.keys.worldMap('w'), encodeMap(splitMap('wB', 2)))
   }
 
   async stop(): Promise<void> {
+    for (const c of this.clients) c.close()
     for (const w of this.workers) await w.stop()
     await this.transportValue?.close()
     await this.store.close()
