@@ -102,9 +102,10 @@ export class PartitionRunner<S, M> {
     try {
       for (let i = 0; i < options.npcs; i++) this.sim.spawnNpc()
     } catch (err) {
-      // Out of entity ids (the store out of reach): start with fewer NPCs rather than not at all.
-      if (!(err instanceof EntityIdsUnavailable)) throw err
-      options.logger.warn({ partition: this.key, spawned: this.sim.entityCount, wanted: options.npcs }, 'partition started with fewer NPCs: no entity ids available')
+      // Out of entity ids (the store out of reach), or the game's `spawn` threw: start with fewer
+      // NPCs rather than not at all.
+      const why = err instanceof EntityIdsUnavailable ? 'no entity ids available' : 'the game could not spawn one'
+      options.logger.warn({ err, partition: this.key, spawned: this.sim.entityCount, wanted: options.npcs }, `partition started with fewer NPCs: ${why}`)
     }
   }
 

@@ -40,4 +40,23 @@ describe('a game that throws during a tick', () => {
     // The despawn it asked for before throwing still happened.
     expect(runner.sim.entityCount).toBe(2)
   })
+
+  it('starts a partition whose game fails to spawn one of its NPCs with those it could spawn', () => {
+    const demo = createDemoGame()
+    let spawned = 0
+    const game: Game<DemoState, DemoMessage> = {
+      ...demo,
+      spawn(ctx, spec) {
+        if (++spawned === 3) throw new Error('no room for another NPC')
+        return demo.spawn(ctx, spec)
+      },
+    }
+    const runner = new PartitionRunner<DemoState, DemoMessage>({
+      worldId: 'w', partitionId: 'p1', epoch: 1, kind: 'world', rect, worldBounds: rect, maxPlayers: undefined,
+      game, seed: 1, tickRate: 20, interestRadius: 50, npcs: 5, logger: silentLogger(),
+    })
+    expect(runner.sim.entityCount).toBe(2)
+    runner.tick()
+    expect(runner.sim.tick).toBe(0)
+  })
 })
