@@ -117,11 +117,12 @@ export class EntityIdBlocks {
   }
 }
 
-/** One partition's ids: the block it is in, then the next one its pool has ready. */
+/** Blocks that hold `ids` ids (at least one). */
 function blocksFor(ids: number): number {
   return Math.max(1, Math.ceil(ids / ID_BLOCK))
 }
 
+/** One partition's ids: the block it is in, then the next one its pool has ready. */
 export class BlockIdSource implements EntityIdSource {
   private nextId = 0
   private end = 0

@@ -170,8 +170,11 @@ export class PartitionRunner<S, M> {
       } catch (err) {
         // No id for its entity (the store out of reach), or the game's `spawn` threw: the player
         // is refused with a clear error; the partition and its other players go on.
-        if (!(err instanceof EntityIdsUnavailable)) this.options.logger.error({ err, partition: this.key, player: claims.playerId }, 'game code threw spawning a player')
-        refusePlayer(conn, 'internal', err instanceof EntityIdsUnavailable ? err.message : 'the game could not spawn this player', nowMs)
+        if (err instanceof EntityIdsUnavailable) refusePlayer(conn, 'internal', err.message, nowMs)
+        else {
+          this.options.logger.error({ err, partition: this.key, player: claims.playerId }, 'game code threw spawning a player')
+          refusePlayer(conn, 'internal', 'the game could not spawn this player', nowMs)
+        }
         return
       }
     }

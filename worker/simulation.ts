@@ -370,7 +370,6 @@ export class Simulation<S, M = never> {
         // It left since (handed to another partition): the border sends the message after it.
         else this.outbound.push(m)
       }
-      inbox.length = 0
 
       for (const s of this.sessions.values()) {
         const e = this.entities.get(s.entityId)

@@ -12,6 +12,12 @@ export interface WorkerSlot {
   leaves: Set<WLeaf>
 }
 
+/** Load over capacity; a worker without capacity is infinitely busy with any load, idle with none. */
+export function utilisation(load: number, capacity: number): number {
+  if (capacity > 0) return load / capacity
+  return load > 0 ? Number.POSITIVE_INFINITY : 0
+}
+
 export class Cluster {
   readonly slots = new Map<string, WorkerSlot>()
   /** Live, not draining, with capacity: may receive partitions. Sorted by id for deterministic ties. */
@@ -46,9 +52,7 @@ export class Cluster {
 
   /** Utilisation: load over capacity (infinite for a worker without capacity that holds load). */
   util(slot: WorkerSlot, extra = 0): number {
-    const load = slot.load + extra
-    if (slot.info.capacity > 0) return load / slot.info.capacity
-    return load > 0 ? Number.POSITIVE_INFINITY : 0
+    return utilisation(slot.load + extra, slot.info.capacity)
   }
 
   /** Whether `slot` can take `load` more and stay within its safety bound. */

@@ -10,8 +10,7 @@
  */
 import type { PlannerConfig } from './config.ts'
 import { confirmRounds, perRound } from './config.ts'
-import { Cluster } from './cluster.ts'
-import type { WorkerSlot } from './cluster.ts'
+import { Cluster, utilisation } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
 import { allLeaves, hotAbove } from './context.ts'
 import { balance } from './balance.ts'
@@ -93,7 +92,7 @@ function planWorlds({ state, round, workers, worlds: inputWorlds }: PlanInput, c
     for (const slot of cluster.eligible) {
       if (!(cluster.util(slot) > hotAbove(ctx))) continue
       raw ??= reportedLoads(cluster, worlds, inputWorlds, leaves)
-      if (!(utilOf(slot, raw.byWorker.get(slot.info.id) ?? 0) > raw.trigger)) continue
+      if (!(utilisation(raw.byWorker.get(slot.info.id) ?? 0, slot.info.capacity) > raw.trigger)) continue
       const since = state.hotSince?.[slot.info.id] ?? round
       ctx.hotSince[slot.info.id] = since
       if (round - since + 1 >= needed) ctx.confirmedHot.add(slot.info.id)
@@ -142,11 +141,6 @@ function reportedLoads(cluster: Cluster, worlds: readonly WWorld[], inputs: read
   }
   const trigger = Math.max((total / cluster.capacity) * cluster.config.balanceTrigger, cluster.config.idleBelow)
   return { byWorker, trigger }
-}
-
-function utilOf(slot: WorkerSlot, load: number): number {
-  if (slot.info.capacity > 0) return load / slot.info.capacity
-  return load > 0 ? Number.POSITIVE_INFINITY : 0
 }
 
 /**

@@ -612,7 +612,7 @@ export class Border implements RunnerBorder {
   }
 
   /** Whether this worker keeps a record of an entity that left one of its partitions (it can send messages on after it). */
-  follows(worldId: string, id: number): boolean {
+  private follows(worldId: string, id: number): boolean {
     const o = this.outs.get(key(worldId, id))
     return o !== undefined && (o.phase.phase === 'offering' || o.phase.phase === 'forwarding')
   }

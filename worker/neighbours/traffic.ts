@@ -82,7 +82,7 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
   for (const [peer, list] of perPeer) {
     if (peer === c.workerId) {
       const mapEpoch = leafInfo(map, r.options.partitionId)?.leaf.epoch
-      c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list.map((e) => localGhost(r, e, heldSeq?.get(e.id))), c.tick())
+      c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list.map((e) => localGhost(r, e, lastInputSeq(e))), c.tick())
       continue
     }
     const upserts = list.map((e) => toEntityState(e, codecs.state, lastInputSeq(e)))
