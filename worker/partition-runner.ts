@@ -9,6 +9,7 @@ import type { TicketClaims } from '../core/tickets.ts'
 import { Protocol } from '../core/wire/protocol.ts'
 import type { PartitionLoad } from '../proto/gen/tessera/v1/coordinator.ts'
 import type { Game } from './game/types.ts'
+import { GameFaults } from './game-faults.ts'
 import { PlayerLink, refusePlayer } from './player-link.ts'
 import { EntityIdsUnavailable, Simulation } from './simulation.ts'
 import type { EntityIdSource } from './simulation.ts'
@@ -83,13 +84,15 @@ export class PartitionRunner<S, M> {
   private bytesSinceReport = 0
   private lastReportAt: number
   private stopped = false
-  /** Ticks in which the game threw (each logged at powers of two). */
-  gameErrors = 0
+  /** Game code of this partition that threw: its ticks, its entities' `wire`, its players' `leave`. */
+  readonly faults: GameFaults
 
   constructor(readonly options: PartitionRunnerOptions<S, M>) {
     this.now = options.now ?? (() => performance.now())
     this.lastReportAt = this.now()
+    this.faults = new GameFaults(options.logger, this.key)
     this.sim = new Simulation<S, M>({
+      faults: this.faults,
       game: options.game,
       seed: options.seed,
       bounds: options.rect,
@@ -111,6 +114,11 @@ export class PartitionRunner<S, M> {
 
   get key(): string {
     return `${this.options.worldId}:${this.options.partitionId}`
+  }
+
+  /** Calls into this partition's game code that threw (see `faults`). */
+  get gameErrors(): number {
+    return this.faults.count
   }
 
   get players(): number {
@@ -237,10 +245,7 @@ export class PartitionRunner<S, M> {
     } catch (err) {
       // The game threw: this partition loses the rest of that tick's game logic, nothing more.
       // The worker's other partitions, its borders and this partition's snapshots go on.
-      this.gameErrors++
-      if ((this.gameErrors & (this.gameErrors - 1)) === 0) {
-        this.options.logger.error({ err, partition: this.key, errors: this.gameErrors }, 'game code threw during a tick (logged at the 1st, 2nd, 4th, 8th… time)')
-      }
+      this.faults.report(err, 'tick')
     }
     // A room has no neighbours: a message to an entity not in it goes nowhere.
     if (!this.options.border) this.sim.takeOutboundMessages()

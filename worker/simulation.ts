@@ -15,6 +15,7 @@ import { DEFAULT_SNAPSHOT_HISTORY, SnapshotRing } from '../core/wire/snapshot-ri
 import { SeededRng } from './game/rng.ts'
 import type { Entity, EntityId, Game, Rect, SpawnSpec } from './game/types.ts'
 import { SimContext } from './game-context.ts'
+import { GameFaults } from './game-faults.ts'
 import { InputQueue } from './input-queue.ts'
 import type { InputQueueStats } from './input-queue.ts'
 import { densityRects } from './load-summary.ts'
@@ -69,6 +70,11 @@ export interface SimulationOptions<S, M> {
   startTick?: number
   /** Monotonic ms, for the tick cost statistics only (default `performance.now`). */
   now?: () => number
+  /**
+   * Where errors of game code the simulation contains (`wire`) are reported; errors of
+   * `tick`, `input` and `message` leave `step()` for the caller. Default: counted only.
+   */
+  faults?: GameFaults
 }
 
 export interface SimulationStats {
@@ -149,6 +155,7 @@ export class Simulation<S, M = never> {
   private readonly rng: SeededRng
   private readonly ctx: SimContext<S, M>
   private readonly ids: EntityIdSource | undefined
+  private readonly faults: GameFaults
   private nextId = 1
   /** One past the last id this simulation may hand out. */
   private readonly idLimit: number
@@ -178,7 +185,8 @@ export class Simulation<S, M = never> {
     this.idLimit = this.nextId + (options.entityIdRange ?? DEFAULT_ID_RANGE)
     this.now = options.now ?? (() => performance.now())
     this.rng = new SeededRng(options.seed)
-    this.view = new WorldView<S>(this.game, Math.max(8, this.radius))
+    this.faults = options.faults ?? new GameFaults()
+    this.view = new WorldView<S>(this.game, Math.max(8, this.radius), this.faults)
     this.ctx = this.makeContext(options.worldBounds ?? this.bounds)
   }
 

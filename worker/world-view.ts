@@ -5,6 +5,8 @@
  */
 import { EntityTable, quantizeHeading, quantizePosition, quantizeSpeed } from '../core/wire/entity-table.ts'
 import type { Entity, EntityId, Game, GhostView, WireFields } from './game/types.ts'
+import { wireFields } from './game-faults.ts'
+import type { GameFaults } from './game-faults.ts'
 import { InterestGrid } from './interest.ts'
 
 /**
@@ -32,6 +34,8 @@ export class WorldView<S> {
   constructor(
     private readonly game: Pick<Game<S, unknown>, 'wire'>,
     cellSize: number,
+    /** Where a throwing `wire` is reported (that entity's fields are zero for the tick). */
+    private readonly faults: GameFaults,
   ) {
     this.index = new InterestGrid({ cellSize })
   }
@@ -101,7 +105,7 @@ export class WorldView<S> {
       if (e !== undefined && (g === undefined || e.id <= g.id)) {
         if (g !== undefined && g.id === e.id) j++
         i++
-        this.game.wire(e, this.fields)
+        wireFields(this.game, e, this.fields, this.faults)
         this.push(e.id, e.x, e.y, e.heading, Math.hypot(e.vx, e.vy), this.fields)
         list.push(e)
       } else if (g !== undefined) {

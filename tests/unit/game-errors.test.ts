@@ -3,15 +3,69 @@
  * the runner's tick returns, the step still ends (despawns asked for, the tick number, the
  * interest index), and the next tick runs as usual. Before, the error left the worker's tick loop
  * and stopped every partition of the worker while it stayed registered.
+ *
+ * A `wire` that throws costs that entity's snapshot fields for that tick (zero), in its own
+ * partition's snapshots and as a ghost; before, it broke the tick's world view (the tick number
+ * stuck, no snapshots) or the whole ghost batch.
  */
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../core/log.ts'
-import { createDemoGame } from '../../worker/game/demo.ts'
+import type { PartitionMap } from '../../core/partition-map.ts'
+import type { WorkerRecord } from '../../core/records.ts'
+import type { TicketClaims } from '../../core/tickets.ts'
+import { quantizePosition } from '../../core/wire/entity-table.ts'
+import { Protocol } from '../../core/wire/protocol.ts'
+import { SnapshotReceiver } from '../../core/wire/snapshot-receiver.ts'
+import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import { createDemoGame, DemoKind } from '../../worker/game/demo.ts'
 import type { DemoMessage, DemoState } from '../../worker/game/demo.ts'
-import type { Game } from '../../worker/game/types.ts'
+import type { EntityId, Game } from '../../worker/game/types.ts'
+import { Border } from '../../worker/neighbours/border.ts'
+import { jsonCodec, toEntityState } from '../../worker/neighbours/codec.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
+import type { ClientConnection } from '../../worker/transport/client-connection.ts'
+import { BOUNDS } from '../helpers/test-maps.ts'
 
 const rect = { minX: 0, minY: 0, maxX: 100, maxY: 100 }
+
+/** The demo game (walkers standing still), with `wire` throwing for `bad` after writing junk. */
+function wireThrowsFor(bad: (id: EntityId) => boolean): Game<DemoState, DemoMessage> {
+  const demo = createDemoGame({ walkerSpeed: [0, 0] })
+  return {
+    ...demo,
+    wire(entity, out) {
+      if (bad(entity.id)) {
+        out.kind = 99
+        out.hp = 7
+        throw new Error('game bug')
+      }
+      demo.wire(entity, out)
+    },
+  }
+}
+
+function runnerOf(game: Game<DemoState, DemoMessage>, more: { npcs?: number; onPlayer?: (event: 'joined' | 'left', claims: TicketClaims) => void } = {}) {
+  return new PartitionRunner<DemoState, DemoMessage>({
+    worldId: 'w', partitionId: 'p1', epoch: 1, kind: 'world', rect, worldBounds: rect, maxPlayers: undefined,
+    game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: more.npcs ?? 0, logger: silentLogger(),
+    ...(more.onPlayer ? { onPlayer: more.onPlayer } : {}),
+  })
+}
+
+/** A player's connection to a runner: what was sent on it, and a way to close it. */
+function connection(playerId: string) {
+  const sent: Uint8Array[] = []
+  const closers: Array<() => void> = []
+  const conn: ClientConnection<TicketClaims> = {
+    id: `c-${playerId}`, route: 'wA', rttMs: undefined, open: true,
+    principal: { playerId, worldId: 'w', workerId: 'wA', partitionId: 'p1', roomId: null, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0 },
+    sendRaw: (bytes) => (sent.push(bytes.slice()), true),
+    onMessage: () => undefined,
+    onClose: (listener) => void closers.push(() => listener('client-closed', undefined)),
+    close: () => undefined,
+  }
+  return { conn, snapshots: () => sent.filter((b) => b[0] === Protocol.serverOp.SNAPSHOT), close: () => closers.forEach((c) => c()) }
+}
 
 describe('a game that throws during a tick', () => {
   it('loses that tick’s remaining logic only; the partition goes on', () => {
@@ -58,5 +112,102 @@ describe('a game that throws during a tick', () => {
     expect(runner.sim.entityCount).toBe(2)
     runner.tick()
     expect(runner.sim.tick).toBe(0)
+  })
+})
+
+describe('a game whose wire throws for one entity', () => {
+  it('costs that entity its fields only: the partition ticks, snapshots go out, the errors are counted', () => {
+    let bad = -1
+    const runner = runnerOf(wireThrowsFor((id) => id === bad), { npcs: 3 })
+    const npcs = [...runner.sim.allEntities()].map((e) => e.id)
+    bad = npcs[1] as number
+    const alice = connection('alice')
+    runner.addPlayer(alice.conn)
+    for (let i = 0; i < 5; i++) expect(() => runner.tick()).not.toThrow()
+    expect(runner.sim.tick).toBe(4)
+    expect(runner.gameErrors).toBe(5)
+
+    const rx = new SnapshotReceiver()
+    expect(alice.snapshots()).toHaveLength(5)
+    for (const bytes of alice.snapshots()) expect(rx.receive(bytes)).toMatchObject({ kind: 'applied' })
+    const e = runner.sim.entity(bad)
+    // Still shown, where it is, with zero fields (not the junk written before the throw).
+    expect(rx.entity(bad)).toMatchObject({ x: quantizePosition(e?.x ?? NaN), y: quantizePosition(e?.y ?? NaN), kind: 0, flags: 0, hp: 0 })
+    for (const id of [npcs[0], npcs[2]]) expect(rx.entity(id as number)).toMatchObject({ kind: DemoKind.walker, hp: 100 })
+    expect(rx.entity(runner.sim.playerEntity('alice') as number)).toMatchObject({ kind: DemoKind.player, hp: 100 })
+  })
+})
+
+/** `w` cut at x = 100 into p1 and p2, owned as given. */
+function splitOwned(p1: string, p2: string): PartitionMap {
+  return {
+    worldId: 'w', bounds: BOUNDS, version: 1, nextId: 3,
+    root: {
+      kind: 'split', id: 'p0', axis: 'x', at: 100,
+      low: { kind: 'leaf', id: 'p1', owner: p1, epoch: 1 },
+      high: { kind: 'leaf', id: 'p2', owner: p2, epoch: 1 },
+    },
+  }
+}
+
+function borderOf(workerId: string, map: PartitionMap, runners: PartitionRunner<unknown, unknown>[]): Border {
+  return new Border({
+    workerId, logger: silentLogger(), ghostMargin: 16, clientUrl: 'http://127.0.0.1:1',
+    map: () => map,
+    workers: () => new Map([['wA', {} as WorkerRecord], ['wB', {} as WorkerRecord]]),
+    runners: () => runners,
+    runner: (_w, p) => runners.find((r) => r.options.partitionId === p),
+    sendRemote: () => true,
+  })
+}
+
+describe('ghosts of entities whose wire throws', () => {
+  const p2Rect = { minX: 100, minY: 0, maxX: 200, maxY: 100 }
+  const neighbour = (game: Game<DemoState, DemoMessage>) =>
+    new PartitionRunner<DemoState, DemoMessage>({
+      worldId: 'w', partitionId: 'p2', epoch: 1, kind: 'world', rect: p2Rect, worldBounds: BOUNDS, maxPlayers: undefined,
+      game, seed: 2, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(),
+    })
+
+  it('shows a remote batch whole, the failing one with zero fields', () => {
+    const game = wireThrowsFor((id) => id === 11)
+    const runners: PartitionRunner<unknown, unknown>[] = []
+    const border = borderOf('wB', splitOwned('wA', 'wB'), runners)
+    const p2 = neighbour(game)
+    runners.push(p2 as PartitionRunner<unknown, unknown>)
+    const codec = jsonCodec<DemoState>()
+    const state: DemoState = { role: 'walker', targetX: 0, targetY: 0, speed: 0, moveX: 0, moveY: 0, hp: 100, bumpedTicks: 0 }
+    const upserts = [10, 11, 12].map((id) => toEntityState({ id, control: 'npc', playerId: null, x: 95, y: id, vx: 0, vy: 0, heading: 0, radius: 0.5, state }, codec))
+    const frame: NeighbourFrame = { frame: { $case: 'ghosts', value: { source: { worldId: 'w', partitionId: 'p1', epoch: 1 }, tick: 0, upserts, removed: [] } } }
+    expect(() => border.receive('wA', [frame])).not.toThrow()
+    border.beforeTick(1)
+    p2.tick()
+    expect(p2.sim.ghosts().map((g) => [g.id, g.fields.kind, g.fields.hp])).toEqual([[10, DemoKind.walker, 100], [11, 0, 0], [12, DemoKind.walker, 100]])
+    expect(p2.gameErrors).toBe(1)
+  })
+
+  it('publishes a partition’s own batch whole to its neighbour on the same worker', () => {
+    let bad = -1
+    const game = wireThrowsFor((id) => id === bad)
+    const runners: PartitionRunner<unknown, unknown>[] = []
+    const border = borderOf('wA', splitOwned('wA', 'wA'), runners)
+    const p1 = new PartitionRunner<DemoState, DemoMessage>({
+      worldId: 'w', partitionId: 'p1', epoch: 1, kind: 'world', rect, worldBounds: BOUNDS, maxPlayers: undefined,
+      game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), border,
+    })
+    const p2 = neighbour(game)
+    runners.push(p1 as PartitionRunner<unknown, unknown>, p2 as PartitionRunner<unknown, unknown>)
+    // Both near the border (within the 16-unit margin), neither past it.
+    const ok = p1.sim.spawnNpc({ x: 95, y: 40 })
+    bad = p1.sim.spawnNpc({ x: 95, y: 60 })
+    for (let tick = 1; tick <= 3; tick++) {
+      border.beforeTick(tick)
+      p1.tick()
+      p2.tick()
+      expect(() => border.afterTick()).not.toThrow()
+    }
+    expect(p2.sim.ghosts().map((g) => [g.id, g.fields.kind])).toEqual([[ok, DemoKind.walker], [bad, 0]])
+    // Its own snapshots' view and its ghost batch each tick.
+    expect(p1.gameErrors).toBe(6)
   })
 })

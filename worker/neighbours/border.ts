@@ -507,11 +507,13 @@ export class Border implements RunnerBorder {
     switch (f.$case) {
       case 'ghosts': {
         const src = f.value.source
-        const runnerGame = src ? this.anyRunner(src.worldId)?.options.game : undefined
-        if (!src || !runnerGame) return
-        const codec = gameCodecs(runnerGame).state
+        // Any of our partitions of that world runs its game (and counts its errors).
+        const runner = src ? this.anyRunner(src.worldId) : undefined
+        if (!src || !runner) return
+        const game = runner.options.game
+        const codec = gameCodecs(game).state
         const mapEpoch = this.deps.map(src.worldId) ? leafInfo(this.deps.map(src.worldId) as PartitionMap, src.partitionId)?.leaf.epoch : undefined
-        this.ghosts.apply(src.worldId, src.partitionId, src.epoch, mapEpoch, f.value.upserts.map((s) => ghostOf(s, runnerGame, codec)), this.tick)
+        this.ghosts.apply(src.worldId, src.partitionId, src.epoch, mapEpoch, f.value.upserts.map((s) => ghostOf(s, game, codec, runner.faults)), this.tick)
         return
       }
       case 'handoff':

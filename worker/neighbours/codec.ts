@@ -6,6 +6,8 @@ import type { InputRecord } from '../../core/wire/input-codec.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
 import type { EntityState, PendingInput } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity, Game, StateCodec, WireFields } from '../game/types.ts'
+import { wireFields } from '../game-faults.ts'
+import type { GameFaults } from '../game-faults.ts'
 import type { Ghost } from '../world-view.ts'
 
 const encoder = new TextEncoder()
@@ -43,10 +45,13 @@ export function fromEntityState<S>(s: EntityState, codec: StateCodec<S>): Entity
   }
 }
 
-/** A ghost from a neighbour's entity: the game fills its snapshot fields as for its own entities. */
-export function ghostOf<S, M>(s: EntityState, game: Game<S, M>, codec: StateCodec<S>): Ghost {
+/**
+ * A ghost from a neighbour's entity: the game fills its snapshot fields as for its own entities (a
+ * `wire` that throws, reported to `faults`, leaves them zero; the ghost is shown all the same).
+ */
+export function ghostOf<S, M>(s: EntityState, game: Game<S, M>, codec: StateCodec<S>, faults: GameFaults): Ghost {
   const fields: WireFields = { kind: 0, flags: 0, hp: 0 }
-  game.wire(fromEntityState(s, codec), fields)
+  wireFields(game, fromEntityState(s, codec), fields, faults)
   const ghost: Ghost = { id: s.id, x: s.x, y: s.y, heading: s.heading, speed: Math.hypot(s.vx, s.vy), fields }
   if (s.playerId) ghost.lastInputSeq = s.lastInputSeq
   return ghost

@@ -8,6 +8,7 @@ import { leafInfo, neighbours } from '../../core/partition-map.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
 import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
+import { wireFields } from '../game-faults.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
 import type { Ghost } from '../world-view.ts'
 import { gameCodecs, toEntityState } from './codec.ts'
@@ -144,7 +145,7 @@ function ghostOwner(c: TrafficContext, worldId: string, id: number): { partition
 /** A ghost of one of our own entities (`seq`: its player's last applied input, when not in `r`'s simulation), for our other partitions. */
 export function localGhost(r: AnyRunner, e: Entity<unknown>, seq?: number): Ghost {
   const fields = { kind: 0, flags: 0, hp: 0 }
-  r.options.game.wire(e, fields)
+  wireFields(r.options.game, e, fields, r.faults)
   const g: Ghost = { id: e.id, x: e.x, y: e.y, heading: e.heading, speed: Math.hypot(e.vx, e.vy), fields }
   if (e.playerId !== null) g.lastInputSeq = seq ?? r.sim.lastInputSeq(e.playerId)
   return g
