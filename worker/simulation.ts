@@ -71,7 +71,7 @@ export interface SimulationOptions<S, M> {
   /** Monotonic ms, for the tick cost statistics only (default `performance.now`). */
   now?: () => number
   /**
-   * Where errors of game code the simulation contains (`wire`) are reported; errors of
+   * Where errors of game code the simulation contains (`wire`, `leave`) are reported; errors of
    * `tick`, `input` and `message` leave `step()` for the caller. Default: counted only.
    */
   faults?: GameFaults
@@ -235,7 +235,12 @@ export class Simulation<S, M = never> {
     if (s === undefined) return false
     const e = this.entities.get(s.entityId)
     if (e !== undefined) {
-      this.game.leave(this.ctx, e)
+      // Game code may throw: the player is removed all the same, not left half-removed.
+      try {
+        this.game.leave(this.ctx, e)
+      } catch (err) {
+        this.faults.report(err, 'leave', e.id)
+      }
       this.entities.delete(s.entityId)
     }
     this.retire(s)

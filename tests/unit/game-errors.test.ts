@@ -6,7 +6,8 @@
  *
  * A `wire` that throws costs that entity's snapshot fields for that tick (zero), in its own
  * partition's snapshots and as a ghost; before, it broke the tick's world view (the tick number
- * stuck, no snapshots) or the whole ghost batch.
+ * stuck, no snapshots) or the whole ghost batch. A `leave` that throws costs nothing: the player is
+ * removed all the same; before, it stayed half-removed (its entity and session left behind).
  */
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../core/log.ts'
@@ -209,5 +210,43 @@ describe('ghosts of entities whose wire throws', () => {
     expect(p2.sim.ghosts().map((g) => [g.id, g.fields.kind])).toEqual([[ok, DemoKind.walker], [bad, 0]])
     // Its own snapshots' view and its ghost batch each tick.
     expect(p1.gameErrors).toBe(6)
+  })
+})
+
+describe('a game whose leave throws', () => {
+  it('still removes the player wholly; the partition goes on and the player can come back', () => {
+    const demo = createDemoGame({ walkerSpeed: [0, 0] })
+    const game: Game<DemoState, DemoMessage> = {
+      ...demo,
+      leave() {
+        throw new Error('game bug')
+      },
+    }
+    const events: string[] = []
+    const runner = runnerOf(game, { npcs: 2, onPlayer: (event, claims) => events.push(`${event} ${claims.playerId}`) })
+    const alice = connection('alice')
+    const bob = connection('bob')
+    runner.addPlayer(alice.conn)
+    runner.addPlayer(bob.conn)
+    runner.tick()
+    const first = runner.sim.playerEntity('alice') as number
+
+    expect(() => alice.close()).not.toThrow()
+    expect(runner.sim.playerEntity('alice')).toBeUndefined()
+    expect(runner.sim.entity(first)).toBeUndefined()
+    expect(runner.hasPlayer('alice')).toBe(false)
+    expect(runner.sim.stats()).toMatchObject({ players: 1, entities: 3 })
+    expect(events).toEqual(['joined alice', 'joined bob', 'left alice'])
+    expect(runner.gameErrors).toBe(1)
+
+    runner.tick()
+    const again = connection('alice')
+    runner.addPlayer(again.conn)
+    runner.tick()
+    expect(runner.sim.playerEntity('alice')).not.toBe(first)
+    expect(runner.sim.playerEntity('alice')).toBeDefined()
+    expect(again.snapshots()).toHaveLength(1)
+    expect(bob.snapshots()).toHaveLength(3)
+    expect(events.at(-1)).toBe('joined alice')
   })
 })
