@@ -513,7 +513,13 @@ export class Border implements RunnerBorder {
         const game = runner.options.game
         const codec = gameCodecs(game).state
         const mapEpoch = this.deps.map(src.worldId) ? leafInfo(this.deps.map(src.worldId) as PartitionMap, src.partitionId)?.leaf.epoch : undefined
-        this.ghosts.apply(src.worldId, src.partitionId, src.epoch, mapEpoch, f.value.upserts.map((s) => ghostOf(s, game, codec, runner.faults)), this.tick)
+        // An entity whose state the game cannot decode is left out of the batch, the rest arrive.
+        const ghosts: Ghost[] = []
+        for (const s of f.value.upserts) {
+          const g = ghostOf(s, game, codec, runner.faults)
+          if (g !== undefined) ghosts.push(g)
+        }
+        this.ghosts.apply(src.worldId, src.partitionId, src.epoch, mapEpoch, ghosts, this.tick)
         return
       }
       case 'handoff':

@@ -46,12 +46,41 @@ export function fromEntityState<S>(s: EntityState, codec: StateCodec<S>): Entity
 }
 
 /**
+ * `toEntityState`, or undefined when the game's `encode` throws for this entity (reported to
+ * `faults`): that costs the entity its place in the batch or offer, not the batch or the tick.
+ */
+export function encodeEntity<S>(e: Readonly<Entity<S>>, codec: StateCodec<S>, lastInputSeq: number, faults: GameFaults): EntityState | undefined {
+  try {
+    return toEntityState(e, codec, lastInputSeq)
+  } catch (err) {
+    faults.report(err, 'codec', e.id)
+    return undefined
+  }
+}
+
+/**
+ * `fromEntityState`, or undefined when the game's `decode` throws for this entity (reported to
+ * `faults`): that costs the entity, not the batch or offer it came in.
+ */
+export function decodeEntity<S>(s: EntityState, codec: StateCodec<S>, faults: GameFaults): Entity<S> | undefined {
+  try {
+    return fromEntityState(s, codec)
+  } catch (err) {
+    faults.report(err, 'codec', s.id)
+    return undefined
+  }
+}
+
+/**
  * A ghost from a neighbour's entity: the game fills its snapshot fields as for its own entities (a
  * `wire` that throws, reported to `faults`, leaves them zero; the ghost is shown all the same).
+ * Undefined when the game's `decode` throws for it (reported too): it is left out of its batch.
  */
-export function ghostOf<S, M>(s: EntityState, game: Game<S, M>, codec: StateCodec<S>, faults: GameFaults): Ghost {
+export function ghostOf<S, M>(s: EntityState, game: Game<S, M>, codec: StateCodec<S>, faults: GameFaults): Ghost | undefined {
+  const entity = decodeEntity(s, codec, faults)
+  if (entity === undefined) return undefined
   const fields: WireFields = { kind: 0, flags: 0, hp: 0 }
-  wireFields(game, fromEntityState(s, codec), fields, faults)
+  wireFields(game, entity, fields, faults)
   const ghost: Ghost = { id: s.id, x: s.x, y: s.y, heading: s.heading, speed: Math.hypot(s.vx, s.vy), fields }
   if (s.playerId) ghost.lastInputSeq = s.lastInputSeq
   return ghost

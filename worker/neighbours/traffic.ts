@@ -6,12 +6,12 @@
 import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
 import { leafInfo, neighbours } from '../../core/partition-map.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
-import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { EntityState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
 import { wireFields } from '../game-faults.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
 import type { Ghost } from '../world-view.ts'
-import { gameCodecs, toEntityState } from './codec.ts'
+import { encodeEntity, gameCodecs } from './codec.ts'
 import type { GhostStore } from './ghosts.ts'
 import { nearBorder } from './ghosts.ts'
 
@@ -86,7 +86,12 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
       c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list.map((e) => localGhost(r, e, lastInputSeq(e))), c.tick())
       continue
     }
-    const upserts = list.map((e) => toEntityState(e, codecs.state, lastInputSeq(e)))
+    // An entity whose state the game cannot encode is left out of this batch, the rest go.
+    const upserts: EntityState[] = []
+    for (const e of list) {
+      const s = encodeEntity(e, codecs.state, lastInputSeq(e), r.faults)
+      if (s !== undefined) upserts.push(s)
+    }
     c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), upserts, removed: [] } } })
   }
   const before = c.published.get(r.key)

@@ -1,0 +1,123 @@
+/**
+ * A game's state codec that throws for one entity costs that entity, not its batch, its tick or
+ * its border: a ghost batch arrives, and goes out, without it. Before, the error left the border:
+ * a whole ghost batch was lost, or the tick's border work stopped half-way.
+ *
+ * The world is split at x = 100: p1 (west) and p2 (east), on wA and wB as each test says.
+ */
+import { describe, expect, it } from 'vitest'
+import { silentLogger } from '../../core/log.ts'
+import type { PartitionMap } from '../../core/partition-map.ts'
+import type { WorkerRecord } from '../../core/records.ts'
+import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import { createDemoGame, DemoKind } from '../../worker/game/demo.ts'
+import type { DemoMessage, DemoState } from '../../worker/game/demo.ts'
+import type { Game, Rect, StateCodec } from '../../worker/game/types.ts'
+import { Border } from '../../worker/neighbours/border.ts'
+import { jsonCodec, toEntityState } from '../../worker/neighbours/codec.ts'
+import { PartitionRunner } from '../../worker/partition-runner.ts'
+import { BOUNDS, splitMap } from '../helpers/test-maps.ts'
+
+/** Demo state, with a mark the codec below fails on. */
+type State = DemoState & { poison?: 'encode' | 'decode' }
+
+const P1: Rect = { minX: 0, minY: 0, maxX: 100, maxY: 100 }
+const P2: Rect = { minX: 100, minY: 0, maxX: 200, maxY: 100 }
+
+/**
+ * The demo game (walkers standing still) with a JSON codec that throws encoding a state marked
+ * `encode` and decoding one marked `decode`; `encodes` counts the marked states it tried to encode.
+ */
+function poisonGame() {
+  const json = jsonCodec<State>()
+  const tries = { encodes: 0 }
+  const state: StateCodec<State> = {
+    encode(s) {
+      if (s.poison === 'encode') {
+        tries.encodes++
+        throw new Error('cannot encode')
+      }
+      return json.encode(s)
+    },
+    decode(bytes) {
+      const s = json.decode(bytes)
+      if (s.poison === 'decode') throw new Error('cannot decode')
+      return s
+    },
+  }
+  const game = { ...createDemoGame({ walkerSpeed: [0, 0] }), codec: { state, message: jsonCodec<DemoMessage>() } } as unknown as Game<State, DemoMessage>
+  return { game, tries }
+}
+
+function runner(partitionId: 'p1' | 'p2', game: Game<State, DemoMessage>, border?: Border): PartitionRunner<unknown, unknown> {
+  return new PartitionRunner<State, DemoMessage>({
+    worldId: 'w', partitionId, epoch: 1, kind: 'world', rect: partitionId === 'p1' ? P1 : P2, worldBounds: BOUNDS, maxPlayers: undefined,
+    game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), ...(border ? { border } : {}),
+  }) as unknown as PartitionRunner<unknown, unknown>
+}
+
+/** A worker's border alone: `sent` holds what it queued for other workers. */
+function borderOf(workerId: string, map: PartitionMap, runners: PartitionRunner<unknown, unknown>[], ghostMargin = 16) {
+  const sent: Array<{ peer: string; frame: NeighbourFrame }> = []
+  const border = new Border({
+    workerId, logger: silentLogger(), ghostMargin, clientUrl: 'http://127.0.0.1:1',
+    map: () => map,
+    workers: () => new Map([['wA', {} as WorkerRecord], ['wB', {} as WorkerRecord]]),
+    runners: () => runners,
+    runner: (_w, p) => runners.find((r) => r.options.partitionId === p),
+    sendRemote: (peer, frame) => {
+      sent.push({ peer, frame })
+      return true
+    },
+  })
+  return { border, sent }
+}
+
+function mark(r: PartitionRunner<unknown, unknown>, id: number, poison: State['poison']): void {
+  const e = r.sim.entity(id)
+  if (!e) throw new Error(`no entity ${id}`)
+  ;(e.state as State).poison = poison
+}
+
+const walker = (poison?: State['poison']): State => ({
+  role: 'walker', targetX: 0, targetY: 0, speed: 0, moveX: 0, moveY: 0, hp: 100, bumpedTicks: 0, ...(poison ? { poison } : {}),
+})
+
+describe('ghost batches with an entity the codec fails on', () => {
+  it('arrive without that entity: the rest are shown', () => {
+    const { game } = poisonGame()
+    const runners: PartitionRunner<unknown, unknown>[] = []
+    const { border } = borderOf('wB', splitMap('wA', 1), runners)
+    const p2 = runner('p2', game)
+    runners.push(p2)
+    // Encoded as the sender would (its codec does not fail on them); 11 cannot be decoded here.
+    const json = jsonCodec<State>()
+    const upserts = [10, 11, 12].map((id) => toEntityState({ id, control: 'npc', playerId: null, x: 95, y: id, vx: 0, vy: 0, heading: 0, radius: 0.5, state: walker(id === 11 ? 'decode' : undefined) }, json))
+    const frame: NeighbourFrame = { frame: { $case: 'ghosts', value: { source: { worldId: 'w', partitionId: 'p1', epoch: 1 }, tick: 0, upserts, removed: [] } } }
+    expect(() => border.receive('wA', [frame])).not.toThrow()
+    border.beforeTick(1)
+    p2.tick()
+    expect(p2.sim.ghosts().map((g) => [g.id, g.fields.kind])).toEqual([[10, DemoKind.walker], [12, DemoKind.walker]])
+    expect(p2.gameErrors).toBe(1)
+  })
+
+  it('go out without that entity, and the tick’s border work goes on', () => {
+    const { game } = poisonGame()
+    const runners: PartitionRunner<unknown, unknown>[] = []
+    const { border, sent } = borderOf('wA', splitMap('wA', 1), runners)
+    const p1 = runner('p1', game, border)
+    runners.push(p1)
+    // All three within the ghost margin of p2 (wB's), none past the border.
+    const [a, bad, c] = [30, 50, 70].map((y) => p1.sim.spawnNpc({ x: 95, y })) as [number, number, number]
+    mark(p1, bad, 'encode')
+    for (let tick = 1; tick <= 3; tick++) {
+      border.beforeTick(tick)
+      p1.tick()
+      expect(() => border.afterTick()).not.toThrow()
+    }
+    const batches = sent.flatMap((s) => (s.peer === 'wB' && s.frame.frame?.$case === 'ghosts' ? [s.frame.frame.value.upserts.map((u) => u.id)] : []))
+    expect(batches).toEqual([[a, c], [a, c], [a, c]])
+    expect(p1.sim.tick).toBe(2)
+    expect(p1.gameErrors).toBe(3)
+  })
+})
