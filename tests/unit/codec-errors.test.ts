@@ -1,7 +1,10 @@
 /**
  * A game's state codec that throws for one entity costs that entity, not its batch, its tick or
- * its border: a ghost batch arrives, and goes out, without it. Before, the error left the border:
- * a whole ghost batch was lost, or the tick's border work stopped half-way.
+ * its border: a ghost batch arrives, and goes out, without it; a handoff it cannot make (the
+ * sender cannot encode it, or the receiver cannot decode it) leaves it with its sender, simulated
+ * there, one copy in all. Before, the error left the border: a whole ghost batch was lost, the
+ * tick's border work stopped half-way, and an entity whose offer could not be encoded was held out
+ * of its simulation for good.
  *
  * The world is split at x = 100: p1 (west) and p2 (east), on wA and wB as each test says.
  */
@@ -119,5 +122,98 @@ describe('ghost batches with an entity the codec fails on', () => {
     expect(batches).toEqual([[a, c], [a, c], [a, c]])
     expect(p1.sim.tick).toBe(2)
     expect(p1.gameErrors).toBe(3)
+  })
+})
+
+/**
+ * wA (p1) and wB (p2), their frames carried between ticks as the links would. A ghost margin of 2
+ * keeps an entity 6 units into p2 out of the ghost batches: the codec sees it only in offers.
+ */
+function twoWorkers(game: Game<State, DemoMessage>) {
+  const map = splitMap('wA', 1)
+  const onA: PartitionRunner<unknown, unknown>[] = []
+  const onB: PartitionRunner<unknown, unknown>[] = []
+  const a = borderOf('wA', map, onA, 2)
+  const b = borderOf('wB', map, onB, 2)
+  const p1 = runner('p1', game, a.border)
+  const p2 = runner('p2', game, b.border)
+  onA.push(p1)
+  onB.push(p2)
+  const deliver = () => {
+    while (a.sent.length + b.sent.length > 0) {
+      const toB = a.sent.splice(0).filter((s) => s.peer === 'wB').map((s) => s.frame)
+      b.border.receive('wA', toB)
+      const toA = b.sent.splice(0).filter((s) => s.peer === 'wA').map((s) => s.frame)
+      a.border.receive('wB', toA)
+    }
+  }
+  let tick = 0
+  const offers: NeighbourFrame[] = []
+  const step = () => {
+    tick++
+    a.border.beforeTick(tick)
+    b.border.beforeTick(tick)
+    p1.tick()
+    p2.tick()
+    a.border.afterTick()
+    b.border.afterTick()
+    for (const s of a.sent) if (s.frame.frame?.$case === 'handoff') offers.push(s.frame)
+    deliver()
+  }
+  /** Where entity `id` is: simulated by p1, by p2, or held on offer by either worker. */
+  const copies = (id: number) => [
+    ...(p1.sim.entity(id) ? ['p1'] : []),
+    ...(p2.sim.entity(id) ? ['p2'] : []),
+    ...a.border.offersOut().filter((o) => o.entityId === id).map(() => 'offered by wA'),
+    ...b.border.offersOut().filter((o) => o.entityId === id).map(() => 'offered by wB'),
+  ]
+  return { a: a.border, b: b.border, p1, p2, step, copies, offers }
+}
+
+describe('a handoff the codec fails on', () => {
+  it('is not made when the sender cannot encode the entity: it stays simulated there, and is tried again only after the retry wait', () => {
+    const { game, tries } = poisonGame()
+    const w = twoWorkers(game)
+    // 6 units into p2, past the 4-unit band: offered at the first tick boundary.
+    const id = w.p1.sim.spawnNpc({ x: 106, y: 50 })
+    mark(w.p1, id, 'encode')
+    for (let t = 1; t <= 12; t++) {
+      expect(() => w.step()).not.toThrow()
+      expect(w.copies(id)).toEqual(['p1'])
+    }
+    expect(w.offers).toHaveLength(0)
+    expect(w.a.stats.handoffsOut).toBe(0)
+    // Tried at ticks 1, 6 and 11 (5 ticks apart, as after a refusal), each costing one error.
+    expect(tries.encodes).toBe(3)
+    expect(w.p1.gameErrors).toBe(3)
+    expect(w.p1.sim.tick).toBe(11)
+
+    // Once the game can encode it, it goes as usual.
+    mark(w.p1, id, undefined)
+    for (let t = 1; t <= 5; t++) w.step()
+    expect(w.copies(id)).toEqual(['p2'])
+  })
+
+  it('is refused when the receiver cannot decode the entity: the sender keeps it, the receiver has none', () => {
+    const { game } = poisonGame()
+    const w = twoWorkers(game)
+    const id = w.p1.sim.spawnNpc({ x: 106, y: 50 })
+    mark(w.p1, id, 'decode')
+    expect(() => w.step()).not.toThrow()
+    // Offered, refused and taken back within the tick boundary.
+    expect(w.offers).toHaveLength(1)
+    expect(w.b.stats.refused).toEqual({ invalid: 1 })
+    expect(w.b.stats.handoffsIn).toBe(0)
+    expect(w.p2.gameErrors).toBe(1)
+    expect(w.copies(id)).toEqual(['p1'])
+    for (let t = 2; t <= 12; t++) {
+      expect(() => w.step()).not.toThrow()
+      expect(w.copies(id)).toEqual(['p1'])
+    }
+    // Offered again after each retry wait, refused each time.
+    expect(w.offers).toHaveLength(3)
+    expect(w.b.stats.refused).toEqual({ invalid: 3 })
+    expect(w.p2.sim.entityCount).toBe(0)
+    expect(w.p1.sim.entity(id)?.x).toBe(106)
   })
 })

@@ -148,6 +148,14 @@ export function onReply(phase: OwnerPhase, reply: Reply, tick: number, config: H
   return { phase: 'owned', retryAt: tick + config.retryTicks }
 }
 
+/**
+ * Sender: the offer could not be made at all (nothing was sent, so nobody can have taken it): keep
+ * authority and try again later, as after a refusal.
+ */
+export function unsent(phase: OwnerPhase, tick: number, config: HandoffConfig): OwnerPhase {
+  return phase.phase === 'offering' ? { phase: 'owned', retryAt: tick + config.retryTicks } : phase
+}
+
 /** Sender: forwarding ran out; nothing more is kept about the entity. */
 export function expire(phase: OwnerPhase, tick: number): OwnerPhase {
   return phase.phase === 'forwarding' && tick >= phase.until ? { phase: 'released' } : phase
@@ -181,7 +189,11 @@ export interface ReceiverView {
   config: HandoffConfig
 }
 
-export type RefuseReason = 'not_owner' | 'stale_to_epoch' | 'stale_from_epoch' | 'not_here'
+/**
+ * Why a receiver refuses an offer. All but `invalid` are `judgeOffer`'s; `invalid` is the runtime's,
+ * for an offer it would take but whose entity state the game's codec cannot decode.
+ */
+export type RefuseReason = 'not_owner' | 'stale_to_epoch' | 'stale_from_epoch' | 'not_here' | 'invalid'
 
 export type Verdict = { accept: true; duplicate: boolean } | { accept: false; reason: RefuseReason }
 

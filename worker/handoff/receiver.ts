@@ -14,7 +14,7 @@ import { handoffTrace } from './trace.ts'
 import type { HandoffConfig, Verdict } from './machine.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
 import type { EntityExport } from '../simulation.ts'
-import { fromEntityState, fromPendingInput, gameCodecs } from '../neighbours/codec.ts'
+import { decodeEntity, fromPendingInput, gameCodecs } from '../neighbours/codec.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
 
@@ -37,6 +37,9 @@ export interface ReceiverContext {
 }
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
+
+/** The answer to an offer whose entity state the game cannot decode. */
+const INVALID: Verdict = { accept: false, reason: 'invalid' }
 
 export class HandoffReceiver {
   private readonly decided = new Map<string, Verdict>()
@@ -64,7 +67,7 @@ export class HandoffReceiver {
     const map = this.c.map(to.worldId)
     const runner = this.c.runner(to.worldId, to.partitionId)
     const previous = this.decided.get(offer.handoffId)
-    const verdict = judgeOffer(
+    let verdict = judgeOffer(
       { handoffId: offer.handoffId, from: fromRef, to, entityId: entity.id, pos: entity },
       {
         owned: runner && !runner.retiring ? { ref: runner.ref, rect: runner.options.rect } : undefined,
@@ -74,8 +77,9 @@ export class HandoffReceiver {
         config: this.c.config,
       },
     )
+    // An entity whose state the game cannot decode is refused: its sender keeps it.
+    if (verdict.accept && !verdict.duplicate && runner && !this.take(runner, offer, from)) verdict = INVALID
     this.remember(offer.handoffId, verdict)
-    if (verdict.accept && !verdict.duplicate && runner) this.take(runner, offer, from)
     // An in-process offer's export is used by `take` or not at all.
     this.localExports.delete(offer.handoffId)
     if (!verdict.accept) this.c.stats.refused[verdict.reason] = (this.c.stats.refused[verdict.reason] ?? 0) + 1
@@ -98,21 +102,28 @@ export class HandoffReceiver {
     }
   }
 
-  private take(runner: AnyRunner, offer: HandoffOffer, fromWorker: string): void {
+  /**
+   * Import an accepted offer's entity. False, nothing taken or changed, when the game's `decode`
+   * throws for its state (reported to the runner's faults).
+   */
+  private take(runner: AnyRunner, offer: HandoffOffer, fromWorker: string): boolean {
     const entity = offer.entity
     const to = offer.to
-    if (!entity || !to) return
-    const local = this.localExports.get(offer.handoffId)
+    if (!entity || !to) return false
+    let x = this.localExports.get(offer.handoffId)
     this.localExports.delete(offer.handoffId)
-    const codecs = gameCodecs(runner.options.game)
-    const x: EntityExport<unknown> = local ?? {
-      entity: fromEntityState(entity, codecs.state),
-      session: offer.session
-        ? {
-            playerId: offer.session.playerId, lastAppliedSeq: offer.session.lastAppliedSeq, ackedTick: null,
-            pending: offer.pendingInputs.map(fromPendingInput).filter((i): i is InputRecord => i !== undefined),
-          }
-        : null,
+    if (x === undefined) {
+      const decoded = decodeEntity(entity, gameCodecs(runner.options.game).state, runner.faults)
+      if (decoded === undefined) return false
+      x = {
+        entity: decoded,
+        session: offer.session
+          ? {
+              playerId: offer.session.playerId, lastAppliedSeq: offer.session.lastAppliedSeq, ackedTick: null,
+              pending: offer.pendingInputs.map(fromPendingInput).filter((i): i is InputRecord => i !== undefined),
+            }
+          : null,
+      }
     }
     // It comes back to a worker that still had a record of it: inputs held there stay with it.
     const k = key(to.worldId, entity.id)
@@ -124,7 +135,7 @@ export class HandoffReceiver {
     if (relay && relay !== this.c.workerId) this.c.relayedBy.set(k, relay)
     else this.c.relayedBy.delete(k)
     const playerId = x.session?.playerId
-    if (relay !== this.c.workerId || playerId === undefined) return
+    if (relay !== this.c.workerId || playerId === undefined) return true
     if (!runner.hasPlayer(playerId)) {
       // Back on the worker holding the player's connection, in another partition: the connection
       // moves to this runner (its next snapshot is a full one).
@@ -137,6 +148,7 @@ export class HandoffReceiver {
     }
     // Back before its client moved to where we sent it: that move is void.
     if (fromWorker !== this.c.workerId && back?.moveOrdered) runner.sendControl(playerId, { kind: 'stay', worldId: to.worldId })
+    return true
   }
 
   private remember(handoffId: string, verdict: Verdict): void {

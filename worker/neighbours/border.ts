@@ -16,13 +16,13 @@ import type { WorkerRecord } from '../../core/records.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
 import type { EntityMessage, HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
-import { DEFAULT_HANDOFF, OWNED, expire, onReply, outsideBy, resendDue, shouldOffer, startOffer } from '../handoff/machine.ts'
+import { DEFAULT_HANDOFF, OWNED, expire, onReply, outsideBy, resendDue, shouldOffer, startOffer, unsent } from '../handoff/machine.ts'
 import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
 import { HandoffReceiver } from '../handoff/receiver.ts'
 import { handoffTrace } from '../handoff/trace.ts'
 import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
 import type { EntityExport, Ghost } from '../simulation.ts'
-import { fromPendingInput, gameCodecs, ghostOf, toEntityState, toPendingInput } from './codec.ts'
+import { encodeEntity, fromPendingInput, gameCodecs, ghostOf, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
 import { localGhost, publishGhosts, routeMessages, withdrawGhosts } from './traffic.ts'
 import type { TrafficContext } from './traffic.ts'
@@ -335,8 +335,6 @@ export class Border implements RunnerBorder {
       if (!target || (target.owner === this.deps.workerId && target.ref.partitionId === self.partitionId && target.ref.epoch === self.epoch)) continue
       const out = waiting.get(target.owner) ?? 0
       if (target.owner !== this.deps.workerId && out >= this.config.maxOffersPerPeer) continue
-      waiting.set(target.owner, out + 1)
-      if (target.owner !== this.deps.workerId) this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
       // A player connected here stays connected (relayed) until its client moves; a player relayed
       // through us from elsewhere has no connection here to keep.
       const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
@@ -350,14 +348,23 @@ export class Border implements RunnerBorder {
       this.outs.set(k, o)
       this.byHandoff.set(handoffId, k)
       o.handoffIds.push(handoffId)
+      if (!this.sendOffer(r, o)) {
+        // The game cannot encode its state: nothing went out, so the entity goes straight back
+        // into the simulation and is offered again after the retry wait, as after a refusal.
+        o.phase = unsent(o.phase, this.tick, this.config)
+        this.takeBack(r, o, 'codec')
+        continue
+      }
       this.stats.handoffsOut++
-      this.sendOffer(r, o)
+      waiting.set(target.owner, out + 1)
+      if (target.owner !== this.deps.workerId) this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
     }
     candidates.length = 0
     for (const o of this.outs.values()) {
       if (o.runnerKey !== r.key || !resendDue(o.phase, this.tick, this.config)) continue
-      this.stats.offersResent++
-      this.sendOffer(r, o)
+      // The offer went out once, so an answer may be on its way: if the game cannot encode the
+      // entity now, this resend alone is skipped (it stays held until the answer or a later one).
+      if (this.sendOffer(r, o)) this.stats.offersResent++
     }
   }
 
@@ -383,20 +390,24 @@ export class Border implements RunnerBorder {
     return own ?? leafAt(map, clampPoint(map.bounds, e))
   }
 
-  private sendOffer(r: AnyRunner, o: Out): void {
-    if (o.phase.phase !== 'offering' || !o.held) return
+  /** Send (or send again) an entity's offer. False, nothing sent, when the game's `encode` throws for it (reported). */
+  private sendOffer(r: AnyRunner, o: Out): boolean {
+    if (o.phase.phase !== 'offering' || !o.held) return false
     const { held } = o
     const codecs = gameCodecs(r.options.game)
     const s = held.session
+    const entity = encodeEntity(held.entity, codecs.state, s?.lastAppliedSeq ?? 0, r.faults)
+    if (entity === undefined) return false
     const offer: HandoffOffer = {
       handoffId: o.phase.handoffId, from: o.phase.from, to: o.phase.to, tick: this.tick,
-      entity: toEntityState(held.entity, codecs.state, s?.lastAppliedSeq ?? 0),
+      entity,
       pendingInputs: (s?.pending ?? []).map(toPendingInput),
       ...(s ? { session: { playerId: s.playerId, lastAppliedSeq: s.lastAppliedSeq, lastAckedSnapshot: Math.max(0, s.ackedTick ?? 0) } } : {}),
       relayWorker: s === null ? '' : this.relayWorkerOf(r, o),
     }
     if (o.phase.toWorker === this.deps.workerId) this.receiver.localExports.set(offer.handoffId, held)
     this.send(o.phase.toWorker, { frame: { $case: 'handoff', value: offer } })
+    return true
   }
 
   /** Who holds the connection of an entity's player: us (this runner relays), or whoever relayed it to us. */
@@ -487,7 +498,7 @@ export class Border implements RunnerBorder {
     for (const m of o.messages) this.messageIn(m)
     o.messages = []
     if (o.closed && o.playerId) r.sim.removePlayer(o.playerId)
-    this.deps.logger.debug({ entity: o.entityId, reason }, 'handoff refused; keeping the entity')
+    this.deps.logger.debug({ entity: o.entityId, reason }, 'handoff refused or not made; keeping the entity')
   }
 
   private forward(o: Out, inputs: readonly InputRecord[]): void {

@@ -127,7 +127,11 @@ export interface PlayerSession {
 export interface HandoffReply {
   handoffId: string;
   accepted: boolean;
-  /** Why it was refused (stale epoch, not the owner, unknown partition), for logs and retries. */
+  /**
+   * Why it was refused, for logs and retries: not_owner, stale_to_epoch, stale_from_epoch,
+   * not_here (too far outside the receiver's partition), invalid (an entity state the game's
+   * codec cannot decode).
+   */
   reason: string;
   /** Set when accepted: the new owner's client URL and a ticket for the player. */
   clientUrl: string;
