@@ -3,7 +3,8 @@
  * while the hottest worker is above the target band (`balanceTarget`), hand one of its leaves to
  * the coolest worker — the leaf that best evens the two out, provided it lowers their higher
  * utilisation by a clear margin and the receiver stays within its safety bound. A worker above the
- * trigger with nothing movable splits its heaviest leaf and tries again. At most K moves per round.
+ * trigger with nothing movable splits its heaviest leaf and tries again, or, when nothing can be cut,
+ * trades a leaf for lighter ones of the coolest worker's. At most K moves per round.
  */
 import type { WorkerSlot } from './cluster.ts'
 import type { RoundCtx } from './context.ts'
@@ -76,6 +77,69 @@ export function balance(ctx: RoundCtx): void {
     // target band would cost handovers for a worker no one would call hot.
     const tooCoarse = heaviest !== undefined && heaviest.load > even && cluster.hasRoom(cold, even / 2) && uHot > trigger
     const split = heaviest && tooCoarse ? splitAtMedian(ctx, heaviest, `${hot.info.id} is hot and no leaf moves without overshooting`) : undefined
-    if (!split) stuck.add(hot)
+    if (split) continue
+    // Leaves too heavy to move whole and too narrow to cut: trade one for lighter ones of the cool
+    // worker's. Only for a worker that is hot, as for cutting.
+    if (uHot > trigger && swap(ctx, hot, cold, even, ceiling, level)) {
+      for (const s of [hot, cold]) {
+        gave.add(s)
+        took.add(s)
+      }
+      continue
+    }
+    stuck.add(hot)
   }
+}
+
+/** At most this many leaves come back in one trade: each is a handover. */
+const MAX_SWAP_BACK = 3
+/** A trade hands over at most this many times the load it takes off the hot worker. */
+const MAX_TRADED_PER_GAIN = 4
+
+/**
+ * A trade between `hot` and `cold`: one of `hot`'s leaves goes to `cold` and lighter leaves of
+ * `cold`'s come back, so that together they move about `even`. A crowd packed into leaves at the
+ * minimum width leaves the hot worker with pieces each of which would make the receiver the hot
+ * one, and no piece to cut; moved one at a time that is an overshoot, traded it is balance. Taken
+ * only when it lowers the pair's higher utilisation below `ceiling` and gets them at least half way
+ * to `level` (the rule a single move obeys), and when what it hands over is not out of proportion
+ * to what it gains (`MAX_TRADED_PER_GAIN`). The trade that leaves the pair most even, then with
+ * the fewest handovers, then by leaf id.
+ */
+function swap(ctx: RoundCtx, hot: WorkerSlot, cold: WorkerSlot, even: number, ceiling: number, level: number): boolean {
+  const { cluster } = ctx
+  const uHot = cluster.util(hot)
+  const movable = (leaf: WLeaf, to: WorkerSlot) => !leaf.pinned && !cooling(ctx, leaf) && leaf.load > 0 && !wouldReturn(ctx, leaf, to.info.id)
+  // Heaviest first: the greedy pick below fills the amount to return with as few leaves as it can.
+  const back = [...cold.leaves].filter((l) => movable(l, hot)).sort((a, b) => b.load - a.load || (a.id < b.id ? -1 : 1))
+  if (back.length === 0) return false
+  let best: { out: WLeaf; back: WLeaf[]; after: number } | undefined
+  for (const out of hot.leaves) {
+    if (!(out.load > even) || !movable(out, cold)) continue
+    const want = out.load - even
+    const picked: WLeaf[] = []
+    let sum = 0
+    for (const leaf of back) {
+      if (picked.length >= Math.min(MAX_SWAP_BACK, ctx.budget.moves - 1)) break
+      if (leaf.load < out.load && Math.abs(sum + leaf.load - want) < Math.abs(sum - want)) {
+        picked.push(leaf)
+        sum += leaf.load
+      }
+    }
+    if (picked.length === 0 || !cluster.hasRoom(cold, out.load - sum)) continue
+    const after = Math.max(cluster.util(hot, sum - out.load), cluster.util(cold, out.load - sum))
+    if (after > ceiling || uHot - after < (uHot - level) / 2) continue
+    // Every leaf traded is a handover of its entities: not for a gain small beside them.
+    if (out.load + sum > MAX_TRADED_PER_GAIN * (uHot - after) * hot.info.capacity) continue
+    if (!best || after < best.after || (after === best.after && (picked.length < best.back.length || (picked.length === best.back.length && out.id < best.out.id)))) {
+      best = { out, back: picked, after }
+    }
+  }
+  if (!best) return false
+  const mean = ctx.mean
+  const why = `${hot.info.id} at ${fmt(uHot / mean)}× mean, ${cold.info.id} at ${fmt(cluster.util(cold) / mean)}×: no leaf of ${hot.info.id}'s moves whole or can be cut, so ${best.out.id} (load ${fmt(best.out.load)}) is traded for ${best.back.map((l) => l.id).join(', ')}`
+  ctx.budget.moves -= 1 + best.back.length
+  give(ctx, best.out, cold.info.id, 'balance', why)
+  for (const leaf of best.back) give(ctx, leaf, hot.info.id, 'balance', why)
+  return true
 }

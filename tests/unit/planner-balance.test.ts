@@ -94,6 +94,39 @@ describe('a leaf that would overshoot', () => {
   })
 })
 
+describe('leaves too heavy to move whole and too narrow to cut', () => {
+  // a holds two leaves of 29 (58), b four light ones (31): the mean is 44.5, 13.5 would even them
+  // out. Either 29 moved whole makes b the hot one (60), and with a ghost margin of 500 no leaf of
+  // a 1600 × 1600 world can be cut: a crowd packed into pieces at the minimum width.
+  const run = (light: number[], config: PlannerConfigInput = {}) => {
+    const map = balancedMap('w', bounds, 2 + light.length, (i) => (i < 2 ? 'a' : 'b'))
+    const loads = loadsOf(map, (i) => (i < 2 ? 29 : light[i - 2] as number))
+    const ids = leaves(map).map((l) => l.leaf.id)
+    const r = plan({ round: 0, worlds: [{ map, loads }], workers: [w('a'), w('b')], state: initialPlannerState() }, plannerConfig({ ghostMargin: 500, ...config }))
+    return { r, ids }
+  }
+
+  it('trades one for lighter leaves of the cool worker, evening the pair out', () => {
+    const { r, ids } = run([8, 8, 8, 7])
+    expect(r.decisions.map((d) => d.kind === 'move' && [d.partition, d.after.owner])).toEqual([[ids[0], 'b'], [ids[2], 'a'], [ids[3], 'a']])
+    expect(r.workerLoads['a']).toBe(45)
+    expect(r.workerLoads['b']).toBe(44)
+  })
+
+  it('trades nothing while no worker is above the trigger', () => {
+    // a 58, b 44: a at 1.14 × the mean, above the target band, below the trigger.
+    const { r } = run([11, 11, 11, 11])
+    expect(r.decisions).toEqual([])
+  })
+
+  it('trades nothing when the cool worker has no lighter leaf to give back', () => {
+    // b holds one leaf of 30: a 58, b 30, and no trade brings them closer (border shifts, which
+    // would, are off).
+    const { r } = run([30], { maxShiftsPerRound: 0 })
+    expect(r.decisions).toEqual([])
+  })
+})
+
 describe('hot streak', () => {
   // 16 leaves, 8 a's and 8 b's, 5 ms/s each: even. Rounds of 500 ms, hot after 1 s (two rounds).
   const map = balancedMap('w', bounds, 16, (i) => (i < 8 ? 'a' : 'b'))
