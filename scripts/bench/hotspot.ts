@@ -30,7 +30,8 @@
  * (coordinator's planning interval; the coordinator's default), --report (workers' report
  * interval; the worker's default), --bound (1.25), --drain (5 s), --plan-log 1 (print every
  * planning round from the call: what it decided, the planner's estimated load per worker after it,
- * entities still being handed over), --json.
+ * entities still being handed over; and every sample's measured load, GC pauses inside each
+ * worker's ticks and its longest tick), --planner JSON (planner options over the defaults), --json.
  */
 import { Coordinator } from '../../coordinator/coordinator.ts'
 import { coordinatorOptions } from '../../coordinator/options.ts'
@@ -89,6 +90,8 @@ interface Sample {
   partitions: number
   /** Measured load per worker (ms/s, WORKERS order). */
   loads: number[]
+  /** Per worker: GC pause time inside its ticks (ms/s) and its longest tick (ms), same window. */
+  detail: Array<{ gc: number; longest: number }>
 }
 
 /** Moves and flips, from the coordinator's decision events (as the planner simulator counts them). */
@@ -158,7 +161,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   })
   const coordinator = new Coordinator(
     storeFor(), keys,
-    coordinatorOptions({ id: 'c1', grpcPort: 0, httpPort: 0, rebalanceIntervalMs: interval, logLevel: 'silent' }),
+    coordinatorOptions({ id: 'c1', grpcPort: 0, httpPort: 0, rebalanceIntervalMs: interval, logLevel: 'silent', planner: JSON.parse(String(flags.extra['planner'] ?? '{}')) as Record<string, unknown> }),
     silentLogger(),
   )
   const workers = WORKERS.map(
@@ -207,6 +210,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       const t = performance.now() - calledAt
       const arrived = countMembers(workers, crowd)
       const measured = meter.load()
+      const detail = meter.detail()
       const actual = maxOverMean(measured.values())
       const reportedLoads = workerLoads(coordinator.loads)
       const reported = maxOverMean(WORKERS.map((id) => reportedLoads[id] ?? 0))
@@ -214,6 +218,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       samples.push({
         t, actual, reported, arrived: arrived.inCorner / Math.max(1, arrived.total), partitions: map ? leaves(map).length : 0,
         loads: WORKERS.map((id) => measured.get(id) ?? 0),
+        detail: WORKERS.map((id) => detail.get(id) ?? { gc: 0, longest: 0 }),
       })
       if (formedAt === undefined && arrived.inCorner >= FORMED * arrived.total) formedAt = t
       if (formedAt === undefined && t > formTimeout) throw new Error(`the crowd did not form within ${(formTimeout / 1000).toFixed(0)} s`)
@@ -270,7 +275,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     notes.push(`decisions after the call: ${tally.moves - movesBefore} moves; in all ${tally.splits} splits, ${tally.merges} merges, ${tally.shifts} shifts`)
     // With the plan log every sample, with each worker's measured load; else one a second.
     for (const s of samples.filter((_, i) => planLog || i % 4 === 3)) {
-      const per = planLog ? `  measured ${s.loads.map((x) => x.toFixed(0)).join('/')} ms/s` : ''
+      const per = planLog ? `  measured ${s.loads.map((x) => x.toFixed(0)).join('/')} ms/s  gc ${s.detail.map((x) => x.gc.toFixed(0)).join('/')}  longest ${s.detail.map((x) => x.longest.toFixed(0)).join('/')}` : ''
       notes.push(`  t=${((s.t - formed) / 1000).toFixed(1).padStart(5)} s  max/mean ${s.actual.toFixed(2)} (reported ${s.reported.toFixed(2)})  in corner ${(s.arrived * 100).toFixed(0)}%  partitions ${s.partitions}${per}`)
     }
     if (planLog) {
@@ -304,6 +309,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     }
   } finally {
     unsubscribe()
+    meter.stop()
     for (const w of workers) await w.stop()
     await coordinator.stop()
     await transport.close()

@@ -6,6 +6,7 @@
  * without the smoothing of the reports (the worker averages its recent ticks and smooths the
  * figure, the planner smooths it again): it is the load as it is, not as the leader last heard it.
  */
+import { PerformanceObserver } from 'node:perf_hooks'
 import type { Worker } from '../../../worker/worker.ts'
 import type { PartitionRunner } from '../../../worker/partition-runner.ts'
 
@@ -39,14 +40,47 @@ export function worldCensus<S, M>(workers: readonly Worker<S, M>[], worldId: str
   return { simulated: simulated.size, held: held.size, stuck: stuck.size, total: simulated.size + held.size }
 }
 
-/** Times every runner's ticks, per worker, in buckets of wall time. */
+/**
+ * Times every runner's ticks, per worker, in buckets of wall time; and, to tell a worker's own work
+ * from a pause of the process all four share, the garbage-collection pauses inside its ticks.
+ */
 export class TickMeter<S, M> {
   private readonly seen = new WeakSet<AnyRunner>()
   /** Per worker: [wall time of a tick's end, its duration in ms]. */
   private readonly ticks = new Map<string, Array<[number, number]>>()
 
+  /** The process's garbage-collection pauses: [start, end] in `performance.now()` time. */
+  private readonly gcs: Array<[number, number]> = []
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.gcs.push([e.startTime, e.startTime + e.duration])
+  })
+
   constructor(private readonly workers: readonly Worker<S, M>[]) {
     for (const w of workers) this.ticks.set(w.id, [])
+    this.observer.observe({ entryTypes: ['gc'] })
+  }
+
+  /** Stops watching the garbage collector. */
+  stop(): void {
+    this.observer.disconnect()
+  }
+
+  /** Per worker over the `windowMs` before now: GC pause time inside its ticks (ms/s) and its longest tick (ms). */
+  detail(windowMs = 1000): Map<string, { gc: number; longest: number }> {
+    const now = performance.now()
+    const out = new Map<string, { gc: number; longest: number }>()
+    for (const [id, log] of this.ticks) {
+      let gc = 0
+      let longest = 0
+      for (let i = log.length - 1; i >= 0; i--) {
+        const [at, d] = log[i] as [number, number]
+        if (at < now - windowMs) break
+        longest = Math.max(longest, d)
+        for (const [g0, g1] of this.gcs) gc += Math.max(0, Math.min(g1, at) - Math.max(g0, at - d))
+      }
+      out.set(id, { gc: (gc * 1000) / windowMs, longest })
+    }
+    return out
   }
 
   /** Start timing runners created since the last call (call it often: runners come and go). */
@@ -68,6 +102,7 @@ export class TickMeter<S, M> {
       const cutoff = performance.now() - 60_000
       while (log.length > 0 && (log[0] as [number, number])[0] < cutoff) log.shift()
     }
+    while (this.gcs.length > 0 && (this.gcs[0] as [number, number])[1] < performance.now() - 60_000) this.gcs.shift()
   }
 
   /** Per worker: ms of tick work per second over the `windowMs` before now. */
