@@ -41,15 +41,24 @@ export class Planner {
     const { state } = input
     const up = perRound(config, config.smoothingUp)
     const down = perRound(config, config.smoothingDown)
+    // Estimates that this round's reports do not yet replace.
+    const estimated = new Set<string>()
     const worlds = input.worlds.map((w) => {
       const prev = state.smoothed[w.map.worldId] ?? {}
+      const loadOf = (id: string): number => {
+        const k = `${w.map.worldId}/${id}`
+        const wasEstimate = state.estimated?.[k] === true
+        const report = w.loads[id]
+        if (wasEstimate && !measured(report)) estimated.add(k)
+        return smoothed(up, down, prev[id], report, wasEstimate)
+      }
       // Taken out while the round works on it: a round that throws leaves nothing half-changed behind.
       const kept = this.kept.get(w.map.worldId)
       this.kept.delete(w.map.worldId)
-      return toWork(w, (id) => smoothed(up, down, prev[id], w.loads[id]), kept)
+      return toWork(w, loadOf, kept)
     })
     this.kept.clear()
-    const result = planWorlds(input, config, worlds)
+    const result = planWorlds(input, config, worlds, estimated)
     for (const w of worlds) {
       release(w)
       this.kept.set(w.worldId, w)
@@ -58,7 +67,7 @@ export class Planner {
   }
 }
 
-function planWorlds({ state, round, workers, worlds: inputWorlds }: PlanInput, config: PlannerConfig, worlds: WWorld[]): PlanResult {
+function planWorlds({ state, round, workers, worlds: inputWorlds }: PlanInput, config: PlannerConfig, worlds: WWorld[], estimated: Set<string>): PlanResult {
   const cluster = new Cluster(workers, config)
   const ctx: RoundCtx = {
     config, round, cluster, worlds, decisions: [], mean: 0,
@@ -115,7 +124,7 @@ function planWorlds({ state, round, workers, worlds: inputWorlds }: PlanInput, c
   return {
     maps: worlds.map(toMap),
     decisions: ctx.decisions,
-    state: nextState(ctx, worlds),
+    state: nextState(ctx, worlds, estimated),
     workersWanted: workersWanted(config, cluster, total),
     workerLoads,
   }
@@ -146,20 +155,35 @@ function reportedLoads(cluster: Cluster, worlds: readonly WWorld[], inputs: read
 /**
  * Exponential smoothing that rises faster than it falls; a missing or bad report keeps the old
  * value. A partial report (a lower bound) only raises it: to the report, as a crowd filling the
- * partition may have grown past the estimate made when it was cut.
+ * partition may have grown past the estimate made when it was cut. When the old value is an
+ * estimate (`estimate`: the leaf was split, merged or moved and not measured since), the first
+ * whole report replaces it: smoothing weighs a measurement against earlier measurements, and an
+ * estimate made when the leaf was cut is not one (a crowd still packing in has grown past it, and
+ * smoothing towards the truth would hide that for another second).
  */
-function smoothed(up: number, down: number, prev: number | undefined, load: PartitionLoad | undefined): number {
+function smoothed(up: number, down: number, prev: number | undefined, load: PartitionLoad | undefined, estimate = false): number {
   const report = load?.tickCostMs
   const fresh = report !== undefined && Number.isFinite(report) && report >= 0 ? report : undefined
   if (fresh === undefined) return prev ?? 0
   if (prev === undefined) return fresh
   if (load?.partial === true) return Math.max(prev, fresh)
+  if (estimate) return fresh
   const alpha = fresh > prev ? up : down
   return prev + alpha * (fresh - prev)
 }
 
-/** State for the next round, holding only entries for nodes that still exist and cooldowns still running. */
-function nextState(ctx: RoundCtx, worlds: readonly WWorld[]): PlannerState {
+/** Whether `load` is a whole report: a usable figure measured over a full window at the leaf's epoch. */
+function measured(load: PartitionLoad | undefined): boolean {
+  const report = load?.tickCostMs
+  return load !== undefined && load.partial !== true && report !== undefined && Number.isFinite(report) && report >= 0
+}
+
+/**
+ * State for the next round, holding only entries for nodes that still exist and cooldowns still
+ * running. `estimated`: leaves whose load was an estimate before the round and got no whole report
+ * in it; those this round split, merged or moved are estimates now as well.
+ */
+function nextState(ctx: RoundCtx, worlds: readonly WWorld[], estimated: ReadonlySet<string>): PlannerState {
   const smoothedOut: Record<string, Record<string, number>> = {}
   const cooldownUntil: Record<string, number> = {}
   const borders: Record<string, BorderState> = {}
@@ -186,6 +210,17 @@ function nextState(ctx: RoundCtx, worlds: readonly WWorld[]): PlannerState {
   const next: PlannerState = { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
   if (ctx.lastHotRound !== undefined) next.lastHotRound = ctx.lastHotRound
   if (Object.keys(ctx.hotSince).length > 0) next.hotSince = ctx.hotSince
+  const estimates: Record<string, true> = {}
+  for (const k of estimated) if (isLeaf(k)) estimates[k] = true
+  // Made or moved by this round: the decisions name them (a split names its halves).
+  for (const d of ctx.decisions) {
+    const ids = d.kind === 'split' ? [d.after.low.id, d.after.high.id] : d.kind === 'move' || d.kind === 'assign' || d.kind === 'merge' ? [d.partition] : []
+    for (const id of ids) {
+      const k = `${d.worldId}/${id}`
+      if (isLeaf(k)) estimates[k] = true
+    }
+  }
+  if (Object.keys(estimates).length > 0) next.estimated = estimates
   return next
 }
 

@@ -72,6 +72,12 @@ export interface PlannerState {
   lastHotRound?: number
   /** Per worker above the trigger band: the first round of its current streak (see `confirmHotS`). */
   hotSince?: Record<string, number>
+  /**
+   * Leaves whose smoothed load is still the planner's own estimate (made when it split, merged or
+   * moved them), not yet measured over a whole report at their epoch: the first such report
+   * replaces the estimate instead of being smoothed into it. Keys `${worldId}/${leafId}`.
+   */
+  estimated?: Record<string, true>
 }
 
 export interface PlanInput {

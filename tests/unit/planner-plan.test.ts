@@ -190,6 +190,38 @@ describe('plan', () => {
     expect(partial(40)).toBe(40)
   })
 
+  it('replaces the estimate of a leaf it split or moved with its first whole report, then smooths again', () => {
+    // p0 at 80 on a is cut in two halves of 40 (estimates), one of which goes to b.
+    const map = balancedMap('w', bounds, 1, () => 'a')
+    const first = plan(input(map, uniform(map, 80), [w('a'), w('b')]), plannerConfig({ ghostMargin: 8, maxSplitsPerRound: 1 }))
+    const halves = first.decisions.flatMap((d) => (d.kind === 'split' ? [d.after.low.id, d.after.high.id] : []))
+    expect(first.decisions.map((d) => d.kind)).toEqual(['split', 'move'])
+    const [low, high] = halves as [string, string]
+    expect(first.state.estimated).toEqual({ [`w/${low}`]: true, [`w/${high}`]: true })
+    // Later rounds only measure: nothing is cut, moved or shifted.
+    const still = plannerConfig({ ghostMargin: 8, maxSplitsPerRound: 0, maxMovesPerRound: 0, maxShiftsPerRound: 0 })
+    let state = first.state
+    const round = (costs: [number, number], partial = false) => {
+      const loads: Record<string, PartitionLoad> = {
+        [low]: { tickCostMs: costs[0], entities: 0, clients: 0, summary: [], partial },
+        [high]: { tickCostMs: costs[1], entities: 0, clients: 0, summary: [], partial },
+      }
+      const r = plan({ round: 1, worlds: [{ map: first.maps[0] as PartitionMap, loads }], workers: [w('a'), w('b')], state }, still)
+      state = r.state
+      return [state.smoothed['w']?.[low], state.smoothed['w']?.[high]]
+    }
+    // The first report at the new epochs is partial (a lower bound): the estimates stay, raised.
+    expect(round([60, 10], true)).toEqual([60, 40])
+    expect(Object.keys(state.estimated ?? {})).toHaveLength(2)
+    // The first whole one replaces them: the crowd is at 60 / 20, not at what was estimated.
+    expect(round([60, 20])).toEqual([60, 20])
+    expect(state.estimated).toBeUndefined()
+    // From then on reports are smoothed into measurements (0.8 of a rise, 0.7 of a fall, per second).
+    const [a, b] = round([70, 10]) as [number, number]
+    expect(a).toBeCloseTo(68, 9)
+    expect(b).toBeCloseTo(13, 9)
+  })
+
   it('leaves a map with one worker and moderate load alone (a fixed point from the start)', () => {
     const map = balancedMap('w', bounds, 4, () => 'a')
     const r = plan(input(map, uniform(map, 10), [w('a')]), config)
