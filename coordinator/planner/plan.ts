@@ -41,15 +41,15 @@ export class Planner {
     const { state } = input
     const up = perRound(config, config.smoothingUp)
     const down = perRound(config, config.smoothingDown)
-    // Estimates that this round's reports do not yet replace.
-    const estimated = new Set<string>()
+    // Estimates that this round's reports do not yet replace, per world.
+    const estimated = new Map<string, Set<string>>()
     const worlds = input.worlds.map((w) => {
       const prev = state.smoothed[w.map.worldId] ?? {}
+      const estimates = state.estimated?.[w.map.worldId]
       const loadOf = (id: string): number => {
-        const k = `${w.map.worldId}/${id}`
-        const wasEstimate = state.estimated?.[k] === true
+        const wasEstimate = estimates?.[id] === true
         const report = w.loads[id]
-        if (wasEstimate && !measured(report)) estimated.add(k)
+        if (wasEstimate && !measured(report)) addTo(estimated, w.map.worldId, id)
         return smoothed(up, down, prev[id], report, wasEstimate)
       }
       // Taken out while the round works on it: a round that throws leaves nothing half-changed behind.
@@ -67,7 +67,7 @@ export class Planner {
   }
 }
 
-function planWorlds({ state, round, workers, worlds: inputWorlds }: PlanInput, config: PlannerConfig, worlds: WWorld[], estimated: Set<string>): PlanResult {
+function planWorlds({ state, round, workers, worlds: inputWorlds }: PlanInput, config: PlannerConfig, worlds: WWorld[], estimated: Map<string, Set<string>>): PlanResult {
   const cluster = new Cluster(workers, config)
   const ctx: RoundCtx = {
     config, round, cluster, worlds, decisions: [], mean: 0,
@@ -183,7 +183,7 @@ function measured(load: PartitionLoad | undefined): boolean {
  * running. `estimated`: leaves whose load was an estimate before the round and got no whole report
  * in it; those this round split, merged or moved are estimates now as well.
  */
-function nextState(ctx: RoundCtx, worlds: readonly WWorld[], estimated: ReadonlySet<string>): PlannerState {
+function nextState(ctx: RoundCtx, worlds: readonly WWorld[], estimated: Map<string, Set<string>>): PlannerState {
   const smoothedOut: Record<string, Record<string, number>> = {}
   const cooldownUntil: Record<string, number> = {}
   const borders: Record<string, BorderState> = {}
@@ -210,18 +210,30 @@ function nextState(ctx: RoundCtx, worlds: readonly WWorld[], estimated: Readonly
   const next: PlannerState = { round: ctx.round, smoothed: smoothedOut, cooldownUntil, borders, returns }
   if (ctx.lastHotRound !== undefined) next.lastHotRound = ctx.lastHotRound
   if (Object.keys(ctx.hotSince).length > 0) next.hotSince = ctx.hotSince
-  const estimates: Record<string, true> = {}
-  for (const k of estimated) if (isLeaf(k)) estimates[k] = true
   // Made or moved by this round: the decisions name them (a split names its halves).
   for (const d of ctx.decisions) {
-    const ids = d.kind === 'split' ? [d.after.low.id, d.after.high.id] : d.kind === 'move' || d.kind === 'assign' || d.kind === 'merge' ? [d.partition] : []
+    if (d.kind === 'split') {
+      addTo(estimated, d.worldId, d.after.low.id)
+      addTo(estimated, d.worldId, d.after.high.id)
+    } else if (d.kind === 'move' || d.kind === 'assign' || d.kind === 'merge') addTo(estimated, d.worldId, d.partition)
+  }
+  let estimates: Record<string, Record<string, true>> | undefined
+  for (const [worldId, ids] of estimated) {
+    const world = byId.get(worldId)
     for (const id of ids) {
-      const k = `${d.worldId}/${id}`
-      if (isLeaf(k)) estimates[k] = true
+      // Only what is still a leaf (a half may have been cut again or merged the same round).
+      if (!world?.leaves.has(id)) continue
+      ;((estimates ??= {})[worldId] ??= {})[id] = true
     }
   }
-  if (Object.keys(estimates).length > 0) next.estimated = estimates
+  if (estimates) next.estimated = estimates
   return next
+}
+
+function addTo(sets: Map<string, Set<string>>, worldId: string, id: string): void {
+  let set = sets.get(worldId)
+  if (!set) sets.set(worldId, (set = new Set()))
+  set.add(id)
 }
 
 /**

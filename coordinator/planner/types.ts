@@ -75,9 +75,9 @@ export interface PlannerState {
   /**
    * Leaves whose smoothed load is still the planner's own estimate (made when it split, merged or
    * moved them), not yet measured over a whole report at their epoch: the first such report
-   * replaces the estimate instead of being smoothed into it. Keys `${worldId}/${leafId}`.
+   * replaces the estimate instead of being smoothed into it. Per world, per leaf, as `smoothed`.
    */
-  estimated?: Record<string, true>
+  estimated?: Record<string, Record<string, true>>
 }
 
 export interface PlanInput {

@@ -197,7 +197,7 @@ describe('plan', () => {
     const halves = first.decisions.flatMap((d) => (d.kind === 'split' ? [d.after.low.id, d.after.high.id] : []))
     expect(first.decisions.map((d) => d.kind)).toEqual(['split', 'move'])
     const [low, high] = halves as [string, string]
-    expect(first.state.estimated).toEqual({ [`w/${low}`]: true, [`w/${high}`]: true })
+    expect(first.state.estimated).toEqual({ w: { [low]: true, [high]: true } })
     // Later rounds only measure: nothing is cut, moved or shifted.
     const still = plannerConfig({ ghostMargin: 8, maxSplitsPerRound: 0, maxMovesPerRound: 0, maxShiftsPerRound: 0 })
     let state = first.state
@@ -212,7 +212,7 @@ describe('plan', () => {
     }
     // The first report at the new epochs is partial (a lower bound): the estimates stay, raised.
     expect(round([60, 10], true)).toEqual([60, 40])
-    expect(Object.keys(state.estimated ?? {})).toHaveLength(2)
+    expect(Object.keys(state.estimated?.['w'] ?? {})).toHaveLength(2)
     // The first whole one replaces them: the crowd is at 60 / 20, not at what was estimated.
     expect(round([60, 20])).toEqual([60, 20])
     expect(state.estimated).toBeUndefined()
