@@ -3,9 +3,10 @@
  * `tick` (a tick, or an input or message in it) the rest of that tick's game logic, `wire` one
  * entity's snapshot fields for one tick, `leave` nothing (the player is removed all the same),
  * `codec` (its state codec, either way) that entity's place in one ghost batch, or one handoff of
- * it (its owner keeps it). Each hook's errors are logged at its 1st, 2nd, 4th, 8th… one: a game
- * that throws every tick does not flood the log, and one hook's steady errors do not hide another's
- * first.
+ * it (its owner keeps it), and (its message codec, either way) that one message between workers,
+ * dropped (`entity`: the one it was for). Each hook's errors are logged at its 1st, 2nd, 4th, 8th…
+ * one: a game that throws every tick does not flood the log, and one hook's steady errors do not
+ * hide another's first.
  */
 import type { Logger } from '../core/log.ts'
 import type { Entity, EntityId, Game, WireFields } from './game/types.ts'
@@ -16,7 +17,7 @@ const COSTS: Record<GameHook, string> = {
   tick: 'game code threw during a tick',
   wire: "game code threw in wire: the entity's snapshot fields are zero for this tick",
   leave: 'game code threw in leave: the player was removed all the same',
-  codec: "game code threw in its state codec: the entity is left out of that ghost batch, or that handoff is not made (its owner keeps it)",
+  codec: 'game code threw in its codec: the entity is left out of that ghost batch, or that handoff is not made (its owner keeps it), or the message for it is dropped',
 }
 
 export class GameFaults {

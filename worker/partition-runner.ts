@@ -84,7 +84,7 @@ export class PartitionRunner<S, M> {
   private bytesSinceReport = 0
   private lastReportAt: number
   private stopped = false
-  /** Game code of this partition that threw: its ticks, its entities' `wire` and state codec, its players' `leave`. */
+  /** Game code of this partition that threw: its ticks, its entities' `wire`, its state and message codecs, its players' `leave`. */
   readonly faults: GameFaults
 
   constructor(readonly options: PartitionRunnerOptions<S, M>) {

@@ -4,7 +4,9 @@
  * sender cannot encode it, or the receiver cannot decode it) leaves it with its sender, simulated
  * there, one copy in all. Before, the error left the border: a whole ghost batch was lost, the
  * tick's border work stopped half-way, and an entity whose offer could not be encoded was held out
- * of its simulation for good.
+ * of its simulation for good. Likewise its message codec: a message between workers that it cannot
+ * encode or decode is dropped alone; before, the error stopped the sending border's tick work or
+ * the receiving border's frame handling (and the messages after it).
  *
  * The world is split at x = 100: p1 (west) and p2 (east), on wA and wB as each test says.
  */
@@ -15,7 +17,7 @@ import type { WorkerRecord } from '../../core/records.ts'
 import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { createDemoGame, DemoKind } from '../../worker/game/demo.ts'
 import type { DemoMessage, DemoState } from '../../worker/game/demo.ts'
-import type { Game, Rect, StateCodec } from '../../worker/game/types.ts'
+import type { EntityId, Game, Rect, StateCodec } from '../../worker/game/types.ts'
 import { Border } from '../../worker/neighbours/border.ts'
 import { jsonCodec, toEntityState } from '../../worker/neighbours/codec.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
@@ -52,10 +54,12 @@ function poisonGame() {
   return { game, tries }
 }
 
-function runner(partitionId: 'p1' | 'p2', game: Game<State, DemoMessage>, border?: Border): PartitionRunner<unknown, unknown> {
-  return new PartitionRunner<State, DemoMessage>({
+/** Entity ids unique across the world, as a worker's are: p1's from 1, p2's from 1001. */
+function runner<M>(partitionId: 'p1' | 'p2', game: Game<State, M>, border?: Border): PartitionRunner<unknown, unknown> {
+  let next = partitionId === 'p1' ? 1 : 1001
+  return new PartitionRunner<State, M>({
     worldId: 'w', partitionId, epoch: 1, kind: 'world', rect: partitionId === 'p1' ? P1 : P2, worldBounds: BOUNDS, maxPlayers: undefined,
-    game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), ...(border ? { border } : {}),
+    game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), ids: { next: () => next++ }, ...(border ? { border } : {}),
   }) as unknown as PartitionRunner<unknown, unknown>
 }
 
@@ -129,7 +133,7 @@ describe('ghost batches with an entity the codec fails on', () => {
  * wA (p1) and wB (p2), their frames carried between ticks as the links would. A ghost margin of 2
  * keeps an entity 6 units into p2 out of the ghost batches: the codec sees it only in offers.
  */
-function twoWorkers(game: Game<State, DemoMessage>) {
+function twoWorkers<M>(game: Game<State, M>) {
   const map = splitMap('wA', 1)
   const onA: PartitionRunner<unknown, unknown>[] = []
   const onB: PartitionRunner<unknown, unknown>[] = []
@@ -149,7 +153,8 @@ function twoWorkers(game: Game<State, DemoMessage>) {
   }
   let tick = 0
   const offers: NeighbourFrame[] = []
-  const step = () => {
+  /** One tick on both workers; then (unless `carry` is false) their frames are carried. */
+  const step = (carry = true) => {
     tick++
     a.border.beforeTick(tick)
     b.border.beforeTick(tick)
@@ -158,7 +163,7 @@ function twoWorkers(game: Game<State, DemoMessage>) {
     a.border.afterTick()
     b.border.afterTick()
     for (const s of a.sent) if (s.frame.frame?.$case === 'handoff') offers.push(s.frame)
-    deliver()
+    if (carry) deliver()
   }
   /** Where entity `id` is: simulated by p1, by p2, or held on offer by either worker. */
   const copies = (id: number) => [
@@ -167,7 +172,7 @@ function twoWorkers(game: Game<State, DemoMessage>) {
     ...a.border.offersOut().filter((o) => o.entityId === id).map(() => 'offered by wA'),
     ...b.border.offersOut().filter((o) => o.entityId === id).map(() => 'offered by wB'),
   ]
-  return { a: a.border, b: b.border, p1, p2, step, copies, offers }
+  return { a: a.border, b: b.border, p1, p2, step, deliver, copies, offers }
 }
 
 describe('a handoff the codec fails on', () => {
@@ -215,5 +220,103 @@ describe('a handoff the codec fails on', () => {
     expect(w.b.stats.refused).toEqual({ invalid: 3 })
     expect(w.p2.sim.entityCount).toBe(0)
     expect(w.p1.sim.entity(id)?.x).toBe(106)
+  })
+})
+
+/** A note from one entity to another; the codec below fails on one marked `encode` or `decode`. */
+type Note = { n: number; poison?: 'encode' | 'decode' }
+
+/**
+ * Standing walkers whose game sends the notes `post` queues, from p1's entities, and records the
+ * notes it is given (`received`: [to, n]); its message codec is JSON, except for marked notes.
+ */
+function notesGame() {
+  const json = jsonCodec<Note>()
+  const message: StateCodec<Note> = {
+    encode(m) {
+      if (m.poison === 'encode') throw new Error('cannot encode')
+      return json.encode(m)
+    },
+    decode(bytes) {
+      const m = json.decode(bytes)
+      if (m.poison === 'decode') throw new Error('cannot decode')
+      return m
+    },
+  }
+  const queued: Array<{ from: EntityId; to: EntityId; note: Note }> = []
+  const received: Array<[EntityId, number]> = []
+  const game: Game<State, Note> = {
+    ...(createDemoGame({ walkerSpeed: [0, 0] }) as unknown as Game<State, Note>),
+    tick(ctx) {
+      for (const q of queued) if (ctx.get(q.from)) ctx.send(q.from, q.to, q.note)
+      queued.length = 0
+    },
+    message(_ctx, _from, to, note) {
+      received.push([to.id, note.n])
+    },
+    codec: { state: jsonCodec<State>(), message },
+  }
+  const post = (from: EntityId, to: EntityId, ...notes: Note[]) => {
+    for (const note of notes) queued.push({ from, to, note })
+  }
+  return { game, post, received }
+}
+
+/** wA's p1 with one sender; wB's p2 with three targets just past the border, ghosts on wA. */
+function notesWorld() {
+  const { game, post, received } = notesGame()
+  const w = twoWorkers(game)
+  const sender = w.p1.sim.spawnNpc({ x: 95, y: 50 })
+  const targets = [20, 50, 80].map((y) => w.p2.sim.spawnNpc({ x: 101, y })) as [EntityId, EntityId, EntityId]
+  // Tick 1: p2's ghosts reach wA, so p1's game sees its targets at tick 2.
+  w.step()
+  return { ...w, game, post, received, sender, targets }
+}
+
+describe('a message between workers the codec fails on', () => {
+  it('is dropped by its sender when the game cannot encode it: the others arrive, and the tick’s border work goes on', () => {
+    const w = notesWorld()
+    const [t1, t2, t3] = w.targets
+    w.post(w.sender, t1, { n: 1 })
+    w.post(w.sender, t2, { n: 2, poison: 'encode' }, { n: 3 })
+    w.post(w.sender, t3, { n: 4 })
+    // Past the border and the hysteresis band: offered in the same afterTick, after the messages.
+    const crosser = w.p1.sim.spawnNpc({ x: 106, y: 10 })
+    expect(() => w.step(false)).not.toThrow()
+    expect(w.p1.sim.ghosts().map((g) => g.id)).toEqual(w.targets)
+    expect(w.a.stats.messagesDropped).toBe(1)
+    expect(w.a.stats.messagesOut).toBe(3)
+    expect(w.p1.gameErrors).toBe(1)
+    expect(w.offers).toHaveLength(1)
+    w.deliver()
+    w.step()
+    expect(w.received).toEqual([[t1, 1], [t2, 3], [t3, 4]])
+    expect(w.copies(crosser)).toEqual(['p2'])
+    // Nobody else is touched: every entity where it was, no other error.
+    for (const t of w.targets) expect(w.copies(t)).toEqual(['p2'])
+    expect(w.copies(w.sender)).toEqual(['p1'])
+    expect(w.p2.gameErrors).toBe(0)
+    expect(w.b.stats.messagesDropped).toBe(0)
+  })
+
+  it('is dropped where it arrives when the game cannot decode it: the others in the same frames are delivered', () => {
+    const w = notesWorld()
+    const [t1, t2, t3] = w.targets
+    w.post(w.sender, t1, { n: 1 })
+    w.post(w.sender, t2, { n: 2, poison: 'decode' }, { n: 3 })
+    w.post(w.sender, t3, { n: 4 })
+    w.step(false)
+    expect(w.p1.sim.ghosts().map((g) => g.id)).toEqual(w.targets)
+    expect(w.a.stats.messagesOut).toBe(4)
+    // The frame handler takes all four in, and drops the one it cannot decode.
+    expect(() => w.deliver()).not.toThrow()
+    expect(w.b.stats.messagesDropped).toBe(1)
+    expect(w.p2.gameErrors).toBe(1)
+    w.step()
+    expect(w.received).toEqual([[t1, 1], [t2, 3], [t3, 4]])
+    for (const t of w.targets) expect(w.copies(t)).toEqual(['p2'])
+    expect(w.copies(w.sender)).toEqual(['p1'])
+    expect(w.p1.gameErrors).toBe(0)
+    expect(w.a.stats.messagesDropped).toBe(0)
   })
 })

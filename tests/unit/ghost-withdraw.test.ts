@@ -22,7 +22,7 @@ function setup() {
   let map = SPLIT
   const sent: Array<{ peer: string; ids: number[]; partition: string }> = []
   const c: TrafficContext = {
-    workerId: 'wA', ghostMargin: 16, ghosts: new GhostStore(), relayedBy: new Map(), stats: { messagesOut: 0 },
+    workerId: 'wA', ghostMargin: 16, ghosts: new GhostStore(), relayedBy: new Map(), stats: { messagesOut: 0, messagesDropped: 0 },
     tick: () => 1,
     map: () => map,
     sendRemote: (peer: string, frame: NeighbourFrame) => {

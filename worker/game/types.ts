@@ -137,9 +137,9 @@ export interface GameContext<S, M> {
  * the rest of that tick's game logic and goes on from the next tick; if `wire` throws, that
  * entity's snapshot fields are zero for that tick (it is still shown, with its position); if
  * `leave` throws, the player is removed all the same; if the state codec throws for an entity, that
- * entity is left out of that ghost batch, or that handoff is not made (its owner keeps it). Errors
- * are logged (per hook, at the 1st, 2nd, 4th… time); the worker's other partitions are not
- * affected.
+ * entity is left out of that ghost batch, or that handoff is not made (its owner keeps it); if the
+ * message codec throws for a message between workers, that message alone is dropped. Errors are
+ * logged (per hook, at the 1st, 2nd, 4th… time); the worker's other partitions are not affected.
  */
 export interface Game<S, M = never> {
   readonly name: string

@@ -87,7 +87,10 @@ export interface BorderStats {
   messagesOut: number
   /** Game messages that arrived for an entity that had left, sent on after it. */
   forwardedMessages: number
-  /** Game messages for an entity nobody here simulates or follows (it is gone), dropped. */
+  /**
+   * Game messages dropped: for an entity nobody here simulates or follows (it is gone), or that the
+   * game's message codec could not encode (sending) or decode (arriving here for its entity).
+   */
   messagesDropped: number
   /** Offers sent again (same id) for want of a reply, and replies taken in (any, duplicates too). */
   offersResent: number
@@ -595,14 +598,24 @@ export class Border implements RunnerBorder {
   /**
    * A game message for an entity of ours: delivered to the runner simulating it (at its next
    * step), or sent on after it when it left (held with its offer until the answer, forwarded to
-   * where it went), as its inputs are. Messages for an entity gone from here for good are dropped.
+   * where it went), as its inputs are. Messages for an entity gone from here for good are dropped,
+   * and so is one whose payload the game cannot decode (reported to the runner's faults).
    */
   private messageIn(m: EntityMessage): void {
     if (!m.target) return
     const { worldId } = m.target
     const r = this.runnerOwning(worldId, m.toEntity)
     if (r) {
-      r.sim.deliverMessage(m.fromEntity, m.toEntity, gameCodecs(r.options.game).message.decode(m.payload))
+      // One the game cannot decode is dropped alone (the frame handler goes on with the rest).
+      let payload: unknown
+      try {
+        payload = gameCodecs(r.options.game).message.decode(m.payload)
+      } catch (err) {
+        this.stats.messagesDropped++
+        r.faults.report(err, 'codec', m.toEntity)
+        return
+      }
+      r.sim.deliverMessage(m.fromEntity, m.toEntity, payload)
       return
     }
     const o = this.outs.get(key(worldId, m.toEntity))

@@ -23,7 +23,7 @@ export interface TrafficContext {
   ghosts: GhostStore
   /** Entities whose player's connection a peer relays: their ghost goes there whatever the margin. */
   relayedBy: ReadonlyMap<string, string>
-  stats: { messagesOut: number }
+  stats: { messagesOut: number; messagesDropped: number }
   tick(): number
   map(worldId: string): PartitionMap | undefined
   sendRemote(peer: string, frame: NeighbourFrame): boolean
@@ -133,9 +133,18 @@ export function routeMessages(c: TrafficContext, r: AnyRunner): void {
     // here: the message follows it from our record, through our own inbox, as its inputs do.
     const src = c.follows(worldId, m.to) ? { partitionId: '', epoch: 0, owner: c.workerId } : ghostOwner(c, worldId, m.to)
     if (!src?.owner) continue
+    // A message the game cannot encode is dropped alone: the rest go, and so does the tick's border work.
+    let payload: Uint8Array
+    try {
+      payload = codecs.message.encode(m.payload)
+    } catch (err) {
+      c.stats.messagesDropped++
+      r.faults.report(err, 'codec', m.to)
+      continue
+    }
     c.stats.messagesOut++
     const target = { worldId, partitionId: src.partitionId, epoch: src.epoch }
-    c.send(src.owner, { frame: { $case: 'message', value: { target, toEntity: m.to, fromEntity: m.from, payload: Buffer.from(codecs.message.encode(m.payload)) } } })
+    c.send(src.owner, { frame: { $case: 'message', value: { target, toEntity: m.to, fromEntity: m.from, payload: Buffer.from(payload) } } })
   }
 }
 
