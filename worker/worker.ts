@@ -371,15 +371,15 @@ export class Worker<S = unknown, M = unknown> {
    * runner keeps going for as long as a live successor can take them. The grace bounds only what
    * can wait for nobody: relayed connections of players whose clients do not move, entities whose
    * successors are all gone (the coordinator gives the ground to a live worker within a round, and
-   * the handover resumes), and entities on offer to a worker that died (no answer will come, and
-   * taking them back could double one it accepted and passed on before its answer was lost).
+   * the handover resumes). An entity on offer to a worker that died is taken back by the border at
+   * the next tick boundary after that worker's registration ends, and handed over again from here.
    */
   private retire(runner: PartitionRunner<S, M>, now: number): boolean {
     if (runner.options.kind !== 'world') return false
     runner.retiringSince ??= now
     const untyped = runner as PartitionRunner<unknown, unknown>
     if (runner.sim.entityCount === 0 && runner.players === 0 && !this.border.busy(untyped)) return false
-    // An offer to a worker that died waits for an answer that will not come; only the grace ends it.
+    // Offers to a worker that died do not count: the border takes those entities back.
     const holding = runner.sim.entityCount > 0 || this.border.busy(untyped, (w) => this.isLive(w))
     if (holding && this.successorAlive(runner)) {
       if (now - runner.retiringSince >= this.deps.options.retireGraceMs && !this.pastGrace.has(runner)) {

@@ -11,23 +11,17 @@
  * The world is split at x = 100: p1 (west) and p2 (east), on wA and wB as each test says.
  */
 import { describe, expect, it } from 'vitest'
-import { silentLogger } from '../../core/log.ts'
-import type { PartitionMap } from '../../core/partition-map.ts'
-import type { WorkerRecord } from '../../core/records.ts'
 import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { createDemoGame, DemoKind } from '../../worker/game/demo.ts'
 import type { DemoMessage, DemoState } from '../../worker/game/demo.ts'
-import type { EntityId, Game, Rect, StateCodec } from '../../worker/game/types.ts'
-import { Border } from '../../worker/neighbours/border.ts'
+import type { EntityId, Game, StateCodec } from '../../worker/game/types.ts'
 import { jsonCodec, toEntityState } from '../../worker/neighbours/codec.ts'
-import { PartitionRunner } from '../../worker/partition-runner.ts'
-import { BOUNDS, splitMap } from '../helpers/test-maps.ts'
+import type { PartitionRunner } from '../../worker/partition-runner.ts'
+import { splitMap } from '../helpers/test-maps.ts'
+import { borderOf, runner, twoWorkers } from '../helpers/two-borders.ts'
 
 /** Demo state, with a mark the codec below fails on. */
 type State = DemoState & { poison?: 'encode' | 'decode' }
-
-const P1: Rect = { minX: 0, minY: 0, maxX: 100, maxY: 100 }
-const P2: Rect = { minX: 100, minY: 0, maxX: 200, maxY: 100 }
 
 /**
  * The demo game (walkers standing still) with a JSON codec that throws encoding a state marked
@@ -52,32 +46,6 @@ function poisonGame() {
   }
   const game = { ...createDemoGame({ walkerSpeed: [0, 0] }), codec: { state, message: jsonCodec<DemoMessage>() } } as unknown as Game<State, DemoMessage>
   return { game, tries }
-}
-
-/** Entity ids unique across the world, as a worker's are: p1's from 1, p2's from 1001. */
-function runner<M>(partitionId: 'p1' | 'p2', game: Game<State, M>, border?: Border): PartitionRunner<unknown, unknown> {
-  let next = partitionId === 'p1' ? 1 : 1001
-  return new PartitionRunner<State, M>({
-    worldId: 'w', partitionId, epoch: 1, kind: 'world', rect: partitionId === 'p1' ? P1 : P2, worldBounds: BOUNDS, maxPlayers: undefined,
-    game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), ids: { next: () => next++ }, ...(border ? { border } : {}),
-  }) as unknown as PartitionRunner<unknown, unknown>
-}
-
-/** A worker's border alone: `sent` holds what it queued for other workers. */
-function borderOf(workerId: string, map: PartitionMap, runners: PartitionRunner<unknown, unknown>[], ghostMargin = 16) {
-  const sent: Array<{ peer: string; frame: NeighbourFrame }> = []
-  const border = new Border({
-    workerId, logger: silentLogger(), ghostMargin, clientUrl: 'http://127.0.0.1:1',
-    map: () => map,
-    workers: () => new Map([['wA', {} as WorkerRecord], ['wB', {} as WorkerRecord]]),
-    runners: () => runners,
-    runner: (_w, p) => runners.find((r) => r.options.partitionId === p),
-    sendRemote: (peer, frame) => {
-      sent.push({ peer, frame })
-      return true
-    },
-  })
-  return { border, sent }
 }
 
 function mark(r: PartitionRunner<unknown, unknown>, id: number, poison: State['poison']): void {
@@ -128,52 +96,6 @@ describe('ghost batches with an entity the codec fails on', () => {
     expect(p1.gameErrors).toBe(3)
   })
 })
-
-/**
- * wA (p1) and wB (p2), their frames carried between ticks as the links would. A ghost margin of 2
- * keeps an entity 6 units into p2 out of the ghost batches: the codec sees it only in offers.
- */
-function twoWorkers<M>(game: Game<State, M>) {
-  const map = splitMap('wA', 1)
-  const onA: PartitionRunner<unknown, unknown>[] = []
-  const onB: PartitionRunner<unknown, unknown>[] = []
-  const a = borderOf('wA', map, onA, 2)
-  const b = borderOf('wB', map, onB, 2)
-  const p1 = runner('p1', game, a.border)
-  const p2 = runner('p2', game, b.border)
-  onA.push(p1)
-  onB.push(p2)
-  const deliver = () => {
-    while (a.sent.length + b.sent.length > 0) {
-      const toB = a.sent.splice(0).filter((s) => s.peer === 'wB').map((s) => s.frame)
-      b.border.receive('wA', toB)
-      const toA = b.sent.splice(0).filter((s) => s.peer === 'wA').map((s) => s.frame)
-      a.border.receive('wB', toA)
-    }
-  }
-  let tick = 0
-  const offers: NeighbourFrame[] = []
-  /** One tick on both workers; then (unless `carry` is false) their frames are carried. */
-  const step = (carry = true) => {
-    tick++
-    a.border.beforeTick(tick)
-    b.border.beforeTick(tick)
-    p1.tick()
-    p2.tick()
-    a.border.afterTick()
-    b.border.afterTick()
-    for (const s of a.sent) if (s.frame.frame?.$case === 'handoff') offers.push(s.frame)
-    if (carry) deliver()
-  }
-  /** Where entity `id` is: simulated by p1, by p2, or held on offer by either worker. */
-  const copies = (id: number) => [
-    ...(p1.sim.entity(id) ? ['p1'] : []),
-    ...(p2.sim.entity(id) ? ['p2'] : []),
-    ...a.border.offersOut().filter((o) => o.entityId === id).map(() => 'offered by wA'),
-    ...b.border.offersOut().filter((o) => o.entityId === id).map(() => 'offered by wB'),
-  ]
-  return { a: a.border, b: b.border, p1, p2, step, deliver, copies, offers }
-}
 
 describe('a handoff the codec fails on', () => {
   it('is not made when the sender cannot encode the entity: it stays simulated there, and is tried again only after the retry wait', () => {

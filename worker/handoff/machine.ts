@@ -149,10 +149,11 @@ export function onReply(phase: OwnerPhase, reply: Reply, tick: number, config: H
 }
 
 /**
- * Sender: the offer could not be made at all (nothing was sent, so nobody can have taken it): keep
- * authority and try again later, as after a refusal.
+ * Sender: the offer is withdrawn, and the sender keeps authority and tries again later, as after a
+ * refusal. Either it could not be made at all (nothing was sent, so nobody can have taken it), or
+ * its receiver's registration ended before it answered (see `Border.afterTick`).
  */
-export function unsent(phase: OwnerPhase, tick: number, config: HandoffConfig): OwnerPhase {
+export function withdraw(phase: OwnerPhase, tick: number, config: HandoffConfig): OwnerPhase {
   return phase.phase === 'offering' ? { phase: 'owned', retryAt: tick + config.retryTicks } : phase
 }
 

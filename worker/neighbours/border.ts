@@ -16,7 +16,7 @@ import type { WorkerRecord } from '../../core/records.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
 import type { EntityMessage, HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
-import { DEFAULT_HANDOFF, OWNED, expire, onReply, outsideBy, resendDue, shouldOffer, startOffer, unsent } from '../handoff/machine.ts'
+import { DEFAULT_HANDOFF, OWNED, expire, onReply, outsideBy, resendDue, shouldOffer, startOffer, withdraw } from '../handoff/machine.ts'
 import type { HandoffConfig, OwnerPhase, Ref } from '../handoff/machine.ts'
 import { HandoffReceiver } from '../handoff/receiver.ts'
 import { handoffTrace } from '../handoff/trace.ts'
@@ -279,7 +279,9 @@ export class Border implements RunnerBorder {
       this.offer(r)
     }
     withdrawGhosts(this.traffic, live)
+    const workers = this.deps.workers()
     for (const [k, o] of this.outs) {
+      if (o.phase.phase === 'offering' && o.phase.toWorker !== this.deps.workerId && !workers.has(o.phase.toWorker)) this.receiverGone(o)
       // Inputs of a relayed player keep coming through here for as long as its connection lives.
       const relayed = o.playerId !== null && (this.relayedBy.has(k) || this.runnerByKey(o.runnerKey)?.sim.isRelay(o.playerId) === true)
       if (!relayed) o.phase = expire(o.phase, this.tick)
@@ -354,7 +356,7 @@ export class Border implements RunnerBorder {
       if (!this.sendOffer(r, o)) {
         // The game cannot encode its state: nothing went out, so the entity goes straight back
         // into the simulation and is offered again after the retry wait, as after a refusal.
-        o.phase = unsent(o.phase, this.tick, this.config)
+        o.phase = withdraw(o.phase, this.tick, this.config)
         this.takeBack(r, o, 'codec')
         continue
       }
@@ -489,6 +491,22 @@ export class Border implements RunnerBorder {
     if (o.closed && playerId !== null && o.phase.phase === 'forwarding') {
       this.send(toWorker, { frame: { $case: 'relayClosed', value: { to: o.phase.to, entityId: o.entityId, playerId } } })
     }
+  }
+
+  /**
+   * The worker an offer went to lost its registration (its lease ended: it died, or lost the store)
+   * before it answered. No answer is coming; the entity was simulated nowhere meanwhile and would
+   * stay so. Its sender takes it back, simulates it, and offers it again to whoever the map gives
+   * that ground to next (only live workers are offered to). Had the receiver taken it in, that copy
+   * went with the receiver's partitions, which its successor starts afresh; and a successor that
+   * somehow does hold this entity accepts the new offer as a duplicate, so the sender lets its copy
+   * go. Should the runner that held it be gone, there is nothing to take it back into.
+   */
+  private receiverGone(o: Out): void {
+    const r = this.runnerByKey(o.runnerKey)
+    if (!r) return
+    o.phase = withdraw(o.phase, this.tick, this.config)
+    this.takeBack(r, o, 'receiver gone')
   }
 
   private takeBack(r: AnyRunner, o: Out, reason: string): void {
