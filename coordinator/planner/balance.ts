@@ -80,7 +80,7 @@ export function balance(ctx: RoundCtx): void {
     if (split) continue
     // Leaves too heavy to move whole and too narrow to cut: trade one for lighter ones of the cool
     // worker's. Only for a worker that is hot, as for cutting.
-    if (uHot > trigger && swap(ctx, hot, cold, even, ceiling, level)) {
+    if (uHot > trigger && trade(ctx, hot, cold, even, ceiling, level)) {
       for (const s of [hot, cold]) {
         gave.add(s)
         took.add(s)
@@ -92,7 +92,7 @@ export function balance(ctx: RoundCtx): void {
 }
 
 /** At most this many leaves come back in one trade: each is a handover. */
-const MAX_SWAP_BACK = 3
+const MAX_TRADED_BACK = 3
 /** A trade hands over at most this many times the load it takes off the hot worker. */
 const MAX_TRADED_PER_GAIN = 4
 
@@ -106,7 +106,7 @@ const MAX_TRADED_PER_GAIN = 4
  * to what it gains (`MAX_TRADED_PER_GAIN`). The trade that leaves the pair most even, then with
  * the fewest handovers, then by leaf id.
  */
-function swap(ctx: RoundCtx, hot: WorkerSlot, cold: WorkerSlot, even: number, ceiling: number, level: number): boolean {
+function trade(ctx: RoundCtx, hot: WorkerSlot, cold: WorkerSlot, even: number, ceiling: number, level: number): boolean {
   const { cluster } = ctx
   const uHot = cluster.util(hot)
   const movable = (leaf: WLeaf, to: WorkerSlot) => !leaf.pinned && !cooling(ctx, leaf) && leaf.load > 0 && !wouldReturn(ctx, leaf, to.info.id)
@@ -120,7 +120,7 @@ function swap(ctx: RoundCtx, hot: WorkerSlot, cold: WorkerSlot, even: number, ce
     const picked: WLeaf[] = []
     let sum = 0
     for (const leaf of back) {
-      if (picked.length >= Math.min(MAX_SWAP_BACK, ctx.budget.moves - 1)) break
+      if (picked.length >= Math.min(MAX_TRADED_BACK, ctx.budget.moves - 1)) break
       if (leaf.load < out.load && Math.abs(sum + leaf.load - want) < Math.abs(sum - want)) {
         picked.push(leaf)
         sum += leaf.load

@@ -142,8 +142,7 @@ function reportedLoads(cluster: Cluster, worlds: readonly WWorld[], inputs: read
   let total = 0
   for (const leaf of leaves) {
     const r = byWorld.get(leaf.world)?.[leaf.id]
-    const report = r?.tickCostMs
-    const load = r && r.partial !== true && report !== undefined && Number.isFinite(report) && report >= 0 ? report : leaf.load
+    const load = measured(r) ? (figure(r) as number) : leaf.load
     total += load
     const slot = cluster.ownerOf(leaf)
     if (slot) byWorker.set(slot.info.id, (byWorker.get(slot.info.id) ?? 0) + load)
@@ -162,8 +161,7 @@ function reportedLoads(cluster: Cluster, worlds: readonly WWorld[], inputs: read
  * smoothing towards the truth would hide that for another second).
  */
 function smoothed(up: number, down: number, prev: number | undefined, load: PartitionLoad | undefined, estimate = false): number {
-  const report = load?.tickCostMs
-  const fresh = report !== undefined && Number.isFinite(report) && report >= 0 ? report : undefined
+  const fresh = figure(load)
   if (fresh === undefined) return prev ?? 0
   if (prev === undefined) return fresh
   if (load?.partial === true) return Math.max(prev, fresh)
@@ -172,10 +170,15 @@ function smoothed(up: number, down: number, prev: number | undefined, load: Part
   return prev + alpha * (fresh - prev)
 }
 
+/** The report's tick cost when it is a usable figure (finite, not negative). */
+function figure(load: PartitionLoad | undefined): number | undefined {
+  const report = load?.tickCostMs
+  return report !== undefined && Number.isFinite(report) && report >= 0 ? report : undefined
+}
+
 /** Whether `load` is a whole report: a usable figure measured over a full window at the leaf's epoch. */
 function measured(load: PartitionLoad | undefined): boolean {
-  const report = load?.tickCostMs
-  return load !== undefined && load.partial !== true && report !== undefined && Number.isFinite(report) && report >= 0
+  return load !== undefined && load.partial !== true && figure(load) !== undefined
 }
 
 /**
