@@ -195,13 +195,19 @@ function notesWorld() {
   return { ...w, game, post, received, sender, targets }
 }
 
+/** Notes 1 to 4 from the sender to its three targets (2 and 3 to the second); note 2 is marked `poison`. */
+function postFour(w: ReturnType<typeof notesWorld>, poison: Note['poison']): void {
+  const [t1, t2, t3] = w.targets
+  w.post(w.sender, t1, { n: 1 })
+  w.post(w.sender, t2, { n: 2, poison }, { n: 3 })
+  w.post(w.sender, t3, { n: 4 })
+}
+
 describe('a message between workers the codec fails on', () => {
   it('is dropped by its sender when the game cannot encode it: the others arrive, and the tick’s border work goes on', () => {
     const w = notesWorld()
     const [t1, t2, t3] = w.targets
-    w.post(w.sender, t1, { n: 1 })
-    w.post(w.sender, t2, { n: 2, poison: 'encode' }, { n: 3 })
-    w.post(w.sender, t3, { n: 4 })
+    postFour(w, 'encode')
     // Past the border and the hysteresis band: offered in the same afterTick, after the messages.
     const crosser = w.p1.sim.spawnNpc({ x: 106, y: 10 })
     expect(() => w.step(false)).not.toThrow()
@@ -224,9 +230,7 @@ describe('a message between workers the codec fails on', () => {
   it('is dropped where it arrives when the game cannot decode it: the others in the same frames are delivered', () => {
     const w = notesWorld()
     const [t1, t2, t3] = w.targets
-    w.post(w.sender, t1, { n: 1 })
-    w.post(w.sender, t2, { n: 2, poison: 'decode' }, { n: 3 })
-    w.post(w.sender, t3, { n: 4 })
+    postFour(w, 'decode')
     w.step(false)
     expect(w.p1.sim.ghosts().map((g) => g.id)).toEqual(w.targets)
     expect(w.a.stats.messagesOut).toBe(4)
