@@ -90,8 +90,8 @@ interface Sample {
   partitions: number
   /** Measured load per worker (ms/s, WORKERS order). */
   loads: number[]
-  /** Per worker: GC pause time inside its ticks (ms/s) and its longest tick (ms), same window. */
-  detail: Array<{ gc: number; longest: number }>
+  /** With the plan log, per worker: GC pause time inside its ticks (ms/s) and its longest tick (ms), same window. */
+  detail?: Array<{ gc: number; longest: number }>
 }
 
 /** Moves and flips, from the coordinator's decision events (as the planner simulator counts them). */
@@ -210,7 +210,8 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       const t = performance.now() - calledAt
       const arrived = countMembers(workers, crowd)
       const measured = meter.load()
-      const detail = meter.detail()
+      // Only the plan log prints it.
+      const detail = planLog ? meter.detail() : undefined
       const actual = maxOverMean(measured.values())
       const reportedLoads = workerLoads(coordinator.loads)
       const reported = maxOverMean(WORKERS.map((id) => reportedLoads[id] ?? 0))
@@ -218,7 +219,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       samples.push({
         t, actual, reported, arrived: arrived.inCorner / Math.max(1, arrived.total), partitions: map ? leaves(map).length : 0,
         loads: WORKERS.map((id) => measured.get(id) ?? 0),
-        detail: WORKERS.map((id) => detail.get(id) ?? { gc: 0, longest: 0 }),
+        ...(detail ? { detail: WORKERS.map((id) => detail.get(id) ?? { gc: 0, longest: 0 }) } : {}),
       })
       if (formedAt === undefined && arrived.inCorner >= FORMED * arrived.total) formedAt = t
       if (formedAt === undefined && t > formTimeout) throw new Error(`the crowd did not form within ${(formTimeout / 1000).toFixed(0)} s`)
@@ -275,7 +276,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     notes.push(`decisions after the call: ${tally.moves - movesBefore} moves; in all ${tally.splits} splits, ${tally.merges} merges, ${tally.shifts} shifts`)
     // With the plan log every sample, with each worker's measured load; else one a second.
     for (const s of samples.filter((_, i) => planLog || i % 4 === 3)) {
-      const per = planLog ? `  measured ${s.loads.map((x) => x.toFixed(0)).join('/')} ms/s  gc ${s.detail.map((x) => x.gc.toFixed(0)).join('/')}  longest ${s.detail.map((x) => x.longest.toFixed(0)).join('/')}` : ''
+      const per = planLog ? `  measured ${s.loads.map((x) => x.toFixed(0)).join('/')} ms/s  gc ${(s.detail ?? []).map((x) => x.gc.toFixed(0)).join('/')}  longest ${(s.detail ?? []).map((x) => x.longest.toFixed(0)).join('/')}` : ''
       notes.push(`  t=${((s.t - formed) / 1000).toFixed(1).padStart(5)} s  max/mean ${s.actual.toFixed(2)} (reported ${s.reported.toFixed(2)})  in corner ${(s.arrived * 100).toFixed(0)}%  partitions ${s.partitions}${per}`)
     }
     if (planLog) {

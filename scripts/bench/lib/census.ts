@@ -68,15 +68,29 @@ export class TickMeter<S, M> {
   /** Per worker over the `windowMs` before now: GC pause time inside its ticks (ms/s) and its longest tick (ms). */
   detail(windowMs = 1000): Map<string, { gc: number; longest: number }> {
     const now = performance.now()
+    const since = now - windowMs
+    // The pauses that can overlap a tick of the window: those ending after the earliest such tick
+    // began (pauses are recorded in order, and the main thread has one at a time).
+    let earliest = since
+    for (const log of this.ticks.values()) {
+      for (let i = log.length - 1; i >= 0; i--) {
+        const [at, d] = log[i] as [number, number]
+        if (at < since) break
+        earliest = Math.min(earliest, at - d)
+      }
+    }
+    let first = this.gcs.length
+    while (first > 0 && (this.gcs[first - 1] as [number, number])[1] > earliest) first--
+    const recent = this.gcs.slice(first)
     const out = new Map<string, { gc: number; longest: number }>()
     for (const [id, log] of this.ticks) {
       let gc = 0
       let longest = 0
       for (let i = log.length - 1; i >= 0; i--) {
         const [at, d] = log[i] as [number, number]
-        if (at < now - windowMs) break
+        if (at < since) break
         longest = Math.max(longest, d)
-        for (const [g0, g1] of this.gcs) gc += Math.max(0, Math.min(g1, at) - Math.max(g0, at - d))
+        for (const [g0, g1] of recent) gc += Math.max(0, Math.min(g1, at) - Math.max(g0, at - d))
       }
       out.set(id, { gc: (gc * 1000) / windowMs, longest })
     }
