@@ -44,7 +44,7 @@ export function balance(ctx: RoundCtx): void {
     // The leaf whose half comes closest to `even`: what to cut when whole leaves fit badly.
     let toCut: WLeaf | undefined
     for (const leaf of hot.leaves) {
-      if (leaf.pinned || cooling(ctx, leaf) || !(leaf.load > 0)) continue
+      if (!movable(ctx, leaf)) continue
       if (!heaviest || leaf.load > heaviest.load || (leaf.load === heaviest.load && leaf.id < heaviest.id)) heaviest = leaf
       if (wouldReturn(ctx, leaf, cold.info.id)) continue
       if (leaf.load > even && splittable(ctx, leaf) && (!toCut || Math.abs(leaf.load / 2 - even) < Math.abs(toCut.load / 2 - even))) toCut = leaf
@@ -109,13 +109,13 @@ const MAX_TRADED_PER_GAIN = 4
 function trade(ctx: RoundCtx, hot: WorkerSlot, cold: WorkerSlot, even: number, ceiling: number, level: number): boolean {
   const { cluster } = ctx
   const uHot = cluster.util(hot)
-  const movable = (leaf: WLeaf, to: WorkerSlot) => !leaf.pinned && !cooling(ctx, leaf) && leaf.load > 0 && !wouldReturn(ctx, leaf, to.info.id)
+  const canGo = (leaf: WLeaf, to: WorkerSlot) => movable(ctx, leaf) && !wouldReturn(ctx, leaf, to.info.id)
   // Heaviest first: the greedy pick below fills the amount to return with as few leaves as it can.
-  const back = [...cold.leaves].filter((l) => movable(l, hot)).sort((a, b) => b.load - a.load || (a.id < b.id ? -1 : 1))
+  const back = [...cold.leaves].filter((l) => canGo(l, hot)).sort((a, b) => b.load - a.load || (a.id < b.id ? -1 : 1))
   if (back.length === 0) return false
   let best: { out: WLeaf; back: WLeaf[]; after: number } | undefined
   for (const out of hot.leaves) {
-    if (!(out.load > even) || !movable(out, cold)) continue
+    if (!(out.load > even) || !canGo(out, cold)) continue
     const want = out.load - even
     const picked: WLeaf[] = []
     let sum = 0
@@ -142,4 +142,9 @@ function trade(ctx: RoundCtx, hot: WorkerSlot, cold: WorkerSlot, even: number, c
   give(ctx, best.out, cold.info.id, 'balance', why)
   for (const leaf of best.back) give(ctx, leaf, hot.info.id, 'balance', why)
   return true
+}
+
+/** A leaf balancing may move now: not pinned, not cooling down from a move, carrying load. */
+function movable(ctx: RoundCtx, leaf: WLeaf): boolean {
+  return !leaf.pinned && !cooling(ctx, leaf) && leaf.load > 0
 }
