@@ -22,6 +22,8 @@ export interface GrpcServerOptions {
    * client has `grpc-node.flow_control_window`).
    */
   flowControlWindow?: number
+  /** Largest message the server takes, in bytes (grpc-js's default is 4 MB). */
+  maxReceiveMessageBytes?: number
 }
 
 export async function startGrpcServer(
@@ -30,7 +32,11 @@ export async function startGrpcServer(
   services: readonly { definition: ServiceDefinition; implementation: UntypedServiceImplementation }[],
   options: GrpcServerOptions = {},
 ): Promise<RunningGrpcServer> {
-  const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 })
+  const server = new Server({
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    ...(options.maxReceiveMessageBytes !== undefined ? { 'grpc.max_receive_message_length': options.maxReceiveMessageBytes } : {}),
+  })
   for (const s of services) server.addService(s.definition, s.implementation)
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)))

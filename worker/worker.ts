@@ -28,7 +28,7 @@ import type { TicketClaims } from '../core/tickets.ts'
 import type { CryptoKey } from 'jose'
 import { NeighbourServiceService } from '../proto/gen/tessera/v1/neighbour.ts'
 import { Border } from './neighbours/border.ts'
-import { LINK_WINDOW_BYTES, LinkSet } from './neighbours/links.ts'
+import { LINK_SERVER_OPTIONS, LinkSet } from './neighbours/links.ts'
 import { handoffTrace } from './handoff/trace.ts'
 import type { Game } from './game/types.ts'
 import { LoadReporter } from './load-reporter.ts'
@@ -190,7 +190,7 @@ export class Worker<S = unknown, M = unknown> {
         definition: NeighbourServiceService,
         implementation: { link: this.links.serve },
       },
-    ], { flowControlWindow: LINK_WINDOW_BYTES })
+    ], LINK_SERVER_OPTIONS)
     this.ops = fastify({ logger: false })
     registerOps(this.ops, {
       registry: this.registry,

@@ -10,7 +10,7 @@ import type { RunningGrpcServer } from '../../core/grpc.ts'
 import { silentLogger } from '../../core/log.ts'
 import { NeighbourServiceService } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { EntityState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
-import { LinkSet } from '../../worker/neighbours/links.ts'
+import { LINK_SERVER_OPTIONS, LinkSet, MAX_MESSAGE_BYTES, approxBytes } from '../../worker/neighbours/links.ts'
 import { eventually } from '../helpers/eventually.ts'
 
 const ref = { worldId: 'w', partitionId: 'p1', epoch: 1 }
@@ -46,6 +46,7 @@ function offer(handoffId: string): NeighbourFrame {
 
 describe('neighbour links', () => {
   const received: { peer: string; frames: NeighbourFrame[] }[] = []
+  const receivedByA: { peer: string; frames: NeighbourFrame[] }[] = []
   let server: RunningGrpcServer
   let a: LinkSet
   let b: LinkSet
@@ -57,9 +58,9 @@ describe('neighbour links', () => {
         definition: NeighbourServiceService,
         implementation: { link: b.serve },
       },
-    ])
+    ], LINK_SERVER_OPTIONS)
     // The lower id dials.
-    a = new LinkSet({ workerId: 'a', logger: silentLogger(), owned: () => [], onFrames: () => undefined })
+    a = new LinkSet({ workerId: 'a', logger: silentLogger(), owned: () => [], onFrames: (peer, frames) => receivedByA.push({ peer, frames }) })
     a.setPeers(new Map([['b', server.address]]))
     await eventually('the link', () => b.connected().includes('a'))
   })
@@ -84,6 +85,40 @@ describe('neighbour links', () => {
       ['a.1', 'a.2'],
       ['ghosts@2', 'ghosts@1'],
     ])
+  })
+
+  it("carries a partition's transfer larger than gRPC's default 4 MB message, both ways", async () => {
+    // 12,000 entities with 500 bytes of state each: ~6.5 MB in one frame.
+    const offers = crowd(12_000).map((entity, i) => {
+      const o = offer(`big.${i}`).frame
+      if (o?.$case !== 'handoff') throw new Error('not an offer')
+      return { ...o.value, entity: { ...entity, state: Buffer.alloc(500, i) } }
+    })
+    const transfer: NeighbourFrame = { frame: { $case: 'transfer', value: { offers } } }
+    received.length = 0
+    receivedByA.length = 0
+    a.send('b', transfer)
+    a.flush()
+    b.send('a', transfer)
+    b.flush()
+    const count = (got: typeof received) => got.flatMap((r) => r.frames).reduce((n, f) => n + (f.frame?.$case === 'transfer' ? f.frame.value.offers.length : 0), 0)
+    await eventually('the transfer, both ways', () => count(received) === offers.length && count(receivedByA) === offers.length, 10_000)
+    expect(b.connected()).toContain('a')
+  })
+
+  it('splits a burst of frames into messages of a bounded size, in order', async () => {
+    received.length = 0
+    // 12 offers of ~64 KB each: ~770 KB, three or four messages of at most ~256 KB.
+    for (let i = 0; i < 12; i++) {
+      const o = offer(`chunk.${i}`).frame
+      if (o?.$case !== 'handoff') throw new Error('not an offer')
+      a.send('b', { frame: { $case: 'handoff', value: { ...o.value, entity: { ...crowd(1)[0] as EntityState, state: Buffer.alloc(64 * 1024) } } } })
+    }
+    a.flush()
+    await eventually('every offer', () => received.flatMap((r) => r.frames).length >= 12)
+    expect(received.flatMap((r) => r.frames.map(label))).toEqual(Array.from({ length: 12 }, (_, i) => `chunk.${i}`))
+    expect(received.length).toBeGreaterThanOrEqual(3)
+    for (const r of received) expect(r.frames.reduce((n, f) => n + approxBytes(f), 0)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES)
   })
 
   it('sends a flush without ghost batches as one message', async () => {

@@ -31,7 +31,7 @@ import type { ClientDuplexStream, ServerDuplexStream } from '@grpc/grpc-js'
 import type { Logger } from '../../core/log.ts'
 import { NeighbourServiceClient } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
-import type { LinkRequest, LinkResponse, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { HandoffOffer, LinkRequest, LinkResponse, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { handoffTrace } from '../handoff/trace.ts'
 
 export interface LinkSetOptions {
@@ -58,9 +58,60 @@ export interface LinkSetOptions {
 /**
  * HTTP/2 receive window of a link, both ways (the worker's gRPC server is started with it too).
  * Node's default of 64 KB is smaller than one tick's ghost batches for a crowded border, and with it
- * writes stalled for seconds at a time under load.
+ * writes stalled for seconds at a time under load. Not larger than 1 MB either: with 4 MB windows,
+ * two peers writing each other more than ~4 MB at the same moment (two partitions changing owner
+ * in opposite directions) both stopped, every write unfinished and nothing received, until the
+ * stream was re-opened, and the frames sent again met the same fate. A window at or above what
+ * the kernel's socket buffers take (Linux's `tcp_wmem` allows a socket 4 MB by default) lets each
+ * side's HTTP/2 session start a write the socket cannot finish while the peer's does the same, and
+ * neither reads while its write is pending; 1 MB and 2 MB windows moved 20 MB each way at once.
+ * `tests/integration/neighbour-links.test.ts` sends 6.5 MB each way at once.
  */
-export const LINK_WINDOW_BYTES = 4 * 1024 * 1024
+export const LINK_WINDOW_BYTES = 1024 * 1024
+
+/**
+ * Largest message a link takes, both ways. One tick's frames other than ghosts go as one message,
+ * and a partition changing owner goes as one frame (`PartitionTransfer`): thousands of entities
+ * with their state, past grpc-js's default of 4 MB for a crowded partition. A message over the
+ * bound breaks the stream, and the frames salvaged from it would break the next one the same way.
+ */
+export const LINK_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+/**
+ * Frames other than ghost batches go out in messages of about this many bytes at most (a single
+ * larger frame goes alone), up to two in flight: what a reply queued behind a burst (a partition
+ * changing owner, a crowd crossing) waits for is one bounded message, not the whole burst.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024
+
+/** A frame's encoded size, roughly: what its payloads weigh, plus a little per entity. */
+export function approxBytes(f: NeighbourFrame): number {
+  const frame = f.frame
+  switch (frame?.$case) {
+    case 'handoff':
+      return offerBytes(frame.value)
+    case 'transfer': {
+      let n = 16
+      for (const o of frame.value.offers) n += offerBytes(o)
+      return n
+    }
+    case 'message':
+      return 48 + frame.value.payload.length
+    case 'forwardedInput':
+      return 48 + (frame.value.input?.input.length ?? 0)
+    default:
+      return 64
+  }
+}
+
+function offerBytes(o: HandoffOffer): number {
+  let n = 128 + (o.entity?.state.length ?? 0)
+  for (const i of o.pendingInputs) n += 8 + i.input.length
+  return n
+}
+
+/** How a worker's gRPC server is started for the links it accepts (`startGrpcServer`'s options). */
+export const LINK_SERVER_OPTIONS = { flowControlWindow: LINK_WINDOW_BYTES, maxReceiveMessageBytes: LINK_MAX_MESSAGE_BYTES }
 
 /**
  * Options of the channel each dialled link opens. A connection of its own (no subchannel shared
@@ -76,6 +127,7 @@ const CHANNEL_OPTIONS = {
   'grpc.enable_retries': 0,
   'grpc.per_rpc_retry_buffer_size': 0,
   'grpc-node.flow_control_window': LINK_WINDOW_BYTES,
+  'grpc.max_receive_message_length': LINK_MAX_MESSAGE_BYTES,
 }
 
 type Stream = ClientDuplexStream<LinkRequest, LinkResponse> | ServerDuplexStream<LinkRequest, LinkResponse>
@@ -309,10 +361,17 @@ export class LinkSet {
   private flushLink(link: Link): void {
     const stream = link.stream
     if (!stream) return
-    if (link.control.length > 0 && link.inFlight <= 1) {
-      const frames = link.control
-      link.control = []
-      this.write(link, stream, frames)
+    // In messages of a bounded size (see `MAX_MESSAGE_BYTES`), up to two in flight.
+    while (link.control.length > 0 && link.inFlight <= 1) {
+      let n = 0
+      let bytes = 0
+      for (const f of link.control) {
+        const b = approxBytes(f)
+        if (n > 0 && bytes + b > MAX_MESSAGE_BYTES) break
+        bytes += b
+        n++
+      }
+      this.write(link, stream, n === link.control.length ? link.control.splice(0) : link.control.splice(0, n))
     }
     if (link.ghosts.size > 0 && link.inFlight === 0) {
       const frames = [...link.ghosts.values()]
@@ -432,6 +491,7 @@ export class LinkSet {
 function traceFrames(frames: readonly NeighbourFrame[], offer: 'offerWritten' | 'offerReceived', reply: 'replyWritten' | 'replyReceived'): void {
   for (const f of frames) {
     if (f.frame?.$case === 'handoff') handoffTrace.mark(f.frame.value.handoffId, offer)
+    else if (f.frame?.$case === 'transfer') for (const o of f.frame.value.offers) handoffTrace.mark(o.handoffId, offer)
     // The answer, not the ticket that may follow it.
     else if (f.frame?.$case === 'handoffReply' && f.frame.value.ticket === '') handoffTrace.mark(f.frame.value.handoffId, reply)
   }

@@ -45,6 +45,7 @@ export interface NeighbourFrame {
     | { $case: "forwardedInput"; value: ForwardedInput }
     | { $case: "relayClosed"; value: RelayClosed }
     | { $case: "relayMoved"; value: RelayMoved }
+    | { $case: "transfer"; value: PartitionTransfer }
     | undefined;
 }
 
@@ -109,6 +110,16 @@ export interface HandoffOffer {
    * client moves), empty when none: the owner keeps sending it this entity's ghost wherever it walks.
    */
   relayWorker: string;
+}
+
+/**
+ * A whole partition, or the part of it one successor takes, frozen after one tick: every entity
+ * it simulated then, each as the offer it would get on its own (same ids, judged and answered one
+ * by one, so retries, forwarding and tickets work as for any handoff). The receiver takes them all
+ * in at one tick boundary. Sent by a partition whose ground the map gave to other leaves or owners.
+ */
+export interface PartitionTransfer {
+  offers: HandoffOffer[];
 }
 
 export interface PendingInput {
@@ -340,6 +351,9 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "relayMoved":
         RelayMoved.encode(message.frame.value, writer.uint32(66).fork()).join();
         break;
+      case "transfer":
+        PartitionTransfer.encode(message.frame.value, writer.uint32(74).fork()).join();
+        break;
     }
     return writer;
   },
@@ -421,6 +435,14 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
             message.frame = { $case: "relayMoved", value: RelayMoved.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.frame = { $case: "transfer", value: PartitionTransfer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -459,6 +481,8 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
         ? { $case: "relayMoved", value: RelayMoved.fromJSON(object.relayMoved) }
         : isSet(object.relay_moved)
         ? { $case: "relayMoved", value: RelayMoved.fromJSON(object.relay_moved) }
+        : isSet(object.transfer)
+        ? { $case: "transfer", value: PartitionTransfer.fromJSON(object.transfer) }
         : undefined,
     };
   },
@@ -481,6 +505,8 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       obj.relayClosed = RelayClosed.toJSON(message.frame.value);
     } else if (message.frame?.$case === "relayMoved") {
       obj.relayMoved = RelayMoved.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "transfer") {
+      obj.transfer = PartitionTransfer.toJSON(message.frame.value);
     }
     return obj;
   },
@@ -536,6 +562,12 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "relayMoved": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "relayMoved", value: RelayMoved.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "transfer": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "transfer", value: PartitionTransfer.fromPartial(object.frame.value) };
         }
         break;
       }
@@ -1333,6 +1365,75 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
   },
 };
 
+function createBasePartitionTransfer(): PartitionTransfer {
+  return { offers: [] };
+}
+
+export const PartitionTransfer: MessageFns<PartitionTransfer> = {
+  encode(message: PartitionTransfer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.offers) {
+      HandoffOffer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionTransfer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionTransfer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.offers.push(HandoffOffer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionTransfer {
+    return {
+      offers: globalThis.Array.isArray(object?.offers) ? object.offers.map((e: any) => HandoffOffer.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PartitionTransfer): unknown {
+    const obj: any = {};
+    if (message.offers?.length) {
+      obj.offers = message.offers.map((e) => HandoffOffer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PartitionTransfer>, I>>(base?: I): PartitionTransfer {
+    return PartitionTransfer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PartitionTransfer>, I>>(object: I): PartitionTransfer {
+    const message = createBasePartitionTransfer();
+    message.offers = object.offers?.map((e) => HandoffOffer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBasePendingInput(): PendingInput {
   return { seq: 0, input: Buffer.alloc(0) };
 }
@@ -2056,8 +2157,8 @@ export const RelayMoved: MessageFns<RelayMoved> = {
 /**
  * Worker to worker. One bidirectional Link stream per pair of workers that own adjacent
  * partitions carries ghosts, entity messages and handoffs every tick. A partition that changes
- * owner moves over the same streams, entity by entity (handoffs), while the old owner keeps
- * simulating what it has not handed over yet.
+ * owner moves over the same streams: its old owner freezes it after a tick and ships everything it
+ * simulates to each successor in one PartitionTransfer, taken in at one tick boundary.
  */
 export type NeighbourServiceService = typeof NeighbourServiceService;
 export const NeighbourServiceService = {
