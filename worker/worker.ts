@@ -365,10 +365,10 @@ export class Worker<S = unknown, M = unknown> {
    * relays players whose connections are here). True while it should keep running.
    *
    * Entities are never dropped to end a handover: stopping a runner destroys whatever it still
-   * simulates or holds on offer. Handoffs are paced (at most `maxOffersPerPeer` unanswered offers
-   * per peer worker), so a partition with thousands of entities, or behind a slow link, can still
-   * hold some when `retireGraceMs` runs out; they are simulated meanwhile, not frozen, so the
-   * runner keeps going for as long as a live successor can take them. The grace bounds only what
+   * simulates or holds on offer. The border ships the whole partition at the first tick boundary
+   * (`PartitionTransfer`), but a successor whose map is behind refuses, and what it refuses comes
+   * back here, simulated until it goes again; so a runner can still hold entities when
+   * `retireGraceMs` runs out, and keeps going for as long as a live successor can take them. The grace bounds only what
    * can wait for nobody: relayed connections of players whose clients do not move, entities whose
    * successors are all gone (the coordinator gives the ground to a live worker within a round, and
    * the handover resumes). An entity on offer to a worker that died is taken back by the border at

@@ -92,10 +92,16 @@ export interface BorderStats {
    * game's message codec could not encode (sending) or decode (arriving here for its entity).
    */
   messagesDropped: number
+  /** Partitions (or one successor's part of one) shipped whole by a retiring runner, and taken in. */
+  transfersOut: number
+  transfersIn: number
   /** Offers sent again (same id) for want of a reply, and replies taken in (any, duplicates too). */
   offersResent: number
   repliesIn: number
-  /** The most offers ever unanswered towards one peer worker at once (bounded by `maxOffersPerPeer`). */
+  /**
+   * The most crossing offers ever unanswered towards one peer worker at once (bounded by
+   * `maxOffersPerPeer`; a retiring runner's transfers are not bounded and not counted).
+   */
   offersWaitingPeak: number
   /** Latest handoff latencies in ms (offer sent → accepted reply taken in; the last 1,000). */
   handoffMs: number[]
@@ -157,7 +163,7 @@ export class Border implements RunnerBorder {
   private readonly candidates: Entity<unknown>[] = []
   private tick = 0
   private seq = 0
-  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, forwardedMessages: 0, messagesDropped: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
+  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, forwardedMessages: 0, messagesDropped: 0, transfersOut: 0, transfersIn: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
 
   /** What ghost publishing and message routing need from us. */
   private readonly traffic: TrafficContext
@@ -317,6 +323,14 @@ export class Border implements RunnerBorder {
 
   // ── sending side ────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Offer what left `r`'s rectangle (past the hysteresis band) to the owner of the ground it stands
+   * on, at most `maxOffersPerPeer` unanswered per peer worker. A retiring runner (its ground given to
+   * other leaves or owners) is frozen instead: everything it simulated after its last step goes at
+   * once, one `PartitionTransfer` per successor leaf, unbounded, so the partition changes owner at
+   * one tick boundary on either side rather than a slice a tick; entities refused (a successor whose
+   * map is behind) come back and go again together after the retry wait.
+   */
   private offer(r: AnyRunner): void {
     const map = this.deps.map(r.options.worldId)
     if (!map) return
@@ -331,7 +345,9 @@ export class Border implements RunnerBorder {
     // Unanswered offers per peer worker, to keep each under the bound (offers to ourselves take
     // no link and are answered at the next tick boundary).
     const waiting = new Map<string, number>()
-    if (candidates.length > 0) for (const o of this.outs.values()) if (o.phase.phase === 'offering') waiting.set(o.phase.toWorker, (waiting.get(o.phase.toWorker) ?? 0) + 1)
+    if (candidates.length > 0 && !r.retiring) for (const o of this.outs.values()) if (o.phase.phase === 'offering') waiting.set(o.phase.toWorker, (waiting.get(o.phase.toWorker) ?? 0) + 1)
+    // A retiring runner's offers, per successor leaf (`worker|partition|epoch`).
+    const transfers = new Map<string, { toWorker: string; offers: HandoffOffer[] }>()
     for (const e of candidates) {
       const k = key(r.options.worldId, e.id)
       const phase = this.outs.get(k)?.phase ?? OWNED
@@ -339,7 +355,7 @@ export class Border implements RunnerBorder {
       if (!shouldOffer({ phase, tick: this.tick, pos: e, rect: r.options.rect, handingOver: r.retiring, target: target?.ref, self, config: this.config })) continue
       if (!target || (target.owner === this.deps.workerId && target.ref.partitionId === self.partitionId && target.ref.epoch === self.epoch)) continue
       const out = waiting.get(target.owner) ?? 0
-      if (target.owner !== this.deps.workerId && out >= this.config.maxOffersPerPeer) continue
+      if (!r.retiring && target.owner !== this.deps.workerId && out >= this.config.maxOffersPerPeer) continue
       // A player connected here stays connected (relayed) until its client moves; a player relayed
       // through us from elsewhere has no connection here to keep.
       const held = r.sim.exportEntity(e.id, { relay: e.playerId !== null && r.hasPlayer(e.playerId) }) as EntityExport<unknown>
@@ -353,7 +369,8 @@ export class Border implements RunnerBorder {
       this.outs.set(k, o)
       this.byHandoff.set(handoffId, k)
       o.handoffIds.push(handoffId)
-      if (!this.sendOffer(r, o)) {
+      const offer = this.offerOf(r, o)
+      if (offer === undefined) {
         // The game cannot encode its state: nothing went out, so the entity goes straight back
         // into the simulation and is offered again after the retry wait, as after a refusal.
         o.phase = withdraw(o.phase, this.tick, this.config)
@@ -361,15 +378,31 @@ export class Border implements RunnerBorder {
         continue
       }
       this.stats.handoffsOut++
+      if (r.retiring) {
+        const to = `${target.owner}|${target.ref.partitionId}|${target.ref.epoch}`
+        const transfer = transfers.get(to)
+        if (transfer) transfer.offers.push(offer)
+        else transfers.set(to, { toWorker: target.owner, offers: [offer] })
+        continue
+      }
+      this.send(target.owner, { frame: { $case: 'handoff', value: offer } })
       waiting.set(target.owner, out + 1)
       if (target.owner !== this.deps.workerId) this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
     }
     candidates.length = 0
+    for (const { toWorker, offers } of transfers.values()) {
+      this.stats.transfersOut++
+      this.send(toWorker, { frame: { $case: 'transfer', value: { offers } } })
+    }
     for (const o of this.outs.values()) {
       if (o.runnerKey !== r.key || !resendDue(o.phase, this.tick, this.config)) continue
       // The offer went out once, so an answer may be on its way: if the game cannot encode the
       // entity now, this resend alone is skipped (it stays held until the answer or a later one).
-      if (this.sendOffer(r, o)) this.stats.offersResent++
+      // A resend goes on its own, whether the first offer did or went in a transfer.
+      const offer = this.offerOf(r, o)
+      if (offer === undefined || o.phase.phase !== 'offering') continue
+      this.send(o.phase.toWorker, { frame: { $case: 'handoff', value: offer } })
+      this.stats.offersResent++
     }
   }
 
@@ -395,14 +428,17 @@ export class Border implements RunnerBorder {
     return own ?? leafAt(map, clampPoint(map.bounds, e))
   }
 
-  /** Send (or send again) an entity's offer. False, nothing sent, when the game's `encode` throws for it (reported). */
-  private sendOffer(r: AnyRunner, o: Out): boolean {
-    if (o.phase.phase !== 'offering' || !o.held) return false
+  /**
+   * An entity's offer as it stands now (made, or made again, with the same id). Undefined, nothing
+   * to send, when the game's `encode` throws for it (reported).
+   */
+  private offerOf(r: AnyRunner, o: Out): HandoffOffer | undefined {
+    if (o.phase.phase !== 'offering' || !o.held) return undefined
     const { held } = o
     const codecs = gameCodecs(r.options.game)
     const s = held.session
     const entity = encodeEntity(held.entity, codecs.state, s?.lastAppliedSeq ?? 0, r.faults)
-    if (entity === undefined) return false
+    if (entity === undefined) return undefined
     const offer: HandoffOffer = {
       handoffId: o.phase.handoffId, from: o.phase.from, to: o.phase.to, tick: this.tick,
       entity,
@@ -411,8 +447,7 @@ export class Border implements RunnerBorder {
       relayWorker: s === null ? '' : this.relayWorkerOf(r, o),
     }
     if (o.phase.toWorker === this.deps.workerId) this.receiver.localExports.set(offer.handoffId, held)
-    this.send(o.phase.toWorker, { frame: { $case: 'handoff', value: offer } })
-    return true
+    return offer
   }
 
   /** Who holds the connection of an entity's player: us (this runner relays), or whoever relayed it to us. */
@@ -556,6 +591,12 @@ export class Border implements RunnerBorder {
       }
       case 'handoff':
         this.receiver.onOffer(from, f.value)
+        return
+      case 'transfer':
+        // A partition frozen by its old owner: every entity in it is judged and taken in now, at
+        // this one tick boundary.
+        this.stats.transfersIn++
+        for (const offer of f.value.offers) this.receiver.onOffer(from, offer)
         return
       case 'handoffReply':
         this.stats.repliesIn++
