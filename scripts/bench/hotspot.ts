@@ -241,8 +241,9 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     // received on the neighbour links, and how many offers were made, taken in and refused.
     const link: Record<string, number> = {}
     for (const w of workers) for (const [k, v] of Object.entries(w.links.counters)) link[k] = (link[k] ?? 0) + v
-    const hand = { out: 0, in: 0, refused: 0, resent: 0, replies: 0 }
+    const hand = { out: 0, in: 0, refused: 0, resent: 0, replies: 0, transfers: 0 }
     for (const w of workers) {
+      hand.transfers += w.border.stats.transfersOut
       hand.out += w.border.stats.handoffsOut
       hand.in += w.border.stats.handoffsIn
       hand.resent += w.border.stats.offersResent
@@ -266,7 +267,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     const refused: Record<string, number> = {}
     for (const w of workers) for (const [k, v] of Object.entries(w.border.stats.refused)) refused[k] = (refused[k] ?? 0) + v
     notes.push(`refusals by reason: ${JSON.stringify(refused)}`)
-    notes.push(`links: ${Object.entries(link).map(([k, v]) => `${k} ${v}`).join(', ')}; handoffs: ${hand.out} offered, ${hand.resent} re-sent, ${hand.in} taken in, ${hand.refused} refused, ${hand.replies} replies taken in`)
+    notes.push(`links: ${Object.entries(link).map(([k, v]) => `${k} ${v}`).join(', ')}; handoffs: ${hand.out} offered, ${hand.resent} re-sent, ${hand.in} taken in, ${hand.refused} refused, ${hand.replies} replies taken in; ${hand.transfers} partitions (or parts) shipped whole`)
     notes.push(`at the end: ${atEnd.simulated} entities simulated, ${atEnd.held} held on offer (simulated nowhere); ` +
       `${drained.stuck} held for over a second ${drainS} s later (${drained.held} in flight then)`)
     const after = meter.load()
