@@ -8,6 +8,7 @@ import type { Logger } from '../../core/log.ts'
 import { leafInfo } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import type { InputRecord } from '../../core/wire/input-codec.ts'
+import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
 import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { judgeOffer } from './machine.ts'
 import { handoffTrace } from './trace.ts'
@@ -25,7 +26,9 @@ export interface ReceiverContext {
   clientUrl: string
   /** Entities whose player's connection a peer relays (written here, read by ghost publishing). */
   relayedBy: Map<string, string>
-  stats: { handoffsIn: number; refused: Record<string, number> }
+  stats: { handoffsIn: number; refused: Record<string, number>; offersWaited: number }
+  /** The tick boundary now (offers wait a bounded number of ticks for this worker's map). */
+  tick(): number
   map(worldId: string): PartitionMap | undefined
   runner(worldId: string, partitionId: string): AnyRunner | undefined
   runners(): Iterable<AnyRunner>
@@ -38,6 +41,13 @@ export interface ReceiverContext {
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
 
+/** An offer naming a partition at an epoch this worker's map does not have yet, kept until it has. */
+interface Waiting {
+  from: string
+  offer: HandoffOffer
+  untilTick: number
+}
+
 /** The answer to an offer whose entity state the game cannot decode. */
 const INVALID: Verdict = { accept: false, reason: 'invalid' }
 
@@ -45,6 +55,8 @@ export class HandoffReceiver {
   private readonly decided = new Map<string, Verdict>()
   /** In-process offers: the export itself (with its snapshot history), by handoff id. */
   readonly localExports = new Map<string, EntityExport<unknown>>()
+  /** Offers that arrived before the map that gives us their partition, by handoff id. */
+  private readonly waiting = new Map<string, Waiting>()
 
   constructor(private readonly c: ReceiverContext) {}
 
@@ -59,8 +71,54 @@ export class HandoffReceiver {
     return v === undefined ? undefined : v.accept ? 'accepted' : 'refused'
   }
 
-  /** An offer arrived (at a tick boundary): judge it, take the entity or not, and answer. */
+  /**
+   * An offer arrived (at a tick boundary). One that names a partition at an epoch our map does not
+   * have yet waits for it (the sender saw the map change first: its successor is us, or may be),
+   * up to `resendTicks`; any other is judged now.
+   */
   onOffer(from: string, offer: HandoffOffer): void {
+    if (!offer.to || !offer.from || !offer.entity) return
+    if (!this.decided.has(offer.handoffId) && this.mapBehind(offer.to)) {
+      // A resend replaces the waiting copy (its state is newer), and waits no longer than it did.
+      const before = this.waiting.get(offer.handoffId)
+      if (!before) this.c.stats.offersWaited++
+      this.waiting.set(offer.handoffId, { from, offer, untilTick: before?.untilTick ?? this.c.tick() + this.c.config.resendTicks })
+      return
+    }
+    this.waiting.delete(offer.handoffId)
+    this.judge(from, offer)
+  }
+
+  /**
+   * At a tick boundary: offers whose partition our map now has (or whose wait ran out, to be
+   * refused as `not_owner` and retried by their sender against its map) are judged, all together,
+   * so a partition shipped whole is still taken in at one boundary.
+   */
+  judgeWaiting(): void {
+    if (this.waiting.size === 0) return
+    const tick = this.c.tick()
+    for (const [id, w] of this.waiting) {
+      if (tick < w.untilTick && w.offer.to && this.mapBehind(w.offer.to)) continue
+      this.waiting.delete(id)
+      this.judge(w.from, w.offer)
+    }
+  }
+
+  /**
+   * Whether our map is older than the sender's where `to` is concerned: it does not have `to` at
+   * that epoch yet (its leaf is older, or unknown here: a leaf a split or merge just made), or it
+   * gives `to` to us and our runner for it has not started.
+   */
+  private mapBehind(to: PartitionRef): boolean {
+    const runner = this.c.runner(to.worldId, to.partitionId)
+    if (runner && !runner.retiring && runner.ref.epoch >= to.epoch) return false
+    const map = this.c.map(to.worldId)
+    const leaf = map ? leafInfo(map, to.partitionId)?.leaf : undefined
+    if (!leaf) return map !== undefined
+    return leaf.epoch < to.epoch || (leaf.epoch === to.epoch && leaf.owner === this.c.workerId && !runner)
+  }
+
+  private judge(from: string, offer: HandoffOffer): void {
     const { to, entity } = offer
     const fromRef = offer.from
     if (!to || !fromRef || !entity) return

@@ -92,6 +92,11 @@ export interface BorderStats {
    * game's message codec could not encode (sending) or decode (arriving here for its entity).
    */
   messagesDropped: number
+  /**
+   * Offers that arrived before this worker's map named their partition at their epoch, and waited
+   * for it (up to `resendTicks`) rather than be refused.
+   */
+  offersWaited: number
   /** Partitions (or one successor's part of one) shipped whole by a retiring runner, and taken in. */
   transfersOut: number
   transfersIn: number
@@ -163,7 +168,7 @@ export class Border implements RunnerBorder {
   private readonly candidates: Entity<unknown>[] = []
   private tick = 0
   private seq = 0
-  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, forwardedMessages: 0, messagesDropped: 0, transfersOut: 0, transfersIn: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
+  readonly stats: BorderStats = { handoffsOut: 0, handoffsIn: 0, refused: {}, staleGhosts: 0, forwardedInputs: 0, messagesOut: 0, forwardedMessages: 0, messagesDropped: 0, offersWaited: 0, transfersOut: 0, transfersIn: 0, offersResent: 0, repliesIn: 0, offersWaitingPeak: 0, handoffMs: [] }
 
   /** What ghost publishing and message routing need from us. */
   private readonly traffic: TrafficContext
@@ -184,6 +189,7 @@ export class Border implements RunnerBorder {
     }
     this.receiver = new HandoffReceiver({
       workerId: deps.workerId, logger: deps.logger, config: this.config, clientUrl: deps.clientUrl, relayedBy: this.relayedBy, stats: this.stats,
+      tick: () => this.tick,
       map: (worldId) => deps.map(worldId),
       runner: (worldId, partitionId) => deps.runner(worldId, partitionId),
       runners: () => deps.runners(),
@@ -262,6 +268,7 @@ export class Border implements RunnerBorder {
       if (item) this.handle(item.from, item.frame)
     }
     this.inbox = []
+    this.receiver.judgeWaiting()
     this.indexHeld()
     for (const r of this.deps.runners()) {
       if (r.options.kind === 'room') continue
