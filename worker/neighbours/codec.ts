@@ -26,8 +26,17 @@ export interface GameCodecs<S, M> {
   message: StateCodec<M>
 }
 
+/** The JSON codecs of each game without its own (made once per game, not once per entity). */
+const defaults = new WeakMap<object, GameCodecs<unknown, unknown>>()
+
 export function gameCodecs<S, M>(game: Game<S, M>): GameCodecs<S, M> {
-  return game.codec ?? { state: jsonCodec<S>(), message: jsonCodec<M>() }
+  if (game.codec) return game.codec
+  let codecs = defaults.get(game) as GameCodecs<S, M> | undefined
+  if (!codecs) {
+    codecs = { state: jsonCodec<S>(), message: jsonCodec<M>() }
+    defaults.set(game, codecs as GameCodecs<unknown, unknown>)
+  }
+  return codecs
 }
 
 export function toEntityState<S>(e: Readonly<Entity<S>>, codec: StateCodec<S>, lastInputSeq = 0): EntityState {
