@@ -161,7 +161,7 @@ describe('entity handoff between workers', () => {
     wB.border.receive('wA', [{
       frame: {
         $case: 'handoff',
-        value: { handoffId: 'stale-1', from: { worldId: 'w', partitionId: 'p1', epoch: 1 }, to: { worldId: 'w', partitionId: 'p2', epoch: 0 }, tick: 0, entity, pendingInputs: [], relayWorker: '' },
+        value: { handoffId: 'stale-1', from: { worldId: 'w', partitionId: 'p1', epoch: 1 }, to: { worldId: 'w', partitionId: 'p2', epoch: 0 }, tick: 0, entity, pendingInputs: [], relayWorker: '', mapVersion: 0 },
       },
     }])
     await eventually('refused', () => (wB.border.stats.refused.stale_to_epoch ?? 0) > before)

@@ -39,7 +39,7 @@ function offer(handoffId: string): NeighbourFrame {
   return {
     frame: {
       $case: 'handoff',
-      value: { handoffId, from: ref, to: { ...ref, partitionId: 'p2' }, tick: 1, entity: undefined, pendingInputs: [], relayWorker: '' },
+      value: { handoffId, from: ref, to: { ...ref, partitionId: 'p2' }, tick: 1, entity: undefined, pendingInputs: [], relayWorker: '', mapVersion: 0 },
     },
   }
 }

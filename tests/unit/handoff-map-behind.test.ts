@@ -75,6 +75,32 @@ describe('a partition shipped to a worker whose map is behind', () => {
     expect(w.p1.sim.entityCount).toBe(0)
   })
 
+  it('is judged at once, not kept waiting, when the receiver\'s map is the newer one', () => {
+    // wA (map version 1) offers an entity crossing into p2; wB's map (version 3) has merged p1 and
+    // p2 into one leaf, so p2 is no leaf there at all, and wB's runner of p2 is retiring.
+    const game = createDemoGame({ walkerSpeed: [0, 0] })
+    const onA: ReturnType<typeof runner>[] = []
+    const onB: ReturnType<typeof runner>[] = []
+    const a = borderOf('wA', splitMap('wA', 1), onA)
+    const merged: PartitionMap = { ...splitMap('wA', 1), version: 3, root: { kind: 'leaf', id: 'p0', owner: 'wB', epoch: 3 } }
+    const b = borderOf('wB', merged, onB)
+    const p1 = runner('p1', game, a.border)
+    const p2 = runner('p2', game, b.border)
+    p2.retiringSince = 0
+    onA.push(p1)
+    onB.push(p2)
+    const id = p1.sim.spawnNpc({ x: 106, y: 50 })
+    a.border.beforeTick(1)
+    p1.tick()
+    a.border.afterTick()
+    b.border.beforeTick(1)
+    b.border.receive('wA', a.sent.splice(0).filter((s) => s.peer === 'wB').map((s) => s.frame))
+    expect(b.border.stats.offersWaited).toBe(0)
+    expect(b.border.stats.refused).toEqual({ not_owner: 1 })
+    a.border.receive('wB', b.sent.splice(0).filter((s) => s.peer === 'wA').map((s) => s.frame))
+    expect(p1.sim.entity(id)).toBeDefined()
+  })
+
   it('is refused once the wait runs out with the map still behind, and comes back to its old owner whole', () => {
     const w = moved()
     w.step()

@@ -8,7 +8,6 @@ import type { Logger } from '../../core/log.ts'
 import { leafInfo } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import type { InputRecord } from '../../core/wire/input-codec.ts'
-import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
 import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { judgeOffer } from './machine.ts'
 import { handoffTrace } from './trace.ts'
@@ -72,13 +71,13 @@ export class HandoffReceiver {
   }
 
   /**
-   * An offer arrived (at a tick boundary). One that names a partition at an epoch our map does not
-   * have yet waits for it (the sender saw the map change first: its successor is us, or may be),
-   * up to `resendTicks`; any other is judged now.
+   * An offer arrived (at a tick boundary). One made from a newer map than ours (the sender saw a
+   * change first: its successor is us, or may be) waits for our map to catch up, up to
+   * `resendTicks`; any other is judged now.
    */
   onOffer(from: string, offer: HandoffOffer): void {
     if (!offer.to || !offer.from || !offer.entity) return
-    if (!this.decided.has(offer.handoffId) && this.mapBehind(offer.to)) {
+    if (!this.decided.has(offer.handoffId) && this.mapBehind(offer)) {
       // A resend replaces the waiting copy (its state is newer), and waits no longer than it did.
       const before = this.waiting.get(offer.handoffId)
       if (!before) this.c.stats.offersWaited++
@@ -90,32 +89,34 @@ export class HandoffReceiver {
   }
 
   /**
-   * At a tick boundary: offers whose partition our map now has (or whose wait ran out, to be
-   * refused as `not_owner` and retried by their sender against its map) are judged, all together,
-   * so a partition shipped whole is still taken in at one boundary.
+   * At a tick boundary: offers whose map has arrived here (or whose wait ran out, to be refused as
+   * `not_owner` and retried by their sender against its map) are judged, all together, so a
+   * partition shipped whole is still taken in at one boundary.
    */
   judgeWaiting(): void {
     if (this.waiting.size === 0) return
     const tick = this.c.tick()
     for (const [id, w] of this.waiting) {
-      if (tick < w.untilTick && w.offer.to && this.mapBehind(w.offer.to)) continue
+      if (tick < w.untilTick && this.mapBehind(w.offer)) continue
       this.waiting.delete(id)
       this.judge(w.from, w.offer)
     }
   }
 
   /**
-   * Whether our map is older than the sender's where `to` is concerned: it does not have `to` at
-   * that epoch yet (its leaf is older, or unknown here: a leaf a split or merge just made), or it
-   * gives `to` to us and our runner for it has not started.
+   * Whether our map is behind the one the sender offered from: older than its version, or as new
+   * but the partition it gives us there has no runner here yet. (An offer to a partition we run at
+   * that epoch or later is never behind; one from a map no newer than ours is judged as it is.)
    */
-  private mapBehind(to: PartitionRef): boolean {
+  private mapBehind(offer: HandoffOffer): boolean {
+    const to = offer.to
+    if (!to) return false
     const runner = this.c.runner(to.worldId, to.partitionId)
     if (runner && !runner.retiring && runner.ref.epoch >= to.epoch) return false
     const map = this.c.map(to.worldId)
-    const leaf = map ? leafInfo(map, to.partitionId)?.leaf : undefined
-    if (!leaf) return map !== undefined
-    return leaf.epoch < to.epoch || (leaf.epoch === to.epoch && leaf.owner === this.c.workerId && !runner)
+    if (!map || map.version < offer.mapVersion) return true
+    const leaf = leafInfo(map, to.partitionId)?.leaf
+    return leaf !== undefined && leaf.epoch === to.epoch && leaf.owner === this.c.workerId && !runner
   }
 
   private judge(from: string, offer: HandoffOffer): void {

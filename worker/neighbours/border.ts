@@ -452,6 +452,7 @@ export class Border implements RunnerBorder {
       pendingInputs: (s?.pending ?? []).map(toPendingInput),
       ...(s ? { session: { playerId: s.playerId, lastAppliedSeq: s.lastAppliedSeq, lastAckedSnapshot: Math.max(0, s.ackedTick ?? 0) } } : {}),
       relayWorker: s === null ? '' : this.relayWorkerOf(r, o),
+      mapVersion: this.deps.map(r.options.worldId)?.version ?? 0,
     }
     if (o.phase.toWorker === this.deps.workerId) this.receiver.localExports.set(offer.handoffId, held)
     return offer

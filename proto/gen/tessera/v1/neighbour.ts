@@ -110,6 +110,11 @@ export interface HandoffOffer {
    * client moves), empty when none: the owner keeps sending it this entity's ghost wherever it walks.
    */
   relayWorker: string;
+  /**
+   * Version of the sender's partition map of the world when it made the offer (0: not said). A
+   * receiver whose map is older waits for its own to catch up before it judges the offer.
+   */
+  mapVersion: number;
 }
 
 /**
@@ -1167,6 +1172,7 @@ function createBaseHandoffOffer(): HandoffOffer {
     pendingInputs: [],
     session: undefined,
     relayWorker: "",
+    mapVersion: 0,
   };
 }
 
@@ -1195,6 +1201,9 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
     }
     if (message.relayWorker !== "") {
       writer.uint32(66).string(message.relayWorker);
+    }
+    if (message.mapVersion !== 0) {
+      writer.uint32(72).uint64(message.mapVersion);
     }
     return writer;
   },
@@ -1276,6 +1285,14 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
             message.relayWorker = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.mapVersion = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1310,6 +1327,11 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
         : isSet(object.relay_worker)
         ? globalThis.String(object.relay_worker)
         : "",
+      mapVersion: isSet(object.mapVersion)
+        ? globalThis.Number(object.mapVersion)
+        : isSet(object.map_version)
+        ? globalThis.Number(object.map_version)
+        : 0,
     };
   },
 
@@ -1339,6 +1361,9 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
     if (message.relayWorker !== "") {
       obj.relayWorker = message.relayWorker;
     }
+    if (message.mapVersion !== 0) {
+      obj.mapVersion = Math.round(message.mapVersion);
+    }
     return obj;
   },
 
@@ -1361,6 +1386,7 @@ export const HandoffOffer: MessageFns<HandoffOffer> = {
       ? PlayerSession.fromPartial(object.session)
       : undefined;
     message.relayWorker = object.relayWorker ?? "";
+    message.mapVersion = object.mapVersion ?? 0;
     return message;
   },
 };
