@@ -4,26 +4,28 @@
  * entity's snapshot fields for one tick, `leave` nothing (the player is removed all the same),
  * `codec` (its state codec, either way) that entity's place in one ghost batch, or one handoff of
  * it (its owner keeps it), and (its message codec, either way) that one message between workers,
- * dropped (`entity`: the one it was for). Each hook's errors are logged at its 1st, 2nd, 4th, 8th…
+ * dropped (`entity`: the one it was for), `spawn` the joining player (refused with `internal`) or
+ * the rest of a starting partition's NPCs. Each hook's errors are logged at its 1st, 2nd, 4th, 8th…
  * one: a game that throws every tick does not flood the log, and one hook's steady errors do not
  * hide another's first.
  */
 import type { Logger } from '../core/log.ts'
 import type { Entity, EntityId, Game, WireFields } from './game/types.ts'
 
-export type GameHook = 'tick' | 'wire' | 'leave' | 'codec'
+export type GameHook = 'tick' | 'wire' | 'leave' | 'codec' | 'spawn'
 
 const COSTS: Record<GameHook, string> = {
   tick: 'game code threw during a tick',
   wire: "game code threw in wire: the entity's snapshot fields are zero for this tick",
   leave: 'game code threw in leave: the player was removed all the same',
   codec: 'game code threw in its codec: the entity is left out of that ghost batch, or that handoff is not made (its owner keeps it), or the message for it is dropped',
+  spawn: 'game code threw in spawn: the joining player is refused (internal), or the partition starts with the NPCs made before it',
 }
 
 export class GameFaults {
   /** Calls into game code that threw, all hooks together. */
   count = 0
-  private readonly byHook: Record<GameHook, number> = { tick: 0, wire: 0, leave: 0, codec: 0 }
+  private readonly byHook: Record<GameHook, number> = { tick: 0, wire: 0, leave: 0, codec: 0, spawn: 0 }
 
   /** Without a logger, errors are only counted (a simulation on its own, in tests). */
   constructor(

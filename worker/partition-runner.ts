@@ -108,6 +108,7 @@ export class PartitionRunner<S, M> {
       // Out of entity ids (the store out of reach), or the game's `spawn` threw: start with fewer
       // NPCs rather than not at all.
       const why = err instanceof EntityIdsUnavailable ? 'no entity ids available' : 'the game could not spawn one'
+      if (!(err instanceof EntityIdsUnavailable)) this.faults.report(err, 'spawn')
       options.logger.warn({ err, partition: this.key, spawned: this.sim.entityCount, wanted: options.npcs }, `partition started with fewer NPCs: ${why}`)
     }
   }
@@ -180,7 +181,7 @@ export class PartitionRunner<S, M> {
         // is refused with a clear error; the partition and its other players go on.
         if (err instanceof EntityIdsUnavailable) refusePlayer(conn, 'internal', err.message, nowMs)
         else {
-          this.options.logger.error({ err, partition: this.key, player: claims.playerId }, 'game code threw spawning a player')
+          this.faults.report(err, 'spawn')
           refusePlayer(conn, 'internal', 'the game could not spawn this player', nowMs)
         }
         return

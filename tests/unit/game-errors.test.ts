@@ -111,8 +111,30 @@ describe('a game that throws during a tick', () => {
       game, seed: 1, tickRate: 20, interestRadius: 50, npcs: 5, logger: silentLogger(),
     })
     expect(runner.sim.entityCount).toBe(2)
+    expect(runner.gameErrors).toBe(1)
     runner.tick()
     expect(runner.sim.tick).toBe(0)
+  })
+
+  it('refuses a player whose spawn throws, counts it, and goes on with the others', () => {
+    const demo = createDemoGame()
+    const game: Game<DemoState, DemoMessage> = {
+      ...demo,
+      spawn(ctx, spec) {
+        if (spec.type === 'player' && spec.playerId === 'bob') throw new Error('no spawn point for bob')
+        return demo.spawn(ctx, spec)
+      },
+    }
+    const runner = runnerOf(game)
+    const bob = connection('bob')
+    const alice = connection('alice')
+    runner.addPlayer(bob.conn)
+    runner.addPlayer(alice.conn)
+    expect(runner.gameErrors).toBe(1)
+    expect(runner.hasPlayer('bob')).toBe(false)
+    expect(runner.hasPlayer('alice')).toBe(true)
+    runner.tick()
+    expect(alice.snapshots()).toHaveLength(1)
   })
 })
 
