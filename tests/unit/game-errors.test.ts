@@ -15,7 +15,6 @@ import type { PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { TicketClaims } from '../../core/tickets.ts'
 import { quantizePosition } from '../../core/wire/entity-table.ts'
-import { Protocol } from '../../core/wire/protocol.ts'
 import { SnapshotReceiver } from '../../core/wire/snapshot-receiver.ts'
 import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { createDemoGame, DemoKind } from '../../worker/game/demo.ts'
@@ -24,7 +23,7 @@ import type { EntityId, Game } from '../../worker/game/types.ts'
 import { Border } from '../../worker/neighbours/border.ts'
 import { jsonCodec, toEntityState } from '../../worker/neighbours/codec.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
-import type { ClientConnection } from '../../worker/transport/client-connection.ts'
+import { playerConnection } from '../helpers/player-connection.ts'
 import { BOUNDS } from '../helpers/test-maps.ts'
 
 const rect = { minX: 0, minY: 0, maxX: 100, maxY: 100 }
@@ -53,20 +52,7 @@ function runnerOf(game: Game<DemoState, DemoMessage>, more: { npcs?: number; onP
   })
 }
 
-/** A player's connection to a runner: what was sent on it, and a way to close it. */
-function connection(playerId: string) {
-  const sent: Uint8Array[] = []
-  const closers: Array<() => void> = []
-  const conn: ClientConnection<TicketClaims> = {
-    id: `c-${playerId}`, route: 'wA', rttMs: undefined, open: true,
-    principal: { playerId, worldId: 'w', workerId: 'wA', partitionId: 'p1', roomId: null, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0 },
-    sendRaw: (bytes) => (sent.push(bytes.slice()), true),
-    onMessage: () => undefined,
-    onClose: (listener) => void closers.push(() => listener('client-closed', undefined)),
-    close: () => undefined,
-  }
-  return { conn, snapshots: () => sent.filter((b) => b[0] === Protocol.serverOp.SNAPSHOT), close: () => closers.forEach((c) => c()) }
-}
+const connection = (playerId: string) => playerConnection(playerId)
 
 describe('a game that throws during a tick', () => {
   it('loses that tick’s remaining logic only; the partition goes on', () => {

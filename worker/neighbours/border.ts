@@ -75,6 +75,11 @@ interface Out {
   relay?: string
   /** Its player's client was told to move (`migrate`) through a connection here. */
   moveOrdered?: boolean
+  /**
+   * Handed on while its player's connection stays here (relayed): the entity as it left, shown to
+   * that player until the new owner's ghost of it arrives (`BRIDGE_TICKS` at most).
+   */
+  bridge?: HeldEntity & { until: number }
 }
 
 export interface BorderStats {
@@ -132,6 +137,13 @@ interface HeldEntity {
 }
 const NONE_HELD: readonly HeldEntity[] = []
 
+/**
+ * Ticks a relayed player's entity is still shown as it left, after its handoff was accepted, while
+ * the new owner's ghost of it is on its way: without it, the relaying runner has no copy of the
+ * player's own entity for the tick or two in between and sends that player no snapshot.
+ */
+const BRIDGE_TICKS = 10
+
 /** Game messages kept for one entity while its offer is out (a game sending more loses the rest). */
 const MAX_HELD_MESSAGES = 256
 
@@ -164,6 +176,8 @@ export class Border implements RunnerBorder {
   private inbox: { from: string; frame: NeighbourFrame }[] = []
   /** Entities out on offer by runner key (`indexHeld`). */
   private readonly held = new Map<string, HeldEntity[]>()
+  /** Relayed players' entities just handed on, by runner key (`indexHeld`; see `Out.bridge`). */
+  private readonly bridges = new Map<string, HeldEntity[]>()
   /** Scratch list of `offer` (reused every tick). */
   private readonly candidates: Entity<unknown>[] = []
   private tick = 0
@@ -276,7 +290,10 @@ export class Border implements RunnerBorder {
       // (first: nobody else simulates them, so any other copy is older).
       const ghosts: Ghost[] = []
       for (const h of this.heldBy(r.key)) ghosts.push(localGhost(r, h.entity, h.lastInputSeq))
-      r.sim.setGhosts(this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, r.options.epoch, tick, ghosts))
+      this.ghosts.ghostsFor(r.options.worldId, r.options.partitionId, r.options.epoch, tick, ghosts)
+      // Last: the first copy of an id wins, so a bridge only stands in while no ghost is there.
+      for (const b of this.bridges.get(r.key) ?? NONE_HELD) ghosts.push(localGhost(r, b.entity, b.lastInputSeq))
+      r.sim.setGhosts(ghosts)
     }
   }
 
@@ -512,6 +529,7 @@ export class Border implements RunnerBorder {
 
   private handedOff(r: AnyRunner, o: Out, toWorker: string): void {
     const playerId = o.playerId
+    const held = o.held
     o.held = undefined
     // Messages that waited for the answer follow the entity: to its runner here, or its new owner.
     for (const m of o.messages) this.messageIn(m)
@@ -529,6 +547,9 @@ export class Border implements RunnerBorder {
     }
     if (o.buffered.length > 0) this.forward(o, o.buffered)
     o.buffered = []
+    if (playerId !== null && held && r.hasPlayer(playerId) && r.sim.isRelay(playerId)) {
+      o.bridge = { entity: held.entity, lastInputSeq: held.session?.lastAppliedSeq, until: this.tick + BRIDGE_TICKS }
+    }
     // A relayed player the receiver now relays to someone else: our dangling relay session goes.
     if (playerId !== null && r.sim.isRelay(playerId) && !r.hasPlayer(playerId)) r.sim.removePlayer(playerId)
     if (o.closed && playerId !== null && o.phase.phase === 'forwarding') {
@@ -696,7 +717,17 @@ export class Border implements RunnerBorder {
   /** Per runner, its entities out on offer, as of the last tick boundary (one pass over every record, not one per runner). */
   private indexHeld(): void {
     this.held.clear()
+    this.bridges.clear()
     for (const o of this.outs.values()) {
+      if (o.bridge) {
+        // Until the new owner's ghost of it is here (or the bridge has run its course).
+        if (o.phase.phase !== 'forwarding' || this.tick > o.bridge.until || this.ghosts.sourceOf(o.worldId, o.entityId)) o.bridge = undefined
+        else {
+          const list = this.bridges.get(o.runnerKey)
+          if (list) list.push(o.bridge)
+          else this.bridges.set(o.runnerKey, [o.bridge])
+        }
+      }
       if (!o.held) continue
       const list = this.held.get(o.runnerKey)
       const h = { entity: o.held.entity, lastInputSeq: o.held.session?.lastAppliedSeq }
