@@ -173,6 +173,7 @@ export class PartitionRunner<S, M> {
     }
     // A player arriving with a ticket from a handoff finds its entity here already.
     let entityId = this.sim.playerEntity(claims.playerId)
+    const arriving = entityId !== undefined
     if (entityId === undefined) {
       try {
         entityId = this.sim.addPlayer(claims.playerId)
@@ -214,6 +215,14 @@ export class PartitionRunner<S, M> {
       },
       nowMs,
     )
+    // A player whose entity is simulated here already (it switches here from the worker that
+    // relayed it) gets the last tick's snapshot now, not at the next step: the other worker's
+    // snapshots stop once it is connected here, and this worker's tick may be most of a tick away.
+    // (A new player's entity is not in the last tick's view yet: it waits for the step.)
+    if (arriving) {
+      const first = this.sim.buildSnapshot(claims.playerId)
+      if (first && link.sendSnapshot(first)) this.bytesSinceReport += first.length
+    }
     this.options.onPlayer?.('joined', claims)
   }
 

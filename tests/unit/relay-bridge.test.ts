@@ -34,5 +34,23 @@ describe('a relayed player whose entity was just handed on', () => {
     expect(relayedFrom).toBeLessThanOrEqual(2)
     expect(w.p1.sim.isRelay('alice')).toBe(true)
     expect(w.copies(id)).toEqual(['p2'])
+
+    // Its client connects to wB directly: the last tick's snapshot comes at once, before wB's next
+    // tick (the relay's snapshots stop as soon as the player is connected to its owner).
+    const direct = playerConnection('alice', { workerId: 'wB', partitionId: 'p2' })
+    w.p2.addPlayer(direct.conn)
+    expect(direct.snapshots()).toHaveLength(1)
+    w.step()
+    expect(direct.snapshots()).toHaveLength(2)
+  })
+
+  it('a new player gets its first snapshot at the next step, with its entity in it', () => {
+    const w = twoWorkers(createDemoGame({ walkerSpeed: [0, 0] }))
+    w.step()
+    const bob = playerConnection('bob')
+    w.p1.addPlayer(bob.conn)
+    expect(bob.snapshots()).toHaveLength(0)
+    w.step()
+    expect(bob.snapshots()).toHaveLength(1)
   })
 })
