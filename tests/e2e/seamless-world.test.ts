@@ -40,8 +40,11 @@ const SAMPLE_EVERY_MS = 300
  * Workers tick at 20 Hz and send every player a snapshot each tick: 50 ms apart. A crossing to
  * another worker, and a partition changing owner (the merge, the drain), keep the old connection
  * (relaying, its snapshots built around the new owner's ghost of the player's entity) until the new
- * one has delivered its first snapshot, so it costs a tick or two (seen: 59–69 and 110–116 ms in two
- * runs alone; 231–275 ms in a full-suite run, every bot at once: a stall of the machine). It used to cost more: 100–250 ms at crossings and at the drain, where a moved partition's
+ * one has delivered its first snapshot, and the new owner sends that one as soon as the client joins:
+ * at most a tick with jitter (seen alone: longest gaps 55–74 ms in four runs; before the relaying
+ * runner bridged the tick between the handoff and the new owner's first ghost, and the new owner
+ * sent its first snapshot at once, ~100 ms in half the runs; 231–275 ms once in a full-suite run,
+ * every bot at once: a stall of the machine). It used to cost more: 100–250 ms at crossings and at the drain, where a moved partition's
  * relaying runner skipped the new owner's ghosts until its client had moved (once 1,193 ms, in a
  * full CI run: a new WebRTC connection there takes up to ~1 s), and 450–500 ms just after the
  * merge, where snapshots named a relayed entity twice and the client refused them until a stale
