@@ -8,7 +8,7 @@ import type { Logger } from '../core/log.ts'
 import type { TicketClaims } from '../core/tickets.ts'
 import { Protocol } from '../core/wire/protocol.ts'
 import type { PartitionLoad } from '../proto/gen/tessera/v1/coordinator.ts'
-import type { Game } from './game/types.ts'
+import type { EntityId, Game } from './game/types.ts'
 import { GameFaults } from './game-faults.ts'
 import { PlayerLink, refusePlayer } from './player-link.ts'
 import { EntityIdsUnavailable, Simulation } from './simulation.ts'
@@ -309,6 +309,26 @@ export class PartitionRunner<S, M> {
       worldBounds: this.options.worldBounds,
       worldKind: this.options.kind,
     }
+  }
+
+  /**
+   * Take an entity out of this partition for good, when it cannot be handed over: an NPC is
+   * dropped; a player's connection is ended with `going_away`, so its client joins again (and gets
+   * a fresh entity wherever the map sends it).
+   */
+  abandon(id: EntityId, reason: string): void {
+    const e = this.sim.entity(id)
+    if (!e) return
+    if (e.playerId === null) {
+      this.sim.exportEntity(id)
+      return
+    }
+    const b = this.links.get(e.playerId)
+    if (b) {
+      this.links.delete(e.playerId)
+      b.link.end({ kind: 'kick', code: 'going_away', reason }, Protocol.closeCode.going_away, this.now())
+    }
+    this.sim.removePlayer(e.playerId)
   }
 
   /** Stop simulating; tell every player why. */

@@ -382,6 +382,7 @@ export class Worker<S = unknown, M = unknown> {
     // Offers to a worker that died do not count: the border takes those entities back.
     const holding = runner.sim.entityCount > 0 || this.border.busy(untyped, (w) => this.isLive(w))
     if (holding && this.successorAlive(runner)) {
+      if (now - runner.retiringSince >= this.deps.options.retireGraceMs && this.abandonUnencodable(runner)) return runner.players > 0
       if (now - runner.retiringSince >= this.deps.options.retireGraceMs && !this.pastGrace.has(runner)) {
         this.pastGrace.add(runner)
         this.deps.logger.warn({ partition: runner.key, entities: runner.sim.entityCount }, 'retiring partition still hands entities over after its grace; it keeps running until they are taken')
@@ -389,6 +390,23 @@ export class Worker<S = unknown, M = unknown> {
       return true
     }
     return now - runner.retiringSince < this.deps.options.retireGraceMs
+  }
+
+  /**
+   * Past its grace, a retiring runner whose every remaining entity is one the game cannot encode
+   * (its offers cannot be made, so it would never empty) gives them up: NPCs are dropped, players
+   * sent to join again. Logged as an error, and counted with the partition's game faults already
+   * (each failed encode was). True when it did.
+   */
+  private abandonUnencodable(runner: PartitionRunner<S, M>): boolean {
+    const untyped = runner as PartitionRunner<unknown, unknown>
+    const stuck = this.border.unencodableOf(untyped)
+    if (stuck.size === 0 || this.border.busy(untyped) || runner.sim.entityCount === 0) return false
+    for (const e of runner.sim.allEntities()) if (!stuck.has(e.id)) return false
+    const ids = [...stuck]
+    this.deps.logger.error({ partition: runner.key, entities: ids.length }, "retiring partition gives up entities whose state the game cannot encode for a handover: NPCs dropped, players sent to join again")
+    for (const id of ids) runner.abandon(id, "your entity could not be handed to this partition's new owner")
+    return true
   }
 
   /**

@@ -176,6 +176,11 @@ export class Border implements RunnerBorder {
   private inbox: { from: string; frame: NeighbourFrame }[] = []
   /** Entities out on offer by runner key (`indexHeld`). */
   private readonly held = new Map<string, HeldEntity[]>()
+  /**
+   * Per runner key, entities whose last offer could not be made because the game's `encode` threw
+   * for them (cleared when one is offered): a retiring runner holding only these never empties.
+   */
+  private readonly unencodable = new Map<string, Set<number>>()
   /** Relayed players' entities just handed on, by runner key (`indexHeld`; see `Out.bridge`). */
   private readonly bridges = new Map<string, HeldEntity[]>()
   /** Scratch list of `offer` (reused every tick). */
@@ -232,6 +237,11 @@ export class Border implements RunnerBorder {
   busy(runner: AnyRunner, counts: (toWorker: string) => boolean = () => true): boolean {
     for (const o of this.outs.values()) if (o.runnerKey === runner.key && o.phase.phase === 'offering' && counts(o.phase.toWorker)) return true
     return false
+  }
+
+  /** Entities of a runner whose last offer failed in the game's `encode` (see `unencodable`). */
+  unencodableOf(runner: AnyRunner): ReadonlySet<number> {
+    return this.unencodable.get(runner.key) ?? new Set()
   }
 
   /** Entities out on offer (held here, not simulated anywhere until accepted). */
@@ -309,6 +319,7 @@ export class Border implements RunnerBorder {
       this.offer(r)
     }
     withdrawGhosts(this.traffic, live)
+    for (const k of this.unencodable.keys()) if (!live.has(k)) this.unencodable.delete(k)
     const workers = this.deps.workers()
     for (const [k, o] of this.outs) {
       if (o.phase.phase === 'offering' && o.phase.toWorker !== this.deps.workerId && !workers.has(o.phase.toWorker)) this.receiverGone(o)
@@ -399,8 +410,12 @@ export class Border implements RunnerBorder {
         // into the simulation and is offered again after the retry wait, as after a refusal.
         o.phase = withdraw(o.phase, this.tick, this.config)
         this.takeBack(r, o, 'codec')
+        const stuck = this.unencodable.get(r.key)
+        if (stuck) stuck.add(e.id)
+        else this.unencodable.set(r.key, new Set([e.id]))
         continue
       }
+      this.unencodable.get(r.key)?.delete(e.id)
       this.stats.handoffsOut++
       if (r.retiring) {
         const to = `${target.owner}|${target.ref.partitionId}|${target.ref.epoch}`
