@@ -366,13 +366,14 @@ export class Worker<S = unknown, M = unknown> {
    *
    * Entities are never dropped to end a handover: stopping a runner destroys whatever it still
    * simulates or holds on offer. The border ships the whole partition at the first tick boundary
-   * (`PartitionTransfer`), but a successor whose map is behind refuses, and what it refuses comes
-   * back here, simulated until it goes again; so a runner can still hold entities when
-   * `retireGraceMs` runs out, and keeps going for as long as a live successor can take them. The grace bounds only what
-   * can wait for nobody: relayed connections of players whose clients do not move, entities whose
-   * successors are all gone (the coordinator gives the ground to a live worker within a round, and
-   * the handover resumes). An entity on offer to a worker that died is taken back by the border at
-   * the next tick boundary after that worker's registration ends, and handed over again from here.
+   * (`PartitionTransfer`), but what a successor refuses comes back here, simulated until it goes
+   * again; so a runner can still hold entities when `retireGraceMs` runs out, and keeps going for
+   * as long as a live successor can take them. The grace bounds only what can wait for nobody:
+   * relayed connections of players whose clients do not move, entities whose successors are all
+   * gone (the coordinator gives the ground to a live worker within a round, and the handover
+   * resumes), and entities whose state the game cannot encode (`abandonUnencodable`). An entity on
+   * offer to a worker that died is taken back by the border at the next tick boundary after that
+   * worker's registration ends, and handed over again from here.
    */
   private retire(runner: PartitionRunner<S, M>, now: number): boolean {
     if (runner.options.kind !== 'world') return false
@@ -382,7 +383,8 @@ export class Worker<S = unknown, M = unknown> {
     // Offers to a worker that died do not count: the border takes those entities back.
     const holding = runner.sim.entityCount > 0 || this.border.busy(untyped, (w) => this.isLive(w))
     if (holding && this.successorAlive(runner)) {
-      if (now - runner.retiringSince >= this.deps.options.retireGraceMs && this.abandonUnencodable(runner)) return runner.players > 0
+      // Past its grace, with nothing left but what can never be handed over: give that up and stop.
+      if (now - runner.retiringSince >= this.deps.options.retireGraceMs && this.abandonUnencodable(runner)) return false
       if (now - runner.retiringSince >= this.deps.options.retireGraceMs && !this.pastGrace.has(runner)) {
         this.pastGrace.add(runner)
         this.deps.logger.warn({ partition: runner.key, entities: runner.sim.entityCount }, 'retiring partition still hands entities over after its grace; it keeps running until they are taken')
@@ -404,7 +406,7 @@ export class Worker<S = unknown, M = unknown> {
     if (stuck.size === 0 || this.border.busy(untyped) || runner.sim.entityCount === 0) return false
     for (const e of runner.sim.allEntities()) if (!stuck.has(e.id)) return false
     const ids = [...stuck]
-    this.deps.logger.error({ partition: runner.key, entities: ids.length }, "retiring partition gives up entities whose state the game cannot encode for a handover: NPCs dropped, players sent to join again")
+    this.deps.logger.error({ partition: runner.key, entities: runner.sim.entityCount }, "retiring partition gives up entities whose state the game cannot encode for a handover: NPCs dropped, players sent to join again")
     for (const id of ids) runner.abandon(id, "your entity could not be handed to this partition's new owner")
     return true
   }

@@ -40,7 +40,7 @@ export interface ReceiverContext {
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
 
-/** An offer naming a partition at an epoch this worker's map does not have yet, kept until it has. */
+/** An offer made from a newer map than this worker's, kept until this worker's catches up (or the wait runs out). */
 interface Waiting {
   from: string
   offer: HandoffOffer
@@ -54,7 +54,7 @@ export class HandoffReceiver {
   private readonly decided = new Map<string, Verdict>()
   /** In-process offers: the export itself (with its snapshot history), by handoff id. */
   readonly localExports = new Map<string, EntityExport<unknown>>()
-  /** Offers that arrived before the map that gives us their partition, by handoff id. */
+  /** Offers made from a newer map than ours, waiting for ours, by handoff id. */
   private readonly waiting = new Map<string, Waiting>()
 
   constructor(private readonly c: ReceiverContext) {}
