@@ -382,16 +382,17 @@ export class Worker<S = unknown, M = unknown> {
     if (runner.sim.entityCount === 0 && runner.players === 0 && !this.border.busy(untyped)) return false
     // Offers to a worker that died do not count: the border takes those entities back.
     const holding = runner.sim.entityCount > 0 || this.border.busy(untyped, (w) => this.isLive(w))
+    const overdue = now - runner.retiringSince >= this.deps.options.retireGraceMs
     if (holding && this.successorAlive(runner)) {
       // Past its grace, with nothing left but what can never be handed over: give that up and stop.
-      if (now - runner.retiringSince >= this.deps.options.retireGraceMs && this.abandonUnencodable(runner)) return false
-      if (now - runner.retiringSince >= this.deps.options.retireGraceMs && !this.pastGrace.has(runner)) {
+      if (overdue && this.abandonUnencodable(runner)) return false
+      if (overdue && !this.pastGrace.has(runner)) {
         this.pastGrace.add(runner)
         this.deps.logger.warn({ partition: runner.key, entities: runner.sim.entityCount }, 'retiring partition still hands entities over after its grace; it keeps running until they are taken')
       }
       return true
     }
-    return now - runner.retiringSince < this.deps.options.retireGraceMs
+    return !overdue
   }
 
   /**
@@ -405,9 +406,8 @@ export class Worker<S = unknown, M = unknown> {
     const stuck = this.border.unencodableOf(untyped)
     if (stuck.size === 0 || this.border.busy(untyped) || runner.sim.entityCount === 0) return false
     for (const e of runner.sim.allEntities()) if (!stuck.has(e.id)) return false
-    const ids = [...stuck]
     this.deps.logger.error({ partition: runner.key, entities: runner.sim.entityCount }, "retiring partition gives up entities whose state the game cannot encode for a handover: NPCs dropped, players sent to join again")
-    for (const id of ids) runner.abandon(id, "your entity could not be handed to this partition's new owner")
+    for (const id of stuck) runner.abandon(id, "your entity could not be handed to this partition's new owner")
     return true
   }
 

@@ -3,32 +3,20 @@
  * the SNAPSHOT opcode itself, and a client's receiver decodes what goes out.
  */
 import { describe, expect, it } from 'vitest'
-import type { TicketClaims } from '../../core/tickets.ts'
 import { SnapshotReceiver } from '../../core/wire/snapshot-receiver.ts'
 import { Protocol } from '../../core/wire/protocol.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
 import { PlayerLink } from '../../worker/player-link.ts'
 import { Simulation } from '../../worker/simulation.ts'
-import type { ClientConnection } from '../../worker/transport/geckos-server.ts'
-
-function fakeConn(sent: Uint8Array[]): ClientConnection<TicketClaims> {
-  return {
-    id: 'c', route: 'w1', rttMs: undefined, open: true,
-    principal: { playerId: 'p', worldId: 'r', workerId: 'w1', partitionId: null, roomId: null, ticketId: 't', issuedAt: 0, expiresAt: 0 },
-    sendRaw: (bytes) => (sent.push(bytes.slice()), true),
-    onMessage: () => undefined,
-    onClose: () => undefined,
-    close: () => undefined,
-  }
-}
+import { playerConnection } from '../helpers/player-connection.ts'
 
 describe('player link snapshots', () => {
   it('sends the encoded snapshot unchanged, and it decodes on the client', () => {
     const sim = new Simulation({ game: createDemoGame(), seed: 1, bounds: { minX: 0, minY: 0, maxX: 100, maxY: 100 } })
     sim.addPlayer('p', { x: 10, y: 10 })
     sim.spawnNpc({ x: 12, y: 10 })
-    const sent: Uint8Array[] = []
-    const link = new PlayerLink(fakeConn(sent), { input: () => undefined, ack: () => undefined, malformed: () => undefined, control: () => undefined }, () => sim.tick)
+    const { conn, sent } = playerConnection('p')
+    const link = new PlayerLink(conn, { input: () => undefined, ack: () => undefined, malformed: () => undefined, control: () => undefined }, () => sim.tick)
     const rx = new SnapshotReceiver()
     for (let i = 0; i < 3; i++) {
       sim.step()

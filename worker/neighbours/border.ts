@@ -98,8 +98,8 @@ export interface BorderStats {
    */
   messagesDropped: number
   /**
-   * Offers that arrived before this worker's map named their partition at their epoch, and waited
-   * for it (up to `resendTicks`) rather than be refused.
+   * Offers made from a newer map than this worker's (or for a partition its map gives it but it has
+   * not started), that waited for it (up to `resendTicks`) rather than be refused.
    */
   offersWaited: number
   /** Partitions (or one successor's part of one) shipped whole by a retiring runner, and taken in. */
@@ -136,6 +136,14 @@ interface HeldEntity {
   lastInputSeq: number | undefined
 }
 const NONE_HELD: readonly HeldEntity[] = []
+const NONE: ReadonlySet<number> = new Set()
+
+/** Append `item` to `key`'s list in `lists`, starting the list if there is none. */
+function pushTo<T>(lists: Map<string, T[]>, key: string, item: T): void {
+  const list = lists.get(key)
+  if (list) list.push(item)
+  else lists.set(key, [item])
+}
 
 /**
  * Ticks a relayed player's entity is still shown as it left, after its handoff was accepted, while
@@ -241,7 +249,7 @@ export class Border implements RunnerBorder {
 
   /** Entities of a runner whose last offer failed in the game's `encode` (see `unencodable`). */
   unencodableOf(runner: AnyRunner): ReadonlySet<number> {
-    return this.unencodable.get(runner.key) ?? new Set()
+    return this.unencodable.get(runner.key) ?? NONE
   }
 
   /** Entities out on offer (held here, not simulated anywhere until accepted). */
@@ -737,17 +745,9 @@ export class Border implements RunnerBorder {
       if (o.bridge) {
         // Until the new owner's ghost of it is here (or the bridge has run its course).
         if (o.phase.phase !== 'forwarding' || this.tick > o.bridge.until || this.ghosts.sourceOf(o.worldId, o.entityId)) o.bridge = undefined
-        else {
-          const list = this.bridges.get(o.runnerKey)
-          if (list) list.push(o.bridge)
-          else this.bridges.set(o.runnerKey, [o.bridge])
-        }
+        else pushTo(this.bridges, o.runnerKey, o.bridge)
       }
-      if (!o.held) continue
-      const list = this.held.get(o.runnerKey)
-      const h = { entity: o.held.entity, lastInputSeq: o.held.session?.lastAppliedSeq }
-      if (list) list.push(h)
-      else this.held.set(o.runnerKey, [h])
+      if (o.held) pushTo(this.held, o.runnerKey, { entity: o.held.entity, lastInputSeq: o.held.session?.lastAppliedSeq })
     }
   }
 

@@ -371,7 +371,7 @@ export class LinkSet {
         bytes += b
         n++
       }
-      this.write(link, stream, n === link.control.length ? link.control.splice(0) : link.control.splice(0, n))
+      this.write(link, stream, link.control.splice(0, n))
     }
     if (link.ghosts.size > 0 && link.inFlight === 0) {
       const frames = [...link.ghosts.values()]
