@@ -4,13 +4,17 @@
  * input once per server tick, and reconnects on its own when the connection drops. Runs in browsers
  * and, after `installNodeWebRTC()`, in Node; it uses no Node-only API.
  *
- * When the player's entity moves to another worker, the old worker relays and sends `migrate`: the
- * client dials the new worker while the old connection keeps serving (`migration.ts`), switches when
- * the new one joins as the same entity (inputs continue their numbering there), keeps the old one
- * only until the new one's first snapshot has taken over the game's view, then closes it. Game code
- * sees one continuous entity stream and a `migrated` event.
+ * When the player's entity nears a border with another worker, the worker says so ahead (`prepare`,
+ * with a standby ticket): the client opens a standby connection there, which that worker holds
+ * without spawning anything and takes over the moment the entity is handed to it (`join-accepted`
+ * as the same entity): the client switches then, with nothing to dial. An entity handed somewhere
+ * no standby waits is relayed by the old worker, which sends `migrate`: the client dials the new
+ * worker while the old connection keeps serving (`migration.ts`) and switches when it joins. Either
+ * way inputs continue their numbering on the new connection, the old one is kept only until the new
+ * one's first snapshot has taken over the game's view, and game code sees one continuous entity
+ * stream and a `migrated` event.
  */
-import type { ControlMessage, JoinAccepted, Migrate } from '../core/wire/control-messages.ts'
+import type { ControlMessage, JoinAccepted, Migrate, Prepare } from '../core/wire/control-messages.ts'
 import { dequantizePosition } from '../core/wire/entity-table.ts'
 import type { SnapshotApplied } from '../core/wire/snapshot-receiver.ts'
 import { connector } from './transports.ts'
@@ -97,6 +101,11 @@ export interface TesseraClientOptions {
   /** Follow `migrate` orders (switch to the worker that owns the player's entity now). Default true. */
   migrate?: boolean
   /**
+   * Open standby connections when told to (`prepare`), so a move to another worker needs no dial.
+   * Default true (only with `migrate`).
+   */
+  standby?: boolean
+  /**
    * After switching to the new worker, the old connection stays open (its snapshots keep the view
    * fresh) until the new one's first snapshot, or this long at most. Default 1000 ms.
    */
@@ -112,8 +121,12 @@ export type GrantSource = (context: { reconnect: boolean }) => Promise<Grant>
 /** Counters since the client was created, across reconnections. */
 export interface ClientStats extends SessionCounters {
   reconnects: number
-  /** Switches to another worker after `migrate` (always set by `stats()`). */
+  /** Switches to another worker, after `migrate` or on a standby connection (always set by `stats()`). */
   migrations?: number
+  /** Of those, switches on a standby connection opened ahead (always set by `stats()`). */
+  standbySwitches?: number
+  /** Standby connections opened after `prepare` (always set by `stats()`). */
+  standbyOpened?: number
   rttMs: number | undefined
   serverTick: number | undefined
   state: ClientState
@@ -139,6 +152,10 @@ export class TesseraClient {
   /** `latestGrant` before the pending migration's order replaced it (a `stay` puts it back). */
   private grantBeforeMigration: { grant: Grant; validUntil: number } | undefined
   private migrations = 0
+  /** The standby connection opened after the last `prepare`, if any. */
+  private standby: Standby | undefined
+  private standbySwitches = 0
+  private standbyOpened = 0
   /** Sessions whose counters were added to `retired`. */
   private readonly counted = new WeakSet<Session>()
   private source: GrantSource | undefined
@@ -257,6 +274,8 @@ export class TesseraClient {
       ...out,
       reconnects: this.reconnects,
       migrations: this.migrations,
+      standbySwitches: this.standbySwitches,
+      standbyOpened: this.standbyOpened,
       rttMs: this.session?.conn.rttMs ?? this.session?.rttMs,
       serverTick: this.session?.serverTick,
       state: this.stateValue,
@@ -317,6 +336,8 @@ export class TesseraClient {
     hooks: {
       lane?: InputLane
       signal?: AbortSignal
+      /** Wait for join-accepted without a time limit (a standby connection). */
+      untimed?: boolean
       created?: (session: Session) => void
       joined: (session: Session, msg: JoinAccepted) => TesseraClientError | undefined
     },
@@ -334,7 +355,9 @@ export class TesseraClient {
         failure ??= error
         session.close()
       }
-      const timer = setTimeout(() => fail(new TesseraClientError('timeout', 'no join-accepted in time', true)), this.options.joinTimeoutMs ?? 10_000)
+      const timer = hooks.untimed === true
+        ? undefined
+        : setTimeout(() => fail(new TesseraClientError('timeout', 'no join-accepted in time', true)), this.options.joinTimeoutMs ?? 10_000)
       const shared = this.handlersFor(() => session)
       const session: Session = new Session(
         conn,
@@ -381,6 +404,8 @@ export class TesseraClient {
         this.events.emit('control', msg)
         if (msg.kind === 'migrate') this.beginMigration(msg)
         else if (msg.kind === 'stay') this.abandonMigration()
+        else if (msg.kind === 'prepare') this.openStandby(msg)
+        else if (msg.kind === 'unprepare' && this.standby?.url === msg.url) this.dropStandby()
       },
       snapshot: (result, fresh) => {
         const session = get()
@@ -407,16 +432,34 @@ export class TesseraClient {
         this.migration?.cancel()
         this.migration = undefined
         this.dropRetiring()
+        this.dropStandby()
         this.onSessionEnd(end)
       },
     }
   }
 
-  /** A migrate order from the current session: dial the new worker (a newer order replaces a pending one). */
+  /**
+   * A migrate order from the current session: dial the new worker (a newer order replaces a pending
+   * one). A standby connection already open there is not doubled: that worker sends it
+   * join-accepted once it holds both (a second connection of the player there would replace the
+   * first, and its entity with it); the order is dialled only if the standby ends first, or has not
+   * joined within the join timeout.
+   */
   private beginMigration(order: Migrate): void {
     const self = this.accepted?.entityId
     const session = this.session
     if (this.options.migrate === false || self === undefined || !session || this.is('closed')) return
+    const standby = this.standby
+    if (standby?.url === order.url && standby.order === undefined) {
+      standby.order = order
+      standby.fallback = setTimeout(() => {
+        if (this.standby !== standby) return
+        this.dropStandby()
+        this.beginMigration(order)
+      }, this.options.joinTimeoutMs ?? 10_000)
+      return
+    }
+    this.dropStandby()
     // A newer order replacing a pending one: a `stay` still goes back to the grant before both.
     if (this.migration?.pending !== true) this.grantBeforeMigration = this.latestGrant
     this.migration?.cancel()
@@ -447,6 +490,12 @@ export class TesseraClient {
    * the pending move is void, and a reconnection goes where it went before that order.
    */
   private abandonMigration(): void {
+    // A move deferred to a standby connection there is void too (the standby itself may serve later).
+    const standby = this.standby
+    if (standby?.order) {
+      clearTimeout(standby.fallback)
+      standby.order = undefined
+    }
     const migration = this.migration
     if (!migration?.pending) return
     migration.cancel()
@@ -460,10 +509,14 @@ export class TesseraClient {
    * The old session stays open until then (its relayed snapshots keep the view fresh), or at most
    * `migrateOverlapMs`.
    */
-  private switchTo(next: Session, msg: JoinAccepted, order: Migrate): void {
+  private switchTo(next: Session, msg: JoinAccepted, order: { url: string }): void {
     const old = this.session
+    this.migration?.cancel()
     this.migration = undefined
     this.dropRetiring()
+    // A standby connection anywhere else was for a move that went another way.
+    if (this.standby?.session !== next) this.dropStandby()
+    else this.standby = undefined
     this.session = next
     this.retiring = old
     next.restartView()
@@ -474,6 +527,60 @@ export class TesseraClient {
     this.startTicking(msg.tickRate)
     if (old) this.retiringTimer = setTimeout(() => this.dropRetiring(), this.options.migrateOverlapMs ?? 1000)
     this.events.emit('migrated', { from, to: order.url, entityId: msg.entityId, worldId: msg.worldId, partition: msg.partition })
+  }
+
+  /**
+   * A `prepare` from the current session: open a standby connection to the worker named, continuing
+   * the current input lane. Its join-accepted (sent when that worker takes the entity in) switches
+   * the player there. One standby at a time: a prepare for another worker replaces it, one for the
+   * same worker keeps it.
+   */
+  private openStandby(order: Prepare): void {
+    const self = this.accepted?.entityId
+    const session = this.session
+    if (this.options.migrate === false || this.options.standby === false || self === undefined || !session || this.is('closed')) return
+    if (this.standby?.url === order.url) return
+    // Already moving there the other way: the migration's connection is the one to keep.
+    if (this.migration?.pending === true && this.migration.order.url === order.url) return
+    this.dropStandby()
+    const standby: Standby = { url: order.url, abort: new AbortController(), session: undefined, order: undefined, fallback: undefined }
+    this.standby = standby
+    this.standbyOpened++
+    this.openSession({ url: order.url, ticket: order.ticket }, {
+      lane: session.lane,
+      signal: standby.abort.signal,
+      untimed: true,
+      created: (s) => {
+        standby.session = s
+      },
+      joined: (next, msg) => {
+        if (this.standby !== standby) return new TesseraClientError('closed', 'the standby connection was given up', false)
+        if (msg.entityId !== self) return new TesseraClientError('migrate_mismatch', `joined as entity ${msg.entityId}, not ${self}`, true)
+        clearTimeout(standby.fallback)
+        this.standbySwitches++
+        this.switchTo(next, msg, order)
+        // A standby ticket cannot start a session (it waits for an entity that a lost connection
+        // takes with it): a reconnection asks the grant source again.
+        this.latestGrant = undefined
+        return undefined
+      },
+    }).catch(() => {
+      // Ended before it was needed (closed there, or given up here). A move the old worker ordered
+      // meanwhile is dialled now.
+      if (this.standby !== standby) return
+      this.standby = undefined
+      clearTimeout(standby.fallback)
+      if (standby.order) this.beginMigration(standby.order)
+    })
+  }
+
+  /** Closes the standby connection, if any (before it joined; afterwards it is the session). */
+  private dropStandby(): void {
+    const standby = this.standby
+    if (!standby) return
+    this.standby = undefined
+    clearTimeout(standby.fallback)
+    standby.abort.abort()
   }
 
   /** Closes the session a migration left, if any. */
@@ -583,6 +690,7 @@ export class TesseraClient {
     this.migration?.cancel()
     this.migration = undefined
     this.dropRetiring()
+    this.dropStandby()
     if (session) {
       session.close()
       this.retire(session, true)
@@ -605,6 +713,17 @@ export class TesseraClient {
     this.stateValue = state
     this.events.emit('stateChange', { state, previous })
   }
+}
+
+/** A standby connection opened after `prepare`, until it joins (and becomes the session) or is dropped. */
+interface Standby {
+  url: string
+  abort: AbortController
+  /** Set once the connection is open. */
+  session: Session | undefined
+  /** A `migrate` to the same worker that arrived meanwhile: dialled if the standby ends unjoined. */
+  order: Migrate | undefined
+  fallback: ReturnType<typeof setTimeout> | undefined
 }
 
 /** `http://host:port` → geckos' separate origin and port. */

@@ -21,6 +21,11 @@ export interface TicketRequest {
   workerId: string
   partitionId?: string
   roomId?: string
+  /**
+   * A standby ticket (signed by a worker for a neighbour): the connection is held without spawning
+   * an entity until the player's entity is handed to that worker (`prepare`).
+   */
+  standby?: boolean
   /** Lifetime; default 30 s. */
   ttlSeconds?: number
   /** Key id of the signing key, echoed in the JWT header so workers pick the matching public key. */
@@ -35,6 +40,8 @@ export interface TicketClaims {
   workerId: string
   partitionId: string | null
   roomId: string | null
+  /** Held until the player's entity arrives, never spawning one (see `TicketRequest.standby`). */
+  standby: boolean
   /** Unique ticket id, for logs and single-use checks. */
   ticketId: string
   /** Issued-at and expiry, seconds since the epoch. */
@@ -70,6 +77,7 @@ const claimsSchema = z.object({
   wrk: z.string().min(1).max(256),
   pid: z.string().min(1).max(256).optional(),
   rid: z.string().min(1).max(256).optional(),
+  sby: z.literal(true).optional(),
   jti: z.string().min(1).max(64),
   iat: z.number(),
   exp: z.number(),
@@ -79,9 +87,10 @@ const claimsSchema = z.object({
 export async function issueTicket(privateKey: CryptoKey, req: TicketRequest): Promise<string> {
   const nowS = Math.floor((req.now ?? Date.now()) / 1000)
   const ttl = req.ttlSeconds ?? DEFAULT_TICKET_TTL_SECONDS
-  const payload: JWTPayload & Record<string, string> = { wid: req.worldId, wrk: req.workerId }
+  const payload: JWTPayload & Record<string, string | boolean> = { wid: req.worldId, wrk: req.workerId }
   if (req.partitionId !== undefined) payload.pid = req.partitionId
   if (req.roomId !== undefined) payload.rid = req.roomId
+  if (req.standby === true) payload.sby = true
   return new SignJWT(payload)
     .setProtectedHeader({ alg: ALG, kid: req.kid, typ: 'JWT' })
     .setSubject(req.playerId)
@@ -126,6 +135,7 @@ export async function verifyTicket(publicKeys: PublicKeys, token: string, option
     workerId: c.wrk,
     partitionId: c.pid ?? null,
     roomId: c.rid ?? null,
+    standby: c.sby === true,
     ticketId: c.jti,
     issuedAt: c.iat,
     expiresAt: c.exp,

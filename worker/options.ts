@@ -54,6 +54,14 @@ export const workerOptionsSchema = z.object({
    * entities over and relays its players' connections. Default 30,000 ms.
    */
   retireGraceMs: opt.int().min(0).default(30_000),
+  /**
+   * Tell a player whose entity nears a border with another worker's partition to connect there ahead
+   * of its handoff (`prepare`, with a standby ticket; needs `ticketPrivateKeyFile`), so its client
+   * switches at the handoff without dialling. Default true.
+   */
+  standbyNotices: opt.bool().default(true),
+  /** Standby connections this worker holds at most (one per player); more are refused as `busy`. Default 2000. */
+  maxStandbyConnections: opt.int().min(0).default(2000),
   seed: opt.int().default(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })

@@ -130,6 +130,11 @@ export class PartitionRunner<S, M> {
     return this.links.has(playerId)
   }
 
+  /** Players whose connections this runner holds (its own, and those it relays). */
+  playerIds(): IterableIterator<string> {
+    return this.links.keys()
+  }
+
   get retiring(): boolean {
     return this.retiringSince !== undefined
   }
@@ -218,7 +223,8 @@ export class PartitionRunner<S, M> {
     // A player whose entity is simulated here already (it switches here from the worker that
     // relayed it) gets the last tick's snapshot now, not at the next step: the other worker's
     // snapshots stop once it is connected here, and this worker's tick may be most of a tick away.
-    // (A new player's entity is not in the last tick's view yet: it waits for the step.)
+    // (A new player's entity, or one that arrived since the last step, a standby connection's for
+    // one, is not in the last tick's view yet: it waits for the step.)
     if (arriving) {
       const first = this.sim.buildSnapshot(claims.playerId)
       if (first && link.sendSnapshot(first)) this.bytesSinceReport += first.length

@@ -422,7 +422,9 @@ export class Simulation<S, M = never> {
     const tick = this.nextTick - 1
     if (s === undefined || tick < 0) return null
     const me = s.relay ? this.view.ghost(s.entityId) : this.entities.get(s.entityId)
-    if (me === undefined) return null
+    // An entity that arrived since the last step is not in that step's view: a snapshot without the
+    // player's own entity would make a client that starts its view afresh (a switch) remove it.
+    if (me === undefined || (!s.relay && !this.view.shows(s.entityId))) return null
     const ackInputSeq = s.relay ? (this.view.ghost(s.entityId)?.lastInputSeq ?? s.queue.lastApplied) : s.queue.lastApplied
     const t0 = this.now()
     const table = s.ring.claim(tick)

@@ -37,6 +37,7 @@ import { Membership } from './membership.ts'
 import type { WorkerOptions } from './options.ts'
 import { EntityIdBlocks } from './entity-ids.ts'
 import { PartitionRunner } from './partition-runner.ts'
+import { StandbyPool } from './standby-pool.ts'
 import { TickLoop } from './tick-loop.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
 import { refusePlayer } from './player-link.ts'
@@ -87,6 +88,8 @@ export class Worker<S = unknown, M = unknown> {
   /** Neighbour links (one gRPC stream per adjacent worker) and the border logic over them. */
   readonly links: LinkSet
   readonly border: Border
+  /** Players' standby connections, parked until their entities are handed to us. */
+  readonly standby: StandbyPool
   private membership: Membership | undefined
   private readonly reporter: LoadReporter
   private readonly loop: TickLoop
@@ -104,6 +107,7 @@ export class Worker<S = unknown, M = unknown> {
     const { store, keys, options, logger } = deps
     this.registry = createMetricsRegistry({ service: 'worker', node: options.id })
     this.entityIds = new EntityIdBlocks({ store, keys, logger })
+    this.standby = new StandbyPool(options.maxStandbyConnections)
     this.maps = new PrefixCache({
       store, prefix: keys.worlds(), logger,
       decode: (key, value) => (keys.worldIdOfMap(key) === undefined ? undefined : decodeMap(value)),
@@ -133,10 +137,12 @@ export class Worker<S = unknown, M = unknown> {
       clientUrl: options.advertiseUrl ?? `${deps.transport.url}:${deps.transport.port}`,
       ...(signer
         ? {
-            signTicket: (c: { playerId: string; worldId: string; partitionId: string }) =>
-              issueTicket(signer.privateKey, { ...c, workerId: options.id, kid: signer.kid }),
+            signTicket: (c: { playerId: string; worldId: string; partitionId?: string; workerId?: string; standby?: boolean }) =>
+              issueTicket(signer.privateKey, { ...c, workerId: c.workerId ?? options.id, kid: signer.kid }),
           }
         : {}),
+      standbyNotices: options.standbyNotices,
+      takeStandby: (worldId, playerId) => this.standby.take(worldId, playerId),
     })
     this.reporter = new LoadReporter({
       store, keys, workerId: options.id, intervalMs: options.reportIntervalMs, logger, collect: () => this.collectLoad(),
@@ -166,6 +172,18 @@ export class Worker<S = unknown, M = unknown> {
       links: new Gauge({
         name: 'tessera_worker_neighbour_links', help: 'open neighbour links', registers: [this.registry],
         collect: (): void => this.gauges.links.set(this.links.connected().length),
+      }),
+      standby: new Gauge({
+        name: 'tessera_worker_standby_connections', help: "players' standby connections parked here, waiting for their entities", registers: [this.registry],
+        collect: (): void => this.gauges.standby.set(this.standby.size),
+      }),
+      standbyAdopted: new Gauge({
+        name: 'tessera_worker_standby_adopted', help: 'standby connections taken over at a handoff since start (the client switched without dialling)', registers: [this.registry],
+        collect: (): void => this.gauges.standbyAdopted.set(this.standby.stats.adopted),
+      }),
+      prepares: new Gauge({
+        name: 'tessera_worker_standby_prepares', help: 'players told to open a standby connection to a neighbour since start', registers: [this.registry],
+        collect: (): void => this.gauges.prepares.set(this.border.notices?.stats.prepares ?? 0),
       }),
     }
   }
@@ -277,6 +295,7 @@ export class Worker<S = unknown, M = unknown> {
     await this.reporter.stop()
     for (const runner of this.runners.values()) runner.stop('the worker is shutting down')
     this.runners.clear()
+    this.standby.close()
     this.links.stop()
     this.unroute?.()
     await Promise.all([this.maps.stop(), this.specs.stop(), this.tombstones.stop(), this.workers.stop()])
@@ -469,6 +488,17 @@ export class Worker<S = unknown, M = unknown> {
     const runner = holder ?? (claims.partitionId
       ? this.runners.get(`${claims.worldId}:${claims.partitionId}`)
       : [...this.runners.values()].find((r) => r.options.worldId === claims.worldId && r.options.kind === 'room'))
+    if (claims.standby && !holder) {
+      // Ahead of its entity (`prepare`): parked, nothing spawned, until the entity is handed to us.
+      this.standby.park(conn)
+      return
+    }
+    if (claims.standby && holder?.hasPlayer(claims.playerId)) {
+      // Its entity is here and so is its connection (it came here another way): a second one would
+      // replace it, and with it the entity.
+      refusePlayer(conn, 'already_playing', 'this player is connected here already', performance.now())
+      return
+    }
     if (!runner) {
       refusePlayer(conn, 'not_owner', `this worker does not simulate ${claims.worldId}${claims.partitionId ? `:${claims.partitionId}` : ''}`, performance.now())
       return

@@ -77,6 +77,21 @@ export class WorldView<S> {
     return undefined
   }
 
+  /** Whether the last rebuild shows entity `id` (its own, or a ghost of it). */
+  shows(id: EntityId): boolean {
+    const own = this.own
+    let lo = 0
+    let hi = own.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const v = (own[mid] as Entity<S>).id
+      if (v === id) return true
+      if (v < id) lo = mid + 1
+      else hi = mid - 1
+    }
+    return this.ghost(id) !== undefined
+  }
+
   /** Rebuild rows and index from the current entities (plus ghosts). */
   rebuild(entities: Iterable<Entity<S>>): void {
     const own = this.own

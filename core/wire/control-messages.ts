@@ -38,6 +38,20 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
    * `migrate`) is void.
    */
   z.object({ kind: z.literal(K.STAY), worldId: id }),
+  /**
+   * The player's entity is near a border with another worker's ground and may be handed there:
+   * open a standby connection to `url` now with this ticket (marked standby: the worker there
+   * holds the connection without spawning anything). When the entity is handed over, that worker
+   * sends `join-accepted` on it and the client switches without dialling.
+   */
+  z.object({
+    kind: z.literal(K.PREPARE),
+    url: z.string().min(1).max(2048),
+    ticket: z.string().min(1).max(3072),
+    worldId: id,
+  }),
+  /** The entity walked away from that border: the standby connection to `url` can go. */
+  z.object({ kind: z.literal(K.UNPREPARE), url: z.string().min(1).max(2048), worldId: id }),
   z.object({ kind: z.literal(K.KICK), code: closeCode, reason: z.string().max(1024) }),
   z.object({ kind: z.literal(K.BYE), code: closeCode }),
 ])
@@ -46,6 +60,7 @@ export type ControlMessage = z.infer<typeof controlMessageSchema>
 export type JoinAccepted = Extract<ControlMessage, { kind: 'join-accepted' }>
 export type ControlError = Extract<ControlMessage, { kind: 'error' }>
 export type Migrate = Extract<ControlMessage, { kind: 'migrate' }>
+export type Prepare = Extract<ControlMessage, { kind: 'prepare' }>
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })

@@ -40,6 +40,8 @@ export const Protocol = {
     STAY: 'stay',
     KICK: 'kick',
     BYE: 'bye',
+    PREPARE: 'prepare',
+    UNPREPARE: 'unprepare',
   },
 
   /** Error codes: stable strings on the wire (control `error` messages, HTTP bodies), stable numbers in metrics and logs. */

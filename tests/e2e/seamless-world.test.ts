@@ -13,7 +13,8 @@
  * of several processes are judged); no entity may be lost or appear. At the end every bot's
  * numbered inputs must each have been applied once, in order, by the game (the demo game records
  * the inputs it applied in the entity's state, which travels with it), and no bot may have had to
- * reconnect. The longest gap between snapshots each bot saw is printed and bounded.
+ * reconnect. The longest gap between snapshots each bot saw is printed and bounded. Bots near a
+ * border hold a standby connection to the worker beyond it, and most of their switches happen on it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installNodeWebRTC, installNodeWebSocket } from '../../client/polyfill-node.ts'
@@ -275,11 +276,13 @@ describe('a seamless world across worker processes', () => {
     const handoffs = (await Promise.all(['wa', 'wb'].map((w) => cluster.metric(w, 'tessera_worker_handoffs_in')))).reduce((s, n) => s + n, 0) + (handoffsBeforeDrain[2] ?? 0)
     const longest = gaps.reduce((a, b) => (b.max > a.max ? b : a))
     const migrations = reports.reduce((s, r) => s + (r.stats.migrations ?? 0), 0)
+    const onStandby = reports.reduce((s, r) => s + (r.stats.standbySwitches ?? 0), 0)
+    const adopted = (await Promise.all(['wa', 'wb'].map((w) => cluster.metric(w, 'tessera_worker_standby_adopted')))).reduce((s, n) => s + n, 0)
     const inputs = reports.reduce((s, r) => s + r.stats.inputsSent, 0)
     console.log([
       `seamless-world: ${(RUN_MS / 1000).toFixed(0)} s walk, ${bots.length} bots, ${NPCS} walkers, 3 workers → merge at ${MERGE_AT_MS / 1000} s, drain of wc at ${DRAIN_AT_MS / 1000} s`,
       `  ownership samples ${figures.samples} (${figures.discarded} dropped), entities judged ${figures.settled}, moving while sampled ${figures.unsettled}, owner changes seen ${figures.ownerChanges}`,
-      `  handoffs accepted ${handoffs} (wc's until its drain), bot migrations ${migrations}, inputs applied once ${inputs}`,
+      `  handoffs accepted ${handoffs} (wc's until its drain), bot migrations ${migrations} (${onStandby} on standby connections opened ahead), inputs applied once ${inputs}`,
       `  longest snapshot gap per bot (ms): ${gaps.map((g) => g.max.toFixed(0)).join(', ')}; longest ${longest.max.toFixed(0)} ms, ending ${((longest.at - started) / 1000).toFixed(1)} s into the walk`,
     ].join('\n'))
 
@@ -287,6 +290,10 @@ describe('a seamless world across worker processes', () => {
     expect(figures.samples).toBeGreaterThan(RUN_MS / 1000)
     expect(figures.ownerChanges).toBeGreaterThan(0)
     expect(migrations).toBeGreaterThan(bots.length)
+    // Crossings switch on the standby connection opened ahead; the merge and the drain move whole
+    // partitions at once, and their players by the relay and `migrate`.
+    expect(onStandby).toBeGreaterThan(migrations / 2)
+    expect(adopted).toBeGreaterThan(0)
     // The WebSocket bots crossed between workers too.
     for (const [i, r] of reports.entries()) if (i % 3 === 2) expect({ bot: i, migrated: (r.stats.migrations ?? 0) > 0 }).toEqual({ bot: i, migrated: true })
     if (gaps.some((g) => g.max >= MAX_SNAPSHOT_GAP_MS)) logTails()

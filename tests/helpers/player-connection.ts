@@ -3,19 +3,53 @@
  * way to close it from the client's side.
  */
 import type { TicketClaims } from '../../core/tickets.ts'
+import { decodeControlMessage } from '../../core/wire/control-messages.ts'
+import type { ControlMessage } from '../../core/wire/control-messages.ts'
+import { ControlStream } from '../../core/wire/control-stream.ts'
+import { isDecodeError } from '../../core/wire/errors.ts'
 import { Protocol } from '../../core/wire/protocol.ts'
 import type { ClientConnection } from '../../worker/transport/client-connection.ts'
 
-export function playerConnection(playerId: string, at: { workerId?: string; partitionId?: string } = {}) {
+export function playerConnection(playerId: string, at: { workerId?: string; partitionId?: string | null; standby?: boolean } = {}) {
   const sent: Uint8Array[] = []
   const closers: Array<() => void> = []
+  const state = { open: true, closedWith: undefined as number | undefined }
+  const close = () => {
+    if (!state.open) return
+    state.open = false
+    closers.forEach((c) => c())
+  }
   const conn: ClientConnection<TicketClaims> = {
-    id: `c-${playerId}`, route: at.workerId ?? 'wA', rttMs: undefined, open: true,
-    principal: { playerId, worldId: 'w', workerId: at.workerId ?? 'wA', partitionId: at.partitionId ?? 'p1', roomId: null, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0 },
+    id: `c-${playerId}`, route: at.workerId ?? 'wA', rttMs: undefined,
+    get open() {
+      return state.open
+    },
+    principal: {
+      playerId, worldId: 'w', workerId: at.workerId ?? 'wA', partitionId: at.partitionId === undefined ? 'p1' : at.partitionId, roomId: null,
+      standby: at.standby ?? false, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0,
+    },
     sendRaw: (bytes) => (sent.push(bytes.slice()), true),
     onMessage: () => undefined,
     onClose: (listener) => void closers.push(() => listener('client-closed', undefined)),
-    close: () => undefined,
+    close: (code) => {
+      state.closedWith ??= code
+      close()
+    },
   }
-  return { conn, sent, snapshots: () => sent.filter((b) => b[0] === Protocol.serverOp.SNAPSHOT), close: () => closers.forEach((c) => c()) }
+  /** The control messages sent on it so far, in order (resent frames once). */
+  const controls = (): ControlMessage[] => {
+    const stream = new ControlStream()
+    const out: ControlMessage[] = []
+    for (const b of sent) {
+      if (b[0] !== Protocol.serverOp.CONTROL) continue
+      const payloads = stream.receive(b.subarray(1))
+      if (isDecodeError(payloads)) continue
+      for (const p of payloads) {
+        const m = decodeControlMessage(p)
+        if (!isDecodeError(m)) out.push(m)
+      }
+    }
+    return out
+  }
+  return { conn, sent, state, controls, snapshots: () => sent.filter((b) => b[0] === Protocol.serverOp.SNAPSHOT), close }
 }

@@ -10,6 +10,7 @@ import type { WorkerRecord } from '../../core/records.ts'
 import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Game, Rect } from '../../worker/game/types.ts'
 import { Border } from '../../worker/neighbours/border.ts'
+import type { BorderDeps } from '../../worker/neighbours/border.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
 import { BOUNDS, splitMap } from './test-maps.ts'
 
@@ -28,12 +29,15 @@ export function runner<S, M>(partitionId: 'p1' | 'p2', game: Game<S, M>, border?
 }
 
 /** A worker's border alone: `sent` holds what it queued for other workers; `live` is who has a registration. */
-export function borderOf(workerId: string, map: PartitionMap, runners: AnyRunner[], ghostMargin = 16, live: ReadonlySet<string> = new Set(['wA', 'wB'])) {
+export function borderOf(
+  workerId: string, map: PartitionMap, runners: AnyRunner[], ghostMargin = 16, live: ReadonlySet<string> = new Set(['wA', 'wB']), extra: Partial<BorderDeps> = {},
+) {
   const sent: Array<{ peer: string; frame: NeighbourFrame }> = []
   const border = new Border({
-    workerId, logger: silentLogger(), ghostMargin, clientUrl: 'http://127.0.0.1:1',
+    workerId, logger: silentLogger(), ghostMargin, clientUrl: `http://${workerId}`,
+    ...extra,
     map: () => map,
-    workers: () => new Map([...live].map((id) => [id, {} as WorkerRecord])),
+    workers: () => new Map([...live].map((id) => [id, { id, clientUrl: `http://${id}` } as WorkerRecord])),
     runners: () => runners,
     runner: (_w, p) => runners.find((r) => r.options.partitionId === p),
     sendRemote: (peer, frame) => {
@@ -48,13 +52,13 @@ export function borderOf(workerId: string, map: PartitionMap, runners: AnyRunner
  * wA (p1) and wB (p2) playing `game`. A ghost margin of 2 keeps an entity 6 units into p2 out of
  * the ghost batches: it travels only in offers.
  */
-export function twoWorkers<S, M>(game: Game<S, M>) {
+export function twoWorkers<S, M>(game: Game<S, M>, extra: { wA?: Partial<BorderDeps>; wB?: Partial<BorderDeps> } = {}) {
   const map = splitMap('wA', 1)
   const live = new Set(['wA', 'wB'])
   const onA: AnyRunner[] = []
   const onB: AnyRunner[] = []
-  const a = borderOf('wA', map, onA, 2, live)
-  const b = borderOf('wB', map, onB, 2, live)
+  const a = borderOf('wA', map, onA, 2, live, extra.wA)
+  const b = borderOf('wB', map, onB, 2, live, extra.wB)
   const p1 = runner('p1', game, a.border)
   const p2 = runner('p2', game, b.border)
   onA.push(p1)

@@ -1,7 +1,8 @@
 /**
  * A real `TesseraClient` (geckos.io in Node) walking across the border between two workers of one
- * world (p1 on wA, p2 on wB, both in this process on one ClientTransport): the old worker relays and
- * sends `migrate`, the client switches to wB as the same entity, every input it sent is applied
+ * world (p1 on wA, p2 on wB, both in this process on one ClientTransport), with no standby
+ * connection opened ahead (`standbyNotices: false`, as for a move that comes as a surprise): the
+ * old worker relays and sends `migrate`, the client switches to wB as the same entity, every input it sent is applied
  * exactly once and in order, it never sees its own entity removed nor any entity flicker out and
  * back, and the longest gap between snapshots while crossing is reported (and bounded). A
  * reconnection afterwards goes to the worker the player is on now.
@@ -31,7 +32,8 @@ const walker = walkerGame({ applied, spawnAt: (b) => ({ x: Math.min(Math.max(85,
 describe('a real client migrating between workers', () => {
   const world = new WorkerWorld('/client-migrate/', {
     game: () => walker,
-    worker: { reportIntervalMs: 200, retireGraceMs: 5_000 },
+    // The relay and `migrate` path: no standby connections opened ahead (client-standby has those).
+    worker: { reportIntervalMs: 200, retireGraceMs: 5_000, standbyNotices: false },
     transport: { heartbeatTimeoutMs: 3000 },
   })
   let transport: ClientTransport<TicketClaims>

@@ -3,7 +3,9 @@
  * old connection keeps serving, switches on join-accepted as the same entity, continues the input
  * numbering there, keeps the game's entity stream continuous (no entity removed and added back),
  * stays on the old connection when the new one fails (and tries again), and lets a newer order
- * replace a pending one.
+ * replace a pending one. And standby connections opened on `prepare`, switched to on their
+ * join-accepted (the worker there took the entity in), closed on `unprepare` or when the move went
+ * elsewhere, never doubled by a migrate to the same worker.
  */
 import { describe, expect, it } from 'vitest'
 import { TesseraClient } from '../../client/client.ts'
@@ -32,7 +34,7 @@ interface Dialled {
 }
 
 /** A joined client whose connections are fakes; `refuse` makes the next connects to a port fail. */
-async function joinedClient(options: { migrate?: boolean } = {}) {
+async function joinedClient(options: { migrate?: boolean; standby?: boolean; joinTimeoutMs?: number } = {}) {
   const dialled: Dialled[] = []
   const refuse = new Map<number, number>()
   const connect = async (o: ConnectOptions): Promise<FakeConnection> => {
@@ -46,7 +48,9 @@ async function joinedClient(options: { migrate?: boolean } = {}) {
     return conn
   }
   const client = new TesseraClient({
-    connect, reconnect: { initialMs: 5, maxMs: 20, maxAttempts: 4 }, random: () => 0.5, ...(options.migrate === false ? { migrate: false } : {}),
+    connect, reconnect: { initialMs: 5, maxMs: 20, maxAttempts: 4 }, random: () => 0.5,
+    ...(options.migrate === false ? { migrate: false } : {}), ...(options.standby === false ? { standby: false } : {}),
+    ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
   })
   const log: string[] = []
   const errors: string[] = []
@@ -337,5 +341,144 @@ describe('Migration', () => {
     n.cancel()
     expect(joined?.(session, msg(SELF))).toBeDefined()
     expect(switched).toEqual([SELF])
+  })
+})
+
+function prepare(conn: FakeConnection, ticket = 'standby', url = NEW_URL): void {
+  conn.say({ kind: 'prepare', url, ticket, worldId: 'w' })
+}
+
+describe('TesseraClient standby connections', () => {
+  it('opens a standby connection on prepare and switches on its join-accepted, with no dial at the handoff', async () => {
+    const { client, old, conn, dialled, migrated, log } = await joinedClient({ joinTimeoutMs: 100 })
+    let walking = true
+    client.on('tick', () => {
+      if (walking) client.sendInput({ moveX: 1, moveY: 0 })
+    })
+    old.snapshot(101, [wire(SELF, 1, 1), wire(2, 5, 5)])
+    prepare(old)
+    const standby = (await conn(1)).conn
+    expect(standby.ticket).toBe('standby')
+    expect(client.stats()).toMatchObject({ standbyOpened: 1, migrations: 0 })
+    // Held open, silent, for longer than the join timeout (100 ms) allows a normal connection.
+    const openedAt = performance.now()
+    await eventually('inputs on the old connection', () => old.inputs().length >= 4 && performance.now() - openedAt > 250)
+    expect(standby.open).toBe(true)
+    expect(standby.sent).toEqual([])
+    walking = false
+    const oldPackets = old.inputs().length
+    const acked = carried(old).at(-2) ?? 0
+    old.snapshot(102, [wire(SELF, 2, 1), wire(2, 5, 5)], acked)
+    log.length = 0
+    // The worker there takes the entity in and the standby connection with it.
+    standby.join(SELF, 7000)
+    expect(migrated).toEqual([{ from: OLD_URL, to: NEW_URL, entityId: SELF, worldId: 'r1', partition: null }])
+    expect(client.stats()).toMatchObject({ migrations: 1, standbySwitches: 1 })
+    standby.snapshot(7001, [wire(SELF, 3, 1), wire(2, 5, 5)], acked)
+    expect(old.open).toBe(false)
+    expect(log).toEqual([`~${SELF}`])
+    expect(dialled).toHaveLength(2)
+    // Inputs continue there: what the old one left unacknowledged first, no gap.
+    walking = true
+    await eventually('inputs on the standby connection', () => standby.inputs().length >= 2)
+    walking = false
+    expect(old.inputs().length).toBe(oldPackets)
+    const seqs = [...new Set([...carried(old), ...carried(standby)])].sort((a, b) => a - b)
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => k + 1))
+    expect(Math.min(...carried(standby))).toBe(acked + 1)
+    client.close()
+    expect(standby.open).toBe(false)
+  })
+
+  it('closes the standby on unprepare, keeps it on a repeated prepare, and replaces it on a prepare for elsewhere', async () => {
+    const { client, old, conn, dialled } = await joinedClient()
+    prepare(old)
+    const first = (await conn(1)).conn
+    prepare(old, 'refreshed')
+    await new Promise((r) => setTimeout(r, 20))
+    expect(dialled).toHaveLength(2)
+    expect(first.open).toBe(true)
+    prepare(old, 'to-c', 'http://127.0.0.1:11')
+    const second = await conn(2)
+    expect(first.open).toBe(false)
+    expect(second.port).toBe(11)
+    // An unprepare for another worker changes nothing; for this one, the standby goes.
+    old.say({ kind: 'unprepare', url: NEW_URL, worldId: 'w' })
+    expect(second.conn.open).toBe(true)
+    old.say({ kind: 'unprepare', url: 'http://127.0.0.1:11', worldId: 'w' })
+    expect(second.conn.open).toBe(false)
+    // A late join-accepted on a dropped standby switches nothing.
+    second.conn.join(SELF, 5)
+    expect(client.stats()).toMatchObject({ migrations: 0, standbyOpened: 2 })
+    expect(client.state).toBe('connected')
+    client.close()
+  })
+
+  it('a migrate to where a standby is open waits for it rather than dialling again; if it ends unjoined, dials the order', async () => {
+    const { client, old, conn, dialled, migrated } = await joinedClient()
+    prepare(old)
+    const standby = (await conn(1)).conn
+    migrate(old, 'move')
+    await new Promise((r) => setTimeout(r, 20))
+    expect(dialled).toHaveLength(2)
+    standby.drop('network')
+    const dialledOrder = (await conn(2)).conn
+    expect(dialledOrder.ticket).toBe('move')
+    dialledOrder.join(SELF, 9)
+    expect(migrated).toHaveLength(1)
+    expect(client.stats()).toMatchObject({ migrations: 1, standbySwitches: 0 })
+    client.close()
+  })
+
+  it('a stay voids a move deferred to the standby: nothing is dialled when the wait runs out, the standby stays', async () => {
+    const { client, old, conn, dialled } = await joinedClient({ joinTimeoutMs: 50 })
+    prepare(old)
+    const standby = (await conn(1)).conn
+    migrate(old, 'move')
+    // The entity came back to the old worker before the client could move.
+    old.say({ kind: 'stay', worldId: 'w' })
+    await new Promise((r) => setTimeout(r, 150))
+    expect(dialled).toHaveLength(2)
+    expect(standby.open).toBe(true)
+    // Without the stay, the wait running out dials the order.
+    migrate(old, 'move-again')
+    const dialledOrder = (await conn(2)).conn
+    expect(dialledOrder.ticket).toBe('move-again')
+    expect(standby.open).toBe(false)
+    client.close()
+  })
+
+  it('a migrate elsewhere drops the standby; a standby joining as another entity is refused', async () => {
+    const { client, old, conn } = await joinedClient()
+    prepare(old)
+    const standby = (await conn(1)).conn
+    migrate(old, 'to-c', 'http://127.0.0.1:11')
+    const moving = await conn(2)
+    expect(standby.open).toBe(false)
+    expect(moving.port).toBe(11)
+    moving.conn.join(SELF, 3)
+    prepare(moving.conn, 'back', OLD_URL)
+    const back = (await conn(3)).conn
+    back.join(SELF + 7, 4)
+    expect(back.open).toBe(false)
+    expect(client.self).toBe(SELF)
+    expect(client.stats()).toMatchObject({ migrations: 1, standbySwitches: 0 })
+    client.close()
+  })
+
+  it('a connection lost drops the standby; standby: false ignores prepare', async () => {
+    const { client, old, conn } = await joinedClient()
+    prepare(old)
+    const standby = (await conn(1)).conn
+    old.drop('network')
+    expect(standby.open).toBe(false)
+    await eventually('reconnecting', () => client.state === 'reconnecting')
+    client.close()
+
+    const off = await joinedClient({ standby: false })
+    prepare(off.old)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(off.dialled).toHaveLength(1)
+    off.client.close()
   })
 })

@@ -12,7 +12,9 @@ import type { HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen
 import { judgeOffer } from './machine.ts'
 import { handoffTrace } from './trace.ts'
 import type { HandoffConfig, Verdict } from './machine.ts'
+import type { TicketClaims } from '../../core/tickets.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
+import type { ClientConnection } from '../transport/client-connection.ts'
 import type { EntityExport } from '../simulation.ts'
 import { decodeEntity, fromPendingInput, gameCodecs } from '../neighbours/codec.ts'
 
@@ -36,6 +38,11 @@ export interface ReceiverContext {
   /** Remove and return what the sending side still held for an entity coming back (its inputs). */
   takeRecord(key: string): { buffered: InputRecord[]; heldPending: InputRecord[]; moveOrdered: boolean } | undefined
   signTicket?: (claims: { playerId: string; worldId: string; partitionId: string }) => Promise<string>
+  /**
+   * The player's standby connection parked here, if any (taken: no longer parked). The runner that
+   * takes its entity in adopts it, and no ticket is needed.
+   */
+  takeStandby?: (worldId: string, playerId: string) => ClientConnection<TicketClaims> | undefined
 }
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
@@ -147,7 +154,9 @@ export class HandoffReceiver {
     if (handoffTrace.enabled) handoffTrace.mark(offer.handoffId, 'answered')
     const playerId = offer.session?.playerId
     const signTicket = this.c.signTicket
-    if (verdict.accept && !verdict.duplicate && offer.relayWorker && offer.relayWorker !== this.c.workerId && playerId && signTicket) {
+    // A player whose standby connection was adopted in `take` is here already: no ticket, no move.
+    const adopted = playerId !== undefined && runner?.hasPlayer(playerId) === true
+    if (verdict.accept && !verdict.duplicate && !adopted && offer.relayWorker && offer.relayWorker !== this.c.workerId && playerId && signTicket) {
       // The sender waits for the reply, not for the ticket: signing (its synchronous part alone
       // costs ~0.2 ms, and ~5 ms the first time) starts only once the reply is on the wire. The
       // caller writes the reply when it has handled the frames; the http2 session sends it from a
@@ -194,7 +203,14 @@ export class HandoffReceiver {
     if (relay && relay !== this.c.workerId) this.c.relayedBy.set(k, relay)
     else this.c.relayedBy.delete(k)
     const playerId = x.session?.playerId
-    if (relay !== this.c.workerId || playerId === undefined) return true
+    if (playerId === undefined) return true
+    if (relay !== this.c.workerId) {
+      // Its client opened a standby connection here ahead of the handoff (`prepare`): it becomes
+      // the player's connection now, and the client switches to it on its join-accepted.
+      const standby = relay && !runner.hasPlayer(playerId) ? this.c.takeStandby?.(to.worldId, playerId) : undefined
+      if (standby) runner.addPlayer(standby)
+      return true
+    }
     if (!runner.hasPlayer(playerId)) {
       // Back on the worker holding the player's connection, in another partition: the connection
       // moves to this runner (its next snapshot is a full one).

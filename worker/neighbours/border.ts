@@ -13,6 +13,7 @@ import type { Logger } from '../../core/log.ts'
 import { leafAt, leafInfo, neighbours, ownersOver } from '../../core/partition-map.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
+import type { TicketClaims } from '../../core/tickets.ts'
 import type { InputPacket, InputRecord } from '../../core/wire/input-codec.ts'
 import type { EntityMessage, HandoffOffer, HandoffReply, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
@@ -22,9 +23,11 @@ import { HandoffReceiver } from '../handoff/receiver.ts'
 import { handoffTrace } from '../handoff/trace.ts'
 import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
 import type { EntityExport, Ghost } from '../simulation.ts'
+import type { ClientConnection } from '../transport/client-connection.ts'
 import { encodeEntity, fromPendingInput, gameCodecs, ghostOf, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
 import { localGhost, publishGhosts, routeMessages, withdrawGhosts } from './traffic.ts'
+import { StandbyNotices } from './standby-notices.ts'
 import type { TrafficContext } from './traffic.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
@@ -44,10 +47,19 @@ export interface BorderDeps {
   /** Ghost margin in world units (default 16). */
   ghostMargin: number
   handoff?: Partial<HandoffConfig>
-  /** Signs a ticket for a player handed to this worker, so its client can come here directly. */
-  signTicket?: (claims: { playerId: string; worldId: string; partitionId: string }) => Promise<string>
+  /**
+   * Signs tickets: for a player handed to this worker (so its client can come here directly), and
+   * standby tickets for a neighbour (`prepare`; for this worker when `workerId` is not given).
+   */
+  signTicket?: (claims: { playerId: string; worldId: string; partitionId?: string; workerId?: string; standby?: boolean }) => Promise<string>
+  /** Players near a border with another worker are told to connect there ahead (`prepare`). Default true (with `signTicket`). */
+  standbyNotices?: boolean
+  /** A player's standby connection parked here (`StandbyPool.take`), adopted by the runner taking its entity in. */
+  takeStandby?: (worldId: string, playerId: string) => ClientConnection<TicketClaims> | undefined
   /** This worker's client URL (sent with tickets). */
   clientUrl: string
+  /** Monotonic ms, for the standby notices' delays. Default `performance.now`. */
+  now?: () => number
 }
 
 /** Sender-side record of one entity that left, or is leaving, one of our partitions. */
@@ -200,6 +212,8 @@ export class Border implements RunnerBorder {
   /** What ghost publishing and message routing need from us. */
   private readonly traffic: TrafficContext
   private readonly receiver: HandoffReceiver
+  /** Advance notice of handoffs to players connected here (with a signing key). */
+  readonly notices: StandbyNotices | undefined
 
   constructor(private readonly deps: BorderDeps) {
     this.config = { ...DEFAULT_HANDOFF, ...deps.handoff }
@@ -228,7 +242,23 @@ export class Border implements RunnerBorder {
         return o ? { buffered: o.buffered, heldPending: o.held?.session?.pending ?? [], moveOrdered: o.moveOrdered === true } : undefined
       },
       ...(deps.signTicket ? { signTicket: deps.signTicket } : {}),
+      ...(deps.takeStandby ? { takeStandby: deps.takeStandby } : {}),
     })
+    const sign = deps.signTicket
+    this.notices = sign && deps.standbyNotices !== false
+      ? new StandbyNotices({
+          workerId: deps.workerId, margin: deps.ghostMargin, logger: deps.logger,
+          map: (worldId) => deps.map(worldId),
+          workers: () => deps.workers(),
+          sign: (c) => sign({ ...c, standby: true }),
+          send: (worldId, playerId, message) => {
+            for (const r of deps.runners()) {
+              if (r.options.worldId === worldId && r.hasPlayer(playerId)) return r.sendControl(playerId, message)
+            }
+          },
+          now: deps.now ?? (() => performance.now()),
+        })
+      : undefined
   }
 
   /**
@@ -327,6 +357,7 @@ export class Border implements RunnerBorder {
       this.offer(r)
     }
     withdrawGhosts(this.traffic, live)
+    this.notices?.update(this.deps.runners())
     for (const k of this.unencodable.keys()) if (!live.has(k)) this.unencodable.delete(k)
     const workers = this.deps.workers()
     for (const [k, o] of this.outs) {

@@ -1,0 +1,214 @@
+/**
+ * Standby connections, worker side, with two borders in one test (wA runs p1 west of x = 100, wB
+ * runs p2 east; ghost margin 2): a player connected to wA whose entity comes within the margin of
+ * wB's ground is told `prepare` (a standby ticket for wB); the standby connection parked at wB
+ * becomes the player's connection the moment wB takes the entity in (join-accepted as that entity,
+ * then snapshots), and no `migrate` is ordered. Walking away from the border for a second sends
+ * `unprepare`. A handoff that finds no standby parked falls back to the relay and `migrate`.
+ */
+import { describe, expect, it } from 'vitest'
+import type { ControlMessage } from '../../core/wire/control-messages.ts'
+import { isDecodeError } from '../../core/wire/errors.ts'
+import { Protocol } from '../../core/wire/protocol.ts'
+import { SnapshotReceiver } from '../../core/wire/snapshot-receiver.ts'
+import { createDemoGame } from '../../worker/game/demo.ts'
+import { UNPREPARE_AFTER_MS, nearestPeer } from '../../worker/neighbours/standby-notices.ts'
+import { StandbyPool } from '../../worker/standby-pool.ts'
+import { playerConnection } from '../helpers/player-connection.ts'
+import { twoWorkers } from '../helpers/two-borders.ts'
+
+type Claims = { playerId: string; worldId: string; partitionId?: string; workerId?: string; standby?: boolean }
+
+/** Two workers whose tickets are their claims in JSON; wB parks standby connections. */
+function standbyWorld() {
+  const signed: Array<{ by: string; claims: Claims }> = []
+  const sign = (by: string) => async (claims: Claims) => {
+    signed.push({ by, claims })
+    return JSON.stringify(claims)
+  }
+  const pools = { wA: new StandbyPool(10), wB: new StandbyPool(10) }
+  const clock = { now: 0 }
+  const deps = (id: 'wA' | 'wB') => ({ signTicket: sign(id), takeStandby: (w: string, p: string) => pools[id].take(w, p), now: () => clock.now })
+  const w = twoWorkers(createDemoGame({ walkerSpeed: [0, 0] }), { wA: deps('wA'), wB: deps('wB') })
+  /** A tick on both workers, then the signing promises settle. */
+  const step = async () => {
+    w.step()
+    await new Promise((r) => setImmediate(r))
+    clock.now += 50
+  }
+  return { ...w, signed, pools, clock, step }
+}
+
+const kinds = (messages: ControlMessage[]) => messages.map((m) => m.kind)
+
+function place(w: ReturnType<typeof standbyWorld>, runner: 'p1' | 'p2', id: number, x: number): void {
+  const e = w[runner].sim.entity(id) as { x: number; y: number } | undefined
+  if (!e) throw new Error(`entity ${id} is not in ${runner}`)
+  e.x = x
+  e.y = 50
+}
+
+describe('the nearest foreign border', () => {
+  const borders = new Map([
+    ['wB', [{ axis: 'x' as const, at: 100, from: 0, to: 100 }]],
+    ['wC', [{ axis: 'y' as const, at: 100, from: 0, to: 100 }]],
+  ])
+
+  it('is the closest within the margin, measured across the border or past its end', () => {
+    expect(nearestPeer(50, 50, borders, 16)).toBeUndefined()
+    expect(nearestPeer(90, 50, borders, 16)).toBe('wB')
+    expect(nearestPeer(50, 95, borders, 16)).toBe('wC')
+    // Near the corner: whichever border is nearer.
+    expect(nearestPeer(97, 90, borders, 16)).toBe('wB')
+    expect(nearestPeer(90, 97, borders, 16)).toBe('wC')
+    // Past the end of wB's segment (y > 100) by more than the margin: not near it.
+    expect(nearestPeer(99, 120, new Map([['wB', borders.get('wB') ?? []]]), 16)).toBeUndefined()
+    expect(nearestPeer(99, 110, new Map([['wB', borders.get('wB') ?? []]]), 16)).toBe('wB')
+  })
+})
+
+describe('a player walking towards another worker', () => {
+  it('is told to connect there ahead; its standby connection is adopted at the handoff, with no migrate', async () => {
+    const w = standbyWorld()
+    const alice = playerConnection('alice')
+    w.p1.addPlayer(alice.conn)
+    const id = w.p1.sim.playerEntity('alice') as number
+    place(w, 'p1', id, 60)
+    await w.step()
+    await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted'])
+
+    // Within the margin (2) of wB's ground: a prepare with a standby ticket for wB, signed by wA.
+    place(w, 'p1', id, 98.5)
+    await w.step()
+    const prepare = alice.controls().find((m) => m.kind === 'prepare')
+    expect(prepare).toMatchObject({ kind: 'prepare', url: 'http://wB', worldId: 'w' })
+    expect(JSON.parse((prepare as { ticket: string }).ticket)).toEqual({ playerId: 'alice', worldId: 'w', workerId: 'wB', standby: true })
+    // Once: staying near the border sends nothing more.
+    for (let t = 0; t < 5; t++) await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare'])
+
+    // Its client connects there: parked, nothing spawned.
+    const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true })
+    w.pools.wB.park(standby.conn)
+    expect(w.p2.sim.playerEntity('alice')).toBeUndefined()
+    expect(standby.sent).toHaveLength(0)
+
+    // It steps back out of the margin for a moment (no ghost of it at wB any more: wB's view of the
+    // last step does not show it when it arrives), then crosses in one stride: wB takes the entity
+    // in and the standby connection with it.
+    place(w, 'p1', id, 60)
+    for (let t = 0; t < 3; t++) await w.step()
+    place(w, 'p1', id, 110)
+    let adoptedAt: number | undefined
+    for (let t = 0; t < 6 && adoptedAt === undefined; t++) {
+      await w.step()
+      if (w.p2.hasPlayer('alice')) adoptedAt = t
+    }
+    expect(adoptedAt).toBeDefined()
+    expect(w.copies(id)).toEqual(['p2'])
+    expect(standby.controls()[0]).toMatchObject({ kind: 'join-accepted', entityId: id, worldId: 'w', partition: 'p2' })
+    expect(w.pools.wB.stats).toMatchObject({ parked: 1, adopted: 1 })
+    // Snapshots from wB from the next step on, its own entity in each (a client starts its view
+    // afresh on the new connection: a first snapshot without it would remove it).
+    const before = standby.snapshots().length
+    await w.step()
+    expect(standby.snapshots().length).toBe(before + 1)
+    const receiver = new SnapshotReceiver()
+    for (const bytes of standby.snapshots()) {
+      const r = receiver.receive(bytes)
+      if (isDecodeError(r) || r.kind !== 'applied') throw new Error('a snapshot that does not decode')
+      expect(receiver.entity(id), `entity ${id} in the snapshot of tick ${r.tick}`).toBeDefined()
+    }
+
+    // No ticket for a move was signed and no migrate ordered: the client is moving already.
+    for (let t = 0; t < 5; t++) await w.step()
+    expect(w.signed.filter((s) => s.claims.standby !== true)).toEqual([])
+    expect(kinds(alice.controls())).not.toContain('migrate')
+    // wA relays until its client closes the old connection; then only wB has anything of alice.
+    expect(w.p1.sim.isRelay('alice')).toBe(true)
+    alice.close()
+    await w.step()
+    expect(w.p1.sim.playerEntity('alice')).toBeUndefined()
+    expect(w.p2.sim.playerEntity('alice')).toBe(id)
+    expect(w.copies(id)).toEqual(['p2'])
+
+    // Back near the border, wB tells it about wA in turn (on the adopted connection).
+    place(w, 'p2', id, 101)
+    await w.step()
+    expect(standby.controls().filter((m) => m.kind === 'prepare')).toEqual([expect.objectContaining({ url: 'http://wA' })])
+
+    // Out of the margin for a second: unprepare (not before).
+    place(w, 'p2', id, 150)
+    await w.step()
+    const outAt = w.clock.now
+    while (w.clock.now - outAt < UNPREPARE_AFTER_MS - 100) await w.step()
+    expect(kinds(standby.controls())).not.toContain('unprepare')
+    for (let t = 0; t < 4; t++) await w.step()
+    expect(standby.controls().filter((m) => m.kind === 'unprepare')).toEqual([{ kind: 'unprepare', url: 'http://wA', worldId: 'w' }])
+  })
+
+  it('without a standby parked, the handoff falls back to the relay and a migrate with a ticket', async () => {
+    const w = standbyWorld()
+    const alice = playerConnection('alice')
+    w.p1.addPlayer(alice.conn)
+    const id = w.p1.sim.playerEntity('alice') as number
+    place(w, 'p1', id, 110)
+    for (let t = 0; t < 6; t++) await w.step()
+    expect(w.copies(id)).toEqual(['p2'])
+    expect(w.p2.hasPlayer('alice')).toBe(false)
+    expect(w.p1.sim.isRelay('alice')).toBe(true)
+    expect(w.signed.filter((s) => s.claims.standby !== true).map((s) => s.by)).toEqual(['wB'])
+    expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
+  })
+
+  it('a player whose prepared worker leaves the cluster is told to drop the standby connection', async () => {
+    const w = standbyWorld()
+    const alice = playerConnection('alice')
+    w.p1.addPlayer(alice.conn)
+    const id = w.p1.sim.playerEntity('alice') as number
+    place(w, 'p1', id, 98.5)
+    await w.step()
+    expect(alice.controls().filter((m) => m.kind === 'prepare')).toHaveLength(1)
+    // wB leaves the cluster (its registration ends): nothing to prepare for any more.
+    w.live.delete('wB')
+    for (let t = 0; t < 25; t++) await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare', 'unprepare'])
+  })
+})
+
+describe('the standby pool', () => {
+  it('keeps one connection per player (the newest), refuses past its limit, and hands over only open ones', () => {
+    const pool = new StandbyPool(2)
+    const a1 = playerConnection('a', { workerId: 'wB', standby: true })
+    const a2 = playerConnection('a', { workerId: 'wB', standby: true })
+    const b = playerConnection('b', { workerId: 'wB', standby: true })
+    const c = playerConnection('c', { workerId: 'wB', standby: true })
+    pool.park(a1.conn)
+    pool.park(a2.conn)
+    expect(a1.state).toMatchObject({ open: false, closedWith: Protocol.closeCode.replaced })
+    pool.park(b.conn)
+    pool.park(c.conn)
+    expect(pool.size).toBe(2)
+    expect(c.controls()).toEqual([expect.objectContaining({ kind: 'error', code: 'busy' })])
+    // A client that closes while parked is forgotten.
+    b.close()
+    expect(pool.size).toBe(1)
+    expect(pool.take('w', 'b')).toBeUndefined()
+    expect(pool.take('w', 'a')).toBe(a2.conn)
+    expect(pool.take('w', 'a')).toBeUndefined()
+    expect(pool.stats).toMatchObject({ parked: 3, adopted: 1, closed: 1, refused: 1, replaced: 1 })
+  })
+
+  it('closes everything parked when the worker stops, and refuses what comes after', () => {
+    const pool = new StandbyPool(5)
+    const a = playerConnection('a', { workerId: 'wB', standby: true })
+    pool.park(a.conn)
+    pool.close()
+    expect(a.state).toMatchObject({ open: false, closedWith: Protocol.closeCode.going_away })
+    const late = playerConnection('b', { workerId: 'wB', standby: true })
+    pool.park(late.conn)
+    expect(late.controls()).toEqual([expect.objectContaining({ kind: 'error', code: 'shutting_down' })])
+    expect(pool.size).toBe(0)
+  })
+})

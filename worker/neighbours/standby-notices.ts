@@ -1,0 +1,180 @@
+/**
+ * Advance notice of a handoff, on the owner's side: a player connected here whose entity walks
+ * within the ghost margin of a border with another worker's partition is told where it may go next
+ * (`prepare`, over the reliable control stream), with a standby ticket for that worker, while it is
+ * still on our ground. Its client opens that connection at once; the other worker parks it
+ * (`StandbyPool`) and adopts it the moment it takes the entity in, so the client switches on the
+ * handoff without dialling. The old worker relays only until the client closes its old connection.
+ *
+ * One notice per player: the worker whose border is nearest. A player who walks out of every such
+ * margin, and stays out for `UNPREPARE_AFTER_MS`, is told `unprepare` (its client closes the
+ * standby connection); one who lingers gets a fresh ticket every `REFRESH_MS`, so a standby
+ * connection that dropped can be opened again. Nothing here decides ownership: a standby that is
+ * never adopted costs one idle connection, and a handoff that finds none falls back to the relay
+ * and `migrate`.
+ */
+import type { Logger } from '../../core/log.ts'
+import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
+import { neighbours } from '../../core/partition-map.ts'
+import type { WorkerRecord } from '../../core/records.ts'
+import type { ControlMessage } from '../../core/wire/control-messages.ts'
+import type { PartitionRunner } from '../partition-runner.ts'
+
+type AnyRunner = PartitionRunner<unknown, unknown>
+
+/** Out of every margin this long before the standby connection is given up. */
+export const UNPREPARE_AFTER_MS = 1_000
+/** A lingering player's notice is sent again (fresh ticket) this often; tickets live 30 s. */
+export const REFRESH_MS = 20_000
+
+export interface StandbyNoticeDeps {
+  workerId: string
+  /** Within this distance of a border (the ghost margin). */
+  margin: number
+  map(worldId: string): PartitionMap | undefined
+  /** Live workers by id (their client URLs). */
+  workers(): ReadonlyMap<string, WorkerRecord>
+  /** A standby ticket for `workerId`. */
+  sign(claims: { playerId: string; worldId: string; workerId: string }): Promise<string>
+  /** A control message to the player, on whichever runner here holds its connection now. */
+  send(worldId: string, playerId: string, message: ControlMessage): void
+  logger: Logger
+  now(): number
+}
+
+export interface StandbyNoticeStats {
+  /** `prepare` messages sent (refreshes included). */
+  prepares: number
+  unprepares: number
+}
+
+interface Notice {
+  worldId: string
+  playerId: string
+  peer: string
+  url: string
+  /** When the last ticket was signed or failed to be (undefined while it is being signed). */
+  sentAt: number | undefined
+  /** A `prepare` went to the client. */
+  sent: boolean
+  /** Since when the entity is out of every margin (undefined while inside one). */
+  outsideSince: number | undefined
+  /** The last sweep that saw its player connected here with its entity. */
+  seen: number
+}
+
+/**
+ * The peer whose border (x, y) is nearest, within `margin` (distance across the border, or past a
+ * segment's end), or undefined when none is that close.
+ */
+export function nearestPeer(x: number, y: number, borders: ReadonlyMap<string, readonly BorderSegment[]>, margin: number): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const [peer, segments] of borders) {
+    for (const b of segments) {
+      const across = Math.abs((b.axis === 'x' ? x : y) - b.at)
+      const along = b.axis === 'x' ? y : x
+      const past = along < b.from ? b.from - along : along > b.to ? along - b.to : 0
+      const d = Math.max(across, past)
+      if (d <= margin && d < bestDistance) {
+        best = peer
+        bestDistance = d
+      }
+    }
+  }
+  return best
+}
+
+export class StandbyNotices {
+  private readonly notices = new Map<string, Notice>()
+  private sweep = 0
+  readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0 }
+
+  constructor(private readonly deps: StandbyNoticeDeps) {}
+
+  /** Notices outstanding (sent or being signed). */
+  get size(): number {
+    return this.notices.size
+  }
+
+  /** Once per tick, after the step: look at every player connected to one of `runners`. */
+  update(runners: Iterable<AnyRunner>): void {
+    const sweep = ++this.sweep
+    const now = this.deps.now()
+    const workers = this.deps.workers()
+    for (const r of runners) {
+      if (r.options.kind !== 'world' || r.retiring || r.players === 0) continue
+      const map = this.deps.map(r.options.worldId)
+      if (!map) continue
+      const borders = foreignBorders(map, r.options.partitionId, this.deps.workerId, workers)
+      for (const playerId of r.playerIds()) {
+        if (r.sim.isRelay(playerId)) continue
+        const id = r.sim.playerEntity(playerId)
+        const e = id === undefined ? undefined : r.sim.entity(id)
+        if (!e) continue
+        const k = `${r.options.worldId}:${playerId}`
+        const peer = borders.size === 0 ? undefined : nearestPeer(e.x, e.y, borders, this.deps.margin)
+        const notice = this.notices.get(k)
+        if (notice) notice.seen = sweep
+        if (peer !== undefined) {
+          const url = workers.get(peer)?.clientUrl
+          if (url === undefined) continue
+          if (notice === undefined || notice.peer !== peer || notice.url !== url) {
+            // Nearer another worker now (a corner): the standby connection there replaces this one.
+            if (notice) this.withdraw(k, notice)
+            this.prepare(k, r.options.worldId, playerId, peer, url, sweep, false)
+          } else {
+            notice.outsideSince = undefined
+            if (notice.sentAt !== undefined && now - notice.sentAt >= REFRESH_MS) this.prepare(k, r.options.worldId, playerId, peer, url, sweep, notice.sent)
+          }
+        } else if (notice) {
+          notice.outsideSince ??= now
+          if (now - notice.outsideSince >= UNPREPARE_AFTER_MS) this.withdraw(k, notice)
+        }
+      }
+    }
+    // Players no longer here (gone, or their entity handed on: the client closes what it no longer
+    // needs when it switches) are forgotten without a message.
+    for (const [k, n] of this.notices) if (n.seen !== sweep) this.notices.delete(k)
+  }
+
+  /** Sign a ticket for `peer` and send it; `sent`: an earlier `prepare` for the same peer went already. */
+  private prepare(k: string, worldId: string, playerId: string, peer: string, url: string, sweep: number, sent: boolean): void {
+    const notice: Notice = { worldId, playerId, peer, url, sentAt: undefined, sent, outsideSince: undefined, seen: sweep }
+    this.notices.set(k, notice)
+    this.deps.sign({ playerId, worldId, workerId: peer }).then(
+      (ticket) => {
+        if (this.notices.get(k) !== notice) return
+        notice.sentAt = this.deps.now()
+        notice.sent = true
+        this.stats.prepares++
+        this.deps.send(worldId, playerId, { kind: 'prepare', url, ticket, worldId })
+      },
+      (err: unknown) => {
+        // Tried again at the next refresh rather than every tick.
+        notice.sentAt = this.deps.now()
+        this.deps.logger.warn({ err, playerId, peer }, 'could not sign a standby ticket')
+      },
+    )
+  }
+
+  private withdraw(k: string, notice: Notice): void {
+    this.notices.delete(k)
+    // A prepare still being signed is never sent (the notice is no longer current).
+    if (!notice.sent) return
+    this.stats.unprepares++
+    this.deps.send(notice.worldId, notice.playerId, { kind: 'unprepare', url: notice.url, worldId: notice.worldId })
+  }
+}
+
+/** A partition's borders with other live workers' partitions, by owner. */
+function foreignBorders(map: PartitionMap, partitionId: string, self: string, workers: ReadonlyMap<string, WorkerRecord>): Map<string, BorderSegment[]> {
+  const out = new Map<string, BorderSegment[]>()
+  for (const nb of neighbours(map, partitionId)) {
+    if (nb.owner === null || nb.owner === self || !workers.has(nb.owner)) continue
+    const list = out.get(nb.owner)
+    if (list) list.push(nb.border)
+    else out.set(nb.owner, [nb.border])
+  }
+  return out
+}
