@@ -21,8 +21,13 @@
  * throwaway etcd member (a store two processes can share): the workers then no longer wait for each
  * other's ticks, garbage collections and the players' snapshot decoding on one event loop.
  *
+ * With --clients webrtc, the players are the player library itself (`TesseraClient` over geckos.io
+ * data channels, in this process): they open standby connections when told (`prepare`), switch
+ * worker at each handoff, and the gap figures are those a game would see, switches included
+ * (`standby_switches`, `migrations`). In-memory players (the default) never switch: wA relays them.
+ *
  * Flags: --bots (20), --seconds (10, measured after --warmup, 2), --hz (20), extra --npcs (100),
- * --processes (1 or 2), --json.
+ * --processes (1 or 2), --clients (memory or webrtc), --json.
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -40,6 +45,9 @@ import { workerOptions } from '../../worker/options.ts'
 import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
+import { TesseraClient } from '../../client/client.ts'
+import { installNodeWebRTC } from '../../client/polyfill-node.ts'
+import { issueTicket } from '../../core/tickets.ts'
 import { DirectPlayer } from './lib/direct-player.ts'
 import { decompose, startProcessTrace } from './lib/handoff-trace.ts'
 import type { ProcessTrace } from './lib/handoff-trace.ts'
@@ -136,6 +144,63 @@ async function serveWorkerB(p: ChildParams): Promise<void> {
   send({ type: 'ready' })
 }
 
+/** One pacing player, whichever kind. */
+interface Pacer {
+  playerId: string
+  /** performance.now() of every snapshot applied. */
+  arrivals: number[]
+  /** Its entity's x in world units, once seen. */
+  x(): number | undefined
+  walk(moveX: number): void
+  /** Inputs sent so far (the last sequence number). */
+  sent(): number
+  migrations(): number
+  standbySwitches(): number
+  orderedToMove(): boolean
+  close(): void
+}
+
+function memoryPacer(p: DirectPlayer): Pacer {
+  return {
+    playerId: p.conn.principal.playerId,
+    arrivals: p.arrivals,
+    x: () => {
+      const me = p.joinedEntity === undefined ? undefined : p.receiver.entity(p.joinedEntity)
+      return me ? me.x / 16 : undefined
+    },
+    walk: (moveX) => p.walk(moveX),
+    sent: () => p.seq,
+    migrations: () => 0,
+    standbySwitches: () => 0,
+    orderedToMove: () => p.control.some((m) => m.kind === 'migrate'),
+    close: () => p.close(),
+  }
+}
+
+/** A `TesseraClient` joined to wA; `walk` sets the input its next client tick sends. */
+async function clientPacer(playerId: string, wA: Worker, privateKey: CryptoKey): Promise<Pacer> {
+  const client = new TesseraClient({ trackEntities: false, alignTicks: true, reconnect: false })
+  const arrivals: number[] = []
+  let ordered = false
+  client.on('snapshot', () => arrivals.push(performance.now()))
+  client.on('control', (m) => {
+    if (m.kind === 'migrate') ordered = true
+  })
+  const ticket = await issueTicket(privateKey, { playerId, worldId: 'w', workerId: 'wA', partitionId: 'p1', kid: 'k' })
+  await client.joinWithTicket({ url: wA.addresses.clientUrl, ticket })
+  return {
+    playerId,
+    arrivals,
+    x: () => client.selfPosition()?.x,
+    walk: (moveX) => client.sendInput({ moveX, moveY: 0 }),
+    sent: () => client.stats().inputsSent,
+    migrations: () => client.stats().migrations ?? 0,
+    standbySwitches: () => client.stats().standbySwitches ?? 0,
+    orderedToMove: () => ordered,
+    close: () => client.close(),
+  }
+}
+
 async function run(flags: BenchFlags): Promise<BenchResult> {
   const bots = flags.bots ?? 20
   const seconds = flags.seconds ?? 10
@@ -143,7 +208,10 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   const npcs = Number(flags.extra['npcs'] ?? 100)
   const processes = Number(flags.extra['processes'] ?? 1)
   const warmup = Number(flags.extra['warmup'] ?? 2)
+  const clients = String(flags.extra['clients'] ?? 'memory')
   if (processes !== 1 && processes !== 2) throw new Error('--processes must be 1 or 2')
+  if (clients !== 'memory' && clients !== 'webrtc') throw new Error('--clients must be memory or webrtc')
+  if (clients === 'webrtc') installNodeWebRTC()
   const keys = scopedKeys(PREFIX)
   // Stage stamps, ticks, collections and event-loop delay (see lib/handoff-trace.ts).
   const trace = startProcessTrace(processes === 2 ? 'wA' : 'both')
@@ -197,7 +265,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       await sleep(5)
     }
   }
-  const players: DirectPlayer[] = []
+  const players: Pacer[] = []
   let stopTicker = () => undefined as void
   try {
     for (const w of workers) await w.start()
@@ -214,17 +282,20 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     await until('partitions and link', async () => wA.runner('w', 'p1') !== undefined && (await statsB()).partitions.includes('w:p2') && wA.links.connected().includes('wB'))
     const p1 = wA.runner('w', 'p1')
     for (let i = 0; i < bots; i++) {
+      if (clients === 'webrtc') {
+        players.push(await clientPacer(`bot${i}`, wA, privateKey))
+        continue
+      }
       const p = new DirectPlayer({ playerId: `bot${i}`, worldId: 'w', workerId: 'wA', partitionId: 'p1' })
       p1?.addPlayer(p.conn)
-      players.push(p)
+      players.push(memoryPacer(p))
     }
-    await until('first snapshots', () => players.every((p) => p.snapshots > 0))
+    await until('first snapshots', () => players.every((p) => p.arrivals.length > 0))
     const entitiesAtStart = (await settled()).reduce((n, st) => n + st.entities, 0)
     const direction = players.map(() => 1)
     stopTicker = startTicker(hz, () => {
       players.forEach((p, i) => {
-        const me = p.joinedEntity === undefined ? undefined : p.receiver.entity(p.joinedEntity)
-        const x = me ? me.x / 16 : BORDER
+        const x = p.x() ?? BORDER
         if (x > BORDER + REACH) direction[i] = -1
         if (x < BORDER - REACH) direction[i] = 1
         p.walk(direction[i] ?? 1)
@@ -248,16 +319,16 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     }
     const [endA, endB] = await settled()
     let inputsLost = 0
-    for (const p of players) {
-      const id = p.conn.principal.playerId
-      inputsLost += Math.max(0, p.seq - (endA.owners[id] ?? endB.owners[id] ?? 0))
-    }
+    for (const p of players) inputsLost += Math.max(0, p.sent() - (endA.owners[p.playerId] ?? endB.owners[p.playerId] ?? 0))
     const latency = summarize([...endA.handoffMs.slice(skipA), ...endB.handoffMs.slice(skipB)])
     const cold = summarize([...endA.handoffMs.slice(0, skipA), ...endB.handoffMs.slice(0, skipB)])
     const gap = summarize(gaps)
     const stages = decompose([trace.collect(), ...(await traceB())], performance.timeOrigin + measureFrom)
     return {
-      params: { bots, seconds, warmup, hz, npcs, store: etcd ? 'etcd' : 'memory', workers: 2, processes, transport: 'in-memory player connections, gRPC between workers' },
+      params: {
+        bots, seconds, warmup, hz, npcs, store: etcd ? 'etcd' : 'memory', workers: 2, processes, clients,
+        transport: `${clients === 'webrtc' ? 'player library over geckos.io' : 'in-memory player connections'}, gRPC between workers`,
+      },
       metrics: {
         handoffs: endA.handoffsOut + endB.handoffsOut,
         measured_handoffs: endA.handoffMs.length - skipA + endB.handoffMs.length - skipB,
@@ -269,10 +340,12 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         tick_ms: 1000 / hz,
         inputs_lost: inputsLost,
         entities_lost: entitiesAtStart - endA.entities - endB.entities,
+        migrations: players.reduce((n, p) => n + p.migrations(), 0),
+        standby_switches: players.reduce((n, p) => n + p.standbySwitches(), 0),
         // Where the handoff time goes, stage by stage (handoffs made while measuring).
         ...stages.metrics,
       },
-      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; migrate messages sent ${players.filter((p) => p.control.some((m) => m.kind === 'migrate')).length} of ${bots} players`, ...stages.notes],
+      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; players ordered to move by migrate ${players.filter((p) => p.orderedToMove()).length} of ${bots}`, ...stages.notes],
     }
   } finally {
     trace.stop()
