@@ -23,6 +23,8 @@ export interface RunnerBorder {
   relayInput(runner: PartitionRunner<never, never>, playerId: string, packet: InputPacket): void
   /** A relayed player closed its connection here. */
   relayClosed(runner: PartitionRunner<never, never>, playerId: string, entityId: number): void
+  /** Whether another worker still holds a connection of this entity's player and relays it here. */
+  relayedElsewhere(worldId: string, entityId: number): boolean
 }
 
 /**
@@ -247,6 +249,13 @@ export class PartitionRunner<S, M> {
     this.links.delete(playerId)
     const relayed = this.sim.isRelay(playerId)
     const entityId = this.sim.playerEntity(playerId)
+    if (!relayed && entityId !== undefined && this.options.border?.relayedElsewhere(this.options.worldId, entityId) === true) {
+      // Its client's older connection, on the worker that relays it, is still open (this one, a
+      // standby or a migration's, closed before the client switched, or before it let the old one
+      // go): the player plays on through the relay. Its entity goes when that connection closes.
+      this.options.onPlayer?.('left', binding.claims)
+      return
+    }
     this.sim.removePlayer(playerId)
     if (relayed && entityId !== undefined) this.options.border?.relayClosed(this as unknown as PartitionRunner<never, never>, playerId, entityId)
     this.options.onPlayer?.('left', binding.claims)

@@ -148,6 +148,48 @@ describe('a player walking towards another worker', () => {
     expect(standby.controls().filter((m) => m.kind === 'unprepare')).toEqual([{ kind: 'unprepare', url: 'http://wA', worldId: 'w' }])
   })
 
+  it('an adopted standby connection that drops before the client switched leaves the player on its relay', async () => {
+    const w = standbyWorld()
+    const alice = playerConnection('alice')
+    w.p1.addPlayer(alice.conn)
+    const id = w.p1.sim.playerEntity('alice') as number
+    place(w, 'p1', id, 98.5)
+    await w.step()
+    const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true })
+    w.pools.wB.park(standby.conn)
+    place(w, 'p1', id, 110)
+    for (let t = 0; t < 4; t++) await w.step()
+    expect(w.p2.hasPlayer('alice')).toBe(true)
+    // The new connection drops before its client took it: the entity stays, served through wA.
+    standby.close()
+    await w.step()
+    expect(w.p2.sim.playerEntity('alice')).toBe(id)
+    expect(w.p1.sim.isRelay('alice')).toBe(true)
+    const before = alice.snapshots().length
+    for (let t = 0; t < 3; t++) await w.step()
+    expect(alice.snapshots().length).toBe(before + 3)
+    // Its last connection closes: now the player leaves.
+    alice.close()
+    await w.step()
+    expect(w.p2.sim.playerEntity('alice')).toBeUndefined()
+    expect(w.copies(id)).toEqual([])
+  })
+
+  it('a player relayed by a worker whose registration ended leaves with that worker', async () => {
+    const w = standbyWorld()
+    const alice = playerConnection('alice')
+    w.p1.addPlayer(alice.conn)
+    const id = w.p1.sim.playerEntity('alice') as number
+    place(w, 'p1', id, 110)
+    for (let t = 0; t < 4; t++) await w.step()
+    expect(w.p2.sim.playerEntity('alice')).toBe(id)
+    expect(w.p1.sim.isRelay('alice')).toBe(true)
+    // wA dies: no RelayClosed will ever come; wB lets the player go instead of keeping its entity.
+    w.live.delete('wA')
+    w.b.afterTick()
+    expect(w.p2.sim.playerEntity('alice')).toBeUndefined()
+  })
+
   it('without a standby parked, the handoff falls back to the relay and a migrate with a ticket', async () => {
     const w = standbyWorld()
     const alice = playerConnection('alice')

@@ -357,6 +357,7 @@ export class Border implements RunnerBorder {
       this.offer(r)
     }
     withdrawGhosts(this.traffic, live)
+    this.dropDeadRelays()
     this.notices?.update(this.deps.runners())
     for (const k of this.unencodable.keys()) if (!live.has(k)) this.unencodable.delete(k)
     const workers = this.deps.workers()
@@ -378,6 +379,30 @@ export class Border implements RunnerBorder {
     if (!o) return
     if (o.phase.phase === 'offering') o.buffered.push(...packet.inputs)
     else if (o.phase.phase === 'forwarding') this.forward(o, packet.inputs)
+  }
+
+  /**
+   * Entities whose player's connection was relayed by a worker whose registration has ended: that
+   * connection died with it (no `RelayClosed` will come). A player with no connection here either
+   * leaves, as it would had the connection closed.
+   */
+  private dropDeadRelays(): void {
+    if (this.relayedBy.size === 0) return
+    const workers = this.deps.workers()
+    for (const [k, relay] of this.relayedBy) {
+      if (relay === this.deps.workerId || workers.has(relay)) continue
+      this.relayedBy.delete(k)
+      const at = k.lastIndexOf(':')
+      const worldId = k.slice(0, at)
+      const id = Number(k.slice(at + 1))
+      const r = this.runnerOwning(worldId, id)
+      const playerId = r?.sim.entity(id)?.playerId
+      if (r && playerId != null && !r.hasPlayer(playerId)) r.sim.removePlayer(playerId)
+    }
+  }
+
+  relayedElsewhere(worldId: string, entityId: number): boolean {
+    return this.relayedBy.has(key(worldId, entityId))
   }
 
   relayClosed(runner: PartitionRunner<never, never>, playerId: string, entityId: number): void {
