@@ -26,6 +26,8 @@ export interface TicketRequest {
    * an entity until the player's entity is handed to that worker (`prepare`).
    */
   standby?: boolean
+  /** Who signed it, when a worker did (`iss`): a standby connection's worker tells it when it parks one. */
+  issuer?: string
   /** Lifetime; default 30 s. */
   ttlSeconds?: number
   /** Key id of the signing key, echoed in the JWT header so workers pick the matching public key. */
@@ -42,6 +44,8 @@ export interface TicketClaims {
   roomId: string | null
   /** Held until the player's entity arrives, never spawning one (see `TicketRequest.standby`). */
   standby: boolean
+  /** The worker that signed it, if one did (see `TicketRequest.issuer`). */
+  issuer: string | null
   /** Unique ticket id, for logs and single-use checks. */
   ticketId: string
   /** Issued-at and expiry, seconds since the epoch. */
@@ -78,6 +82,7 @@ const claimsSchema = z.object({
   pid: z.string().min(1).max(256).optional(),
   rid: z.string().min(1).max(256).optional(),
   sby: z.literal(true).optional(),
+  iss: z.string().min(1).max(256).optional(),
   jti: z.string().min(1).max(64),
   iat: z.number(),
   exp: z.number(),
@@ -91,6 +96,7 @@ export async function issueTicket(privateKey: CryptoKey, req: TicketRequest): Pr
   if (req.partitionId !== undefined) payload.pid = req.partitionId
   if (req.roomId !== undefined) payload.rid = req.roomId
   if (req.standby === true) payload.sby = true
+  if (req.issuer !== undefined) payload.iss = req.issuer
   return new SignJWT(payload)
     .setProtectedHeader({ alg: ALG, kid: req.kid, typ: 'JWT' })
     .setSubject(req.playerId)
@@ -136,6 +142,7 @@ export async function verifyTicket(publicKeys: PublicKeys, token: string, option
     partitionId: c.pid ?? null,
     roomId: c.rid ?? null,
     standby: c.sby === true,
+    issuer: c.iss ?? null,
     ticketId: c.jti,
     issuedAt: c.iat,
     expiresAt: c.exp,

@@ -60,6 +60,12 @@ export const workerOptionsSchema = z.object({
    * switches at the handoff without dialling. Default true.
    */
   standbyNotices: opt.bool().default(true),
+  /**
+   * A partition given to another worker is shipped whole once its players' standby connections
+   * wait there, or after this long (ms) at most; 0 ships at once (its players are then relayed and
+   * sent `migrate`). Default 500.
+   */
+  transferHoldMs: opt.int().min(0).default(500),
   /** Standby connections this worker holds at most (one per player); more are refused as `busy`. Default 2000. */
   maxStandbyConnections: opt.int().min(0).default(2000),
   seed: opt.int().default(1),

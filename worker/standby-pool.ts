@@ -49,8 +49,8 @@ export class StandbyPool {
     return this.parkedConns.has(key(worldId, playerId))
   }
 
-  /** Hold a standby connection. A newer one of the same player replaces the older. */
-  park(conn: Conn): void {
+  /** Hold a standby connection (true), or refuse it. A newer one of the same player replaces the older. */
+  park(conn: Conn): boolean {
     const { worldId, playerId } = conn.principal
     const k = key(worldId, playerId)
     const previous = this.parkedConns.get(k)
@@ -58,7 +58,7 @@ export class StandbyPool {
       this.stats.refused++
       const why = this.stopped ? 'this worker is stopping' : 'too many standby connections here'
       refusePlayer(conn, this.stopped ? 'shutting_down' : 'busy', why, this.now())
-      return
+      return false
     }
     if (previous !== undefined) {
       this.parkedConns.delete(k)
@@ -72,6 +72,7 @@ export class StandbyPool {
       this.parkedConns.delete(k)
       this.stats.closed++
     })
+    return true
   }
 
   /** The player's parked connection, handed over (no longer parked), if it is still open. */

@@ -138,10 +138,11 @@ export class Worker<S = unknown, M = unknown> {
       ...(signer
         ? {
             signTicket: (c: { playerId: string; worldId: string; partitionId?: string; workerId?: string; standby?: boolean }) =>
-              issueTicket(signer.privateKey, { ...c, workerId: c.workerId ?? options.id, kid: signer.kid }),
+              issueTicket(signer.privateKey, { ...c, workerId: c.workerId ?? options.id, kid: signer.kid, ...(c.standby ? { issuer: options.id } : {}) }),
           }
         : {}),
       standbyNotices: options.standbyNotices,
+      transferHoldMs: options.transferHoldMs,
       takeStandby: (worldId, playerId) => this.standby.take(worldId, playerId),
     })
     this.reporter = new LoadReporter({
@@ -490,7 +491,11 @@ export class Worker<S = unknown, M = unknown> {
       : [...this.runners.values()].find((r) => r.options.worldId === claims.worldId && r.options.kind === 'room'))
     if (claims.standby && !holder) {
       // Ahead of its entity (`prepare`): parked, nothing spawned, until the entity is handed to us.
-      this.standby.park(conn)
+      // The worker that sent the player here hears of it (a partition it ships whole waits for this).
+      if (this.standby.park(conn) && claims.issuer && claims.issuer !== this.id) {
+        this.links.send(claims.issuer, { frame: { $case: 'standbyParked', value: { worldId: claims.worldId, playerId: claims.playerId } } })
+        this.links.flush()
+      }
       return
     }
     if (claims.standby && holder?.hasPlayer(claims.playerId)) {

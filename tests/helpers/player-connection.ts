@@ -26,7 +26,7 @@ export function playerConnection(playerId: string, at: { workerId?: string; part
     },
     principal: {
       playerId, worldId: 'w', workerId: at.workerId ?? 'wA', partitionId: at.partitionId === undefined ? 'p1' : at.partitionId, roomId: null,
-      standby: at.standby ?? false, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0,
+      standby: at.standby ?? false, issuer: null, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0,
     },
     sendRaw: (bytes) => (sent.push(bytes.slice()), true),
     onMessage: () => undefined,

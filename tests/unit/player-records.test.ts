@@ -13,7 +13,7 @@ const keys = scopedKeys('/pr/')
 afterAll(() => store.close())
 
 const claims = (playerId: string, roomId: string | null): TicketClaims => ({
-  playerId, worldId: roomId ?? 'lobby', workerId: 'w1', partitionId: roomId ? null : 'p3', roomId, standby: false,
+  playerId, worldId: roomId ?? 'lobby', workerId: 'w1', partitionId: roomId ? null : 'p3', roomId, standby: false, issuer: null,
   ticketId: 't', issuedAt: 0, expiresAt: 0,
 })
 

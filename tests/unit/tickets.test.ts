@@ -26,6 +26,21 @@ describe('tickets', async () => {
     expect(claims.expiresAt - claims.issuedAt).toBe(30)
   })
 
+  it('carries a standby ticket\'s mark and its signing worker; a plain ticket has neither', async () => {
+    const plain = await verifyTicket(publicKeys, await issueTicket(keys.privateKey, base), { workerId: 'worker-a' })
+    expect(plain).toMatchObject({ standby: false, issuer: null })
+    const { partitionId: _, ...noPartition } = base
+    const standby = await verifyTicket(publicKeys, await issueTicket(keys.privateKey, { ...noPartition, standby: true, issuer: 'worker-b' }), { workerId: 'worker-a' })
+    expect(standby).toMatchObject({ playerId: 'alice', workerId: 'worker-a', partitionId: null, standby: true, issuer: 'worker-b' })
+    // A forged standby mark breaks the signature like any other claim.
+    const token = await issueTicket(keys.privateKey, base)
+    const [h, p, sig] = token.split('.')
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>
+    claims.sby = true
+    const tampered = [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), sig].join('.')
+    expect(await verifyTicket(publicKeys, tampered, { workerId: 'worker-a' })).toMatchObject({ code: 'bad_ticket' })
+  })
+
   it('refuses a forged ticket (other key, tampered payload, junk) as bad_ticket', async () => {
     const other = await generateTicketKeys()
     const forged = await issueTicket(other.privateKey, base)

@@ -27,7 +27,7 @@ import type { ClientConnection } from '../transport/client-connection.ts'
 import { encodeEntity, fromPendingInput, gameCodecs, ghostOf, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
 import { localGhost, publishGhosts, routeMessages, withdrawGhosts } from './traffic.ts'
-import { StandbyNotices } from './standby-notices.ts'
+import { StandbyNotices, TRANSFER_HOLD_MS } from './standby-notices.ts'
 import type { TrafficContext } from './traffic.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
@@ -60,6 +60,11 @@ export interface BorderDeps {
   clientUrl: string
   /** Monotonic ms, for the standby notices' delays. Default `performance.now`. */
   now?: () => number
+  /**
+   * A partition shipped whole waits up to this long for its players' standby connections at the
+   * new owner (`StandbyNotices.holdTransfer`). Default `TRANSFER_HOLD_MS` (500).
+   */
+  transferHoldMs?: number
 }
 
 /** Sender-side record of one entity that left, or is leaving, one of our partitions. */
@@ -257,6 +262,7 @@ export class Border implements RunnerBorder {
             }
           },
           now: deps.now ?? (() => performance.now()),
+          transferHoldMs: deps.transferHoldMs ?? TRANSFER_HOLD_MS,
         })
       : undefined
   }
@@ -440,7 +446,10 @@ export class Border implements RunnerBorder {
     const candidates = this.candidates
     candidates.length = 0
     const rect = r.options.rect
-    for (const e of r.sim.allEntities()) if (r.retiring || outsideBy(rect, e) > this.config.hysteresis) candidates.push(e)
+    // A retiring runner's players are told where their entities go first; the partition is
+    // shipped once their standby connections wait there (or the hold runs out).
+    const holding = r.retiring && this.notices !== undefined && this.notices.holdTransfer(r, (x, y) => this.targetFor(r, map, { x, y })?.owner)
+    if (!holding) for (const e of r.sim.allEntities()) if (r.retiring || outsideBy(rect, e) > this.config.hysteresis) candidates.push(e)
     // Unanswered offers per peer worker, to keep each under the bound (offers to ourselves take
     // no link and are answered at the next tick boundary).
     const waiting = new Map<string, number>()
@@ -509,7 +518,7 @@ export class Border implements RunnerBorder {
     }
   }
 
-  private targetFor(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { ref: Ref; owner: string } | undefined {
+  private targetFor(r: AnyRunner, map: PartitionMap, e: { x: number; y: number }): { ref: Ref; owner: string } | undefined {
     const leaf = r.retiring ? this.successorLeaf(r, map, e) : leafAt(map, clampPoint(map.bounds, e))
     if (!leaf?.owner) return undefined
     // Only to a live worker (or ourselves): an offer to nobody would hold the entity frozen.
@@ -526,7 +535,7 @@ export class Border implements RunnerBorder {
    * so the entity goes straight to the owner of the ground it stands on now, even if it walked off
    * the old rectangle while it waited for its turn (offers are paced per peer).
    */
-  private successorLeaf(r: AnyRunner, map: PartitionMap, e: Entity<unknown>): { id: string; owner: string | null; epoch: number } | undefined {
+  private successorLeaf(r: AnyRunner, map: PartitionMap, e: { x: number; y: number }): { id: string; owner: string | null; epoch: number } | undefined {
     const own = leafInfo(map, r.options.partitionId)?.leaf
     return own ?? leafAt(map, clampPoint(map.bounds, e))
   }
@@ -728,6 +737,10 @@ export class Border implements RunnerBorder {
       case 'message':
         this.messageIn(f.value)
         return
+      case 'standbyParked': {
+        this.notices?.parked(f.value.worldId, f.value.playerId, from)
+        return
+      }
       case 'relayClosed': {
         const { to, entityId, playerId } = f.value
         if (!to) return

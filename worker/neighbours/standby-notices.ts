@@ -22,6 +22,11 @@ import type { PartitionRunner } from '../partition-runner.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
 
+/**
+ * A partition about to be shipped whole (its ground given to another worker) waits at most this
+ * long for its players' standby connections at the new owner. Default of `transferHoldMs`.
+ */
+export const TRANSFER_HOLD_MS = 500
 /** Out of every margin this long before the standby connection is given up. */
 export const UNPREPARE_AFTER_MS = 1_000
 /** A lingering player's notice is sent again (fresh ticket) this often; tickets live 30 s. */
@@ -40,6 +45,8 @@ export interface StandbyNoticeDeps {
   send(worldId: string, playerId: string, message: ControlMessage): void
   logger: Logger
   now(): number
+  /** See `TRANSFER_HOLD_MS`; 0 ships at once (its players are then relayed and sent `migrate`). */
+  transferHoldMs: number
 }
 
 export interface StandbyNoticeStats {
@@ -61,6 +68,8 @@ interface Notice {
   outsideSince: number | undefined
   /** The last sweep that saw its player connected here with its entity. */
   seen: number
+  /** The peer said the standby connection is parked there (`StandbyParked`). */
+  parked: boolean
 }
 
 /**
@@ -87,6 +96,8 @@ export function nearestPeer(x: number, y: number, borders: ReadonlyMap<string, r
 
 export class StandbyNotices {
   private readonly notices = new Map<string, Notice>()
+  /** Retiring runners holding their shipment for their players' standby connections: since when. */
+  private readonly holds = new Map<string, number>()
   private sweep = 0
   readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0 }
 
@@ -102,8 +113,18 @@ export class StandbyNotices {
     const sweep = ++this.sweep
     const now = this.deps.now()
     const workers = this.deps.workers()
+    const live = new Set<string>()
     for (const r of runners) {
-      if (r.options.kind !== 'world' || r.retiring || r.players === 0) continue
+      live.add(r.key)
+      if (r.options.kind !== 'world' || r.players === 0) continue
+      if (r.retiring) {
+        // Its notices are `holdTransfer`'s now: kept as they are.
+        for (const playerId of r.playerIds()) {
+          const notice = this.notices.get(`${r.options.worldId}:${playerId}`)
+          if (notice) notice.seen = sweep
+        }
+        continue
+      }
       const map = this.deps.map(r.options.worldId)
       if (!map) continue
       const borders = foreignBorders(map, r.options.partitionId, this.deps.workerId, workers)
@@ -136,11 +157,52 @@ export class StandbyNotices {
     // Players no longer here (gone, or their entity handed on: the client closes what it no longer
     // needs when it switches) are forgotten without a message.
     for (const [k, n] of this.notices) if (n.seen !== sweep) this.notices.delete(k)
+    for (const k of this.holds.keys()) if (!live.has(k)) this.holds.delete(k)
+  }
+
+  /** `StandbyParked` from `at`: the standby connection it was told to open is ready there. */
+  parked(worldId: string, playerId: string, at: string): void {
+    const notice = this.notices.get(`${worldId}:${playerId}`)
+    if (notice?.peer === at) notice.parked = true
+  }
+
+  /**
+   * A retiring runner about to ship its partition whole: each player connected to it, with its
+   * entity here, is told about the worker that takes that entity (`successor`), as if it stood at
+   * a border with it. True while the shipment should wait: until every such player's standby
+   * connection is parked there, or `transferHoldMs` after the first call for this runner.
+   */
+  holdTransfer(r: AnyRunner, successor: (x: number, y: number) => string | undefined): boolean {
+    const holdMs = this.deps.transferHoldMs
+    if (holdMs <= 0 || r.players === 0) return false
+    const now = this.deps.now()
+    const since = this.holds.get(r.key) ?? now
+    this.holds.set(r.key, since)
+    if (now - since >= holdMs) return false
+    const workers = this.deps.workers()
+    let waiting = false
+    for (const playerId of r.playerIds()) {
+      if (r.sim.isRelay(playerId)) continue
+      const id = r.sim.playerEntity(playerId)
+      const e = id === undefined ? undefined : r.sim.entity(id)
+      const peer = e && successor(e.x, e.y)
+      const url = peer === undefined || peer === this.deps.workerId ? undefined : workers.get(peer)?.clientUrl
+      if (url === undefined || peer === undefined) continue
+      const k = `${r.options.worldId}:${playerId}`
+      const notice = this.notices.get(k)
+      if (notice === undefined || notice.peer !== peer || notice.url !== url) {
+        if (notice) this.withdraw(k, notice)
+        this.prepare(k, r.options.worldId, playerId, peer, url, this.sweep, false)
+        waiting = true
+      } else if (!notice.parked) waiting = true
+    }
+    return waiting
   }
 
   /** Sign a ticket for `peer` and send it; `sent`: an earlier `prepare` for the same peer went already. */
   private prepare(k: string, worldId: string, playerId: string, peer: string, url: string, sweep: number, sent: boolean): void {
-    const notice: Notice = { worldId, playerId, peer, url, sentAt: undefined, sent, outsideSince: undefined, seen: sweep }
+    const parked = this.notices.get(k)?.parked === true && sent
+    const notice: Notice = { worldId, playerId, peer, url, sentAt: undefined, sent, outsideSince: undefined, seen: sweep, parked }
     this.notices.set(k, notice)
     this.deps.sign({ playerId, worldId, workerId: peer }).then(
       (ticket) => {

@@ -37,7 +37,7 @@ export class DirectPlayer {
 
   constructor(claims: Pick<TicketClaims, 'playerId' | 'worldId' | 'workerId'> & { partitionId?: string }) {
     const principal: TicketClaims = {
-      ...claims, partitionId: claims.partitionId ?? null, roomId: null, standby: false, ticketId: `direct-${claims.playerId}`, issuedAt: 0, expiresAt: 0,
+      ...claims, partitionId: claims.partitionId ?? null, roomId: null, standby: false, issuer: null, ticketId: `direct-${claims.playerId}`, issuedAt: 0, expiresAt: 0,
     }
     this.link = new MemoryConnection(`direct-${claims.playerId}`, principal, (bytes) => this.receive(bytes))
     this.conn = this.link.conn

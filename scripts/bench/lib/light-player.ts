@@ -45,7 +45,7 @@ export class LightPlayer {
     seed: number,
   ) {
     this.random = seededRandom(seed)
-    const principal: TicketClaims = { ...claims, roomId: null, standby: false, ticketId: `light-${claims.playerId}`, issuedAt: 0, expiresAt: 0 }
+    const principal: TicketClaims = { ...claims, roomId: null, standby: false, issuer: null, ticketId: `light-${claims.playerId}`, issuedAt: 0, expiresAt: 0 }
     this.link = new MemoryConnection(`light-${claims.playerId}`, principal, (bytes) => this.receive(bytes))
     this.conn = this.link.conn
   }

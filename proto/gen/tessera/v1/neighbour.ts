@@ -46,6 +46,7 @@ export interface NeighbourFrame {
     | { $case: "relayClosed"; value: RelayClosed }
     | { $case: "relayMoved"; value: RelayMoved }
     | { $case: "transfer"; value: PartitionTransfer }
+    | { $case: "standbyParked"; value: StandbyParked }
     | undefined;
 }
 
@@ -125,6 +126,17 @@ export interface HandoffOffer {
  */
 export interface PartitionTransfer {
   offers: HandoffOffer[];
+}
+
+/**
+ * A player's standby connection (opened on a `prepare` the receiver sent it, with a standby ticket
+ * it signed) is parked at the sender, ready to be adopted when the player's entity arrives. A
+ * partition about to be shipped whole waits for these (a bounded time) so its players switch at
+ * the transfer without a relay.
+ */
+export interface StandbyParked {
+  worldId: string;
+  playerId: string;
 }
 
 export interface PendingInput {
@@ -359,6 +371,9 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "transfer":
         PartitionTransfer.encode(message.frame.value, writer.uint32(74).fork()).join();
         break;
+      case "standbyParked":
+        StandbyParked.encode(message.frame.value, writer.uint32(82).fork()).join();
+        break;
     }
     return writer;
   },
@@ -448,6 +463,14 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
             message.frame = { $case: "transfer", value: PartitionTransfer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.frame = { $case: "standbyParked", value: StandbyParked.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -488,6 +511,10 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
         ? { $case: "relayMoved", value: RelayMoved.fromJSON(object.relay_moved) }
         : isSet(object.transfer)
         ? { $case: "transfer", value: PartitionTransfer.fromJSON(object.transfer) }
+        : isSet(object.standbyParked)
+        ? { $case: "standbyParked", value: StandbyParked.fromJSON(object.standbyParked) }
+        : isSet(object.standby_parked)
+        ? { $case: "standbyParked", value: StandbyParked.fromJSON(object.standby_parked) }
         : undefined,
     };
   },
@@ -512,6 +539,8 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       obj.relayMoved = RelayMoved.toJSON(message.frame.value);
     } else if (message.frame?.$case === "transfer") {
       obj.transfer = PartitionTransfer.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "standbyParked") {
+      obj.standbyParked = StandbyParked.toJSON(message.frame.value);
     }
     return obj;
   },
@@ -573,6 +602,12 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "transfer": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "transfer", value: PartitionTransfer.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "standbyParked": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "standbyParked", value: StandbyParked.fromPartial(object.frame.value) };
         }
         break;
       }
@@ -1456,6 +1491,99 @@ export const PartitionTransfer: MessageFns<PartitionTransfer> = {
   fromPartial<I extends Exact<DeepPartial<PartitionTransfer>, I>>(object: I): PartitionTransfer {
     const message = createBasePartitionTransfer();
     message.offers = object.offers?.map((e) => HandoffOffer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStandbyParked(): StandbyParked {
+  return { worldId: "", playerId: "" };
+}
+
+export const StandbyParked: MessageFns<StandbyParked> = {
+  encode(message: StandbyParked, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.worldId !== "") {
+      writer.uint32(10).string(message.worldId);
+    }
+    if (message.playerId !== "") {
+      writer.uint32(18).string(message.playerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StandbyParked {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStandbyParked();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.worldId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.playerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StandbyParked {
+    return {
+      worldId: isSet(object.worldId)
+        ? globalThis.String(object.worldId)
+        : isSet(object.world_id)
+        ? globalThis.String(object.world_id)
+        : "",
+      playerId: isSet(object.playerId)
+        ? globalThis.String(object.playerId)
+        : isSet(object.player_id)
+        ? globalThis.String(object.player_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StandbyParked): unknown {
+    const obj: any = {};
+    if (message.worldId !== "") {
+      obj.worldId = message.worldId;
+    }
+    if (message.playerId !== "") {
+      obj.playerId = message.playerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StandbyParked>, I>>(base?: I): StandbyParked {
+    return StandbyParked.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StandbyParked>, I>>(object: I): StandbyParked {
+    const message = createBaseStandbyParked();
+    message.worldId = object.worldId ?? "";
+    message.playerId = object.playerId ?? "";
     return message;
   },
 };
