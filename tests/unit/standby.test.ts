@@ -41,6 +41,16 @@ function standbyWorld() {
 
 const kinds = (messages: ControlMessage[]) => messages.map((m) => m.kind)
 
+/** The standby world with alice connected to wA (p1), her entity `id` placed at x. */
+function aliceAt(x: number) {
+  const w = standbyWorld()
+  const alice = playerConnection('alice')
+  w.p1.addPlayer(alice.conn)
+  const id = w.p1.sim.playerEntity('alice') as number
+  place(w, 'p1', id, x)
+  return { w, alice, id }
+}
+
 function place(w: ReturnType<typeof standbyWorld>, runner: 'p1' | 'p2', id: number, x: number): void {
   const e = w[runner].sim.entity(id) as { x: number; y: number } | undefined
   if (!e) throw new Error(`entity ${id} is not in ${runner}`)
@@ -69,11 +79,7 @@ describe('the nearest foreign border', () => {
 
 describe('a player walking towards another worker', () => {
   it('is told to connect there ahead; its standby connection is adopted at the handoff, with no migrate', async () => {
-    const w = standbyWorld()
-    const alice = playerConnection('alice')
-    w.p1.addPlayer(alice.conn)
-    const id = w.p1.sim.playerEntity('alice') as number
-    place(w, 'p1', id, 60)
+    const { w, alice, id } = aliceAt(60)
     await w.step()
     await w.step()
     expect(kinds(alice.controls())).toEqual(['join-accepted'])
@@ -149,11 +155,7 @@ describe('a player walking towards another worker', () => {
   })
 
   it('an adopted standby connection that drops before the client switched leaves the player on its relay', async () => {
-    const w = standbyWorld()
-    const alice = playerConnection('alice')
-    w.p1.addPlayer(alice.conn)
-    const id = w.p1.sim.playerEntity('alice') as number
-    place(w, 'p1', id, 98.5)
+    const { w, alice, id } = aliceAt(98.5)
     await w.step()
     const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true })
     w.pools.wB.park(standby.conn)
@@ -176,11 +178,7 @@ describe('a player walking towards another worker', () => {
   })
 
   it('a player relayed by a worker whose registration ended leaves with that worker', async () => {
-    const w = standbyWorld()
-    const alice = playerConnection('alice')
-    w.p1.addPlayer(alice.conn)
-    const id = w.p1.sim.playerEntity('alice') as number
-    place(w, 'p1', id, 110)
+    const { w, id } = aliceAt(110)
     for (let t = 0; t < 4; t++) await w.step()
     expect(w.p2.sim.playerEntity('alice')).toBe(id)
     expect(w.p1.sim.isRelay('alice')).toBe(true)
@@ -191,11 +189,7 @@ describe('a player walking towards another worker', () => {
   })
 
   it('without a standby parked, the handoff falls back to the relay and a migrate with a ticket', async () => {
-    const w = standbyWorld()
-    const alice = playerConnection('alice')
-    w.p1.addPlayer(alice.conn)
-    const id = w.p1.sim.playerEntity('alice') as number
-    place(w, 'p1', id, 110)
+    const { w, alice, id } = aliceAt(110)
     for (let t = 0; t < 6; t++) await w.step()
     expect(w.copies(id)).toEqual(['p2'])
     expect(w.p2.hasPlayer('alice')).toBe(false)
@@ -205,11 +199,7 @@ describe('a player walking towards another worker', () => {
   })
 
   it('a player whose prepared worker leaves the cluster is told to drop the standby connection', async () => {
-    const w = standbyWorld()
-    const alice = playerConnection('alice')
-    w.p1.addPlayer(alice.conn)
-    const id = w.p1.sim.playerEntity('alice') as number
-    place(w, 'p1', id, 98.5)
+    const { w, alice } = aliceAt(98.5)
     await w.step()
     expect(alice.controls().filter((m) => m.kind === 'prepare')).toHaveLength(1)
     // wB leaves the cluster (its registration ends): nothing to prepare for any more.
