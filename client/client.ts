@@ -29,7 +29,7 @@ import { TesseraClientError, endError, toClientError } from './errors.ts'
 import type { InputLane } from './input-lane.ts'
 import { laneCounterKeys } from './input-lane.ts'
 import { Migration } from './migration.ts'
-import { backoffDelay, decideAfterEnd, defaultBackoff, ticketExpiresAt } from './reconnect.ts'
+import { backoffDelay, decideAfterEnd, defaultBackoff, ticketExpiresAt, ticketWorker } from './reconnect.ts'
 import type { BackoffOptions } from './reconnect.ts'
 import { Session } from './session.ts'
 import type { PlayerInput, SessionCounters, SessionEnd, SessionHandlers } from './session.ts'
@@ -143,6 +143,8 @@ export class TesseraClient {
   private session: Session | undefined
   /** Where `session` is connected. */
   private sessionUrl = ''
+  /** The worker `session` is connected to (`placeOf`: workers of one process share a URL). */
+  private sessionPlace = ''
   /** The session left by a migration, kept until the new one's first snapshot. */
   private retiring: Session | undefined
   private retiringTimer: ReturnType<typeof setTimeout> | undefined
@@ -306,6 +308,7 @@ export class TesseraClient {
         created: (session) => {
           this.session = session
           this.sessionUrl = grant.url
+          this.sessionPlace = placeOf(grant.url, grant.ticket)
         },
         joined: (_session, msg) => {
           if (reconnect) this.reconnects++
@@ -405,7 +408,7 @@ export class TesseraClient {
         if (msg.kind === 'migrate') this.beginMigration(msg)
         else if (msg.kind === 'stay') this.abandonMigration()
         else if (msg.kind === 'prepare') this.openStandby(msg)
-        else if (msg.kind === 'unprepare' && this.standby?.url === msg.url) this.dropStandby()
+        else if (msg.kind === 'unprepare' && this.standby?.place === `${msg.url}#${msg.workerId}`) this.dropStandby()
       },
       snapshot: (result, fresh) => {
         const session = get()
@@ -449,8 +452,11 @@ export class TesseraClient {
     const self = this.accepted?.entityId
     const session = this.session
     if (this.options.migrate === false || self === undefined || !session || this.is('closed')) return
+    // A move to where the session is already: a second connection there would replace the first.
+    const place = placeOf(order.url, order.ticket)
+    if (place === this.sessionPlace) return
     const standby = this.standby
-    if (standby?.url === order.url && standby.order === undefined) {
+    if (standby?.place === place && standby.order === undefined) {
       standby.order = order
       standby.fallback = setTimeout(() => {
         if (this.standby !== standby) return
@@ -509,7 +515,7 @@ export class TesseraClient {
    * The old session stays open until then (its relayed snapshots keep the view fresh), or at most
    * `migrateOverlapMs`.
    */
-  private switchTo(next: Session, msg: JoinAccepted, order: { url: string }): void {
+  private switchTo(next: Session, msg: JoinAccepted, order: { url: string; ticket: string }): void {
     const old = this.session
     this.migration?.cancel()
     this.migration = undefined
@@ -522,6 +528,7 @@ export class TesseraClient {
     next.restartView()
     const from = this.sessionUrl
     this.sessionUrl = order.url
+    this.sessionPlace = placeOf(order.url, order.ticket)
     this.accepted = msg
     this.migrations++
     this.startTicking(msg.tickRate)
@@ -539,11 +546,13 @@ export class TesseraClient {
     const self = this.accepted?.entityId
     const session = this.session
     if (this.options.migrate === false || this.options.standby === false || self === undefined || !session || this.is('closed')) return
-    if (this.standby?.url === order.url) return
+    // Already there, or about to be: one connection to a worker at a time.
+    const place = placeOf(order.url, order.ticket)
+    if (this.standby?.place === place || this.sessionPlace === place) return
     // Already moving there the other way: the migration's connection is the one to keep.
-    if (this.migration?.pending === true && this.migration.order.url === order.url) return
+    if (this.migration?.pending === true && placeOf(this.migration.order.url, this.migration.order.ticket) === place) return
     this.dropStandby()
-    const standby: Standby = { url: order.url, abort: new AbortController(), session: undefined, order: undefined, fallback: undefined }
+    const standby: Standby = { place, abort: new AbortController(), session: undefined, order: undefined, fallback: undefined }
     this.standby = standby
     this.standbyOpened++
     this.openSession({ url: order.url, ticket: order.ticket }, {
@@ -717,13 +726,19 @@ export class TesseraClient {
 
 /** A standby connection opened after `prepare`, until it joins (and becomes the session) or is dropped. */
 interface Standby {
-  url: string
+  /** Where it is connected (`placeOf`). */
+  place: string
   abort: AbortController
   /** Set once the connection is open. */
   session: Session | undefined
   /** A `migrate` to the same worker that arrived meanwhile: dialled if the standby ends unjoined. */
   order: Migrate | undefined
   fallback: ReturnType<typeof setTimeout> | undefined
+}
+
+/** A worker's address and id: workers of one process share the address, the ticket names the worker. */
+function placeOf(url: string, ticket: string): string {
+  return `${url}#${ticketWorker(ticket) ?? ''}`
 }
 
 /** `http://host:port` → geckos' separate origin and port. */

@@ -70,12 +70,26 @@ export function decideAfterEnd(end: SessionEnd, rejoin: boolean): EndDecision {
 
 /** The `exp` claim of a JWT ticket in ms since the epoch, read without verifying (only the worker can). */
 export function ticketExpiresAt(ticket: string): number | undefined {
+  const exp = ticketClaim(ticket, 'exp')
+  return typeof exp === 'number' ? exp * 1000 : undefined
+}
+
+/**
+ * The worker a ticket is for (its `wrk` claim), if readable. Workers of one process share its
+ * address, so a worker is its URL and this id together.
+ */
+export function ticketWorker(ticket: string): string | undefined {
+  const wrk = ticketClaim(ticket, 'wrk')
+  return typeof wrk === 'string' ? wrk : undefined
+}
+
+/** One claim of a JWT's payload, read without verifying it (the worker verifies). */
+function ticketClaim(ticket: string, name: string): unknown {
   const payload = ticket.split('.')[1]
   if (payload === undefined) return undefined
   try {
     const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='))
-    const exp: unknown = (JSON.parse(json) as Record<string, unknown>)['exp']
-    return typeof exp === 'number' ? exp * 1000 : undefined
+    return (JSON.parse(json) as Record<string, unknown>)[name]
   } catch {
     return undefined
   }

@@ -50,8 +50,11 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
     ticket: z.string().min(1).max(3072),
     worldId: id,
   }),
-  /** The entity walked away from that border: the standby connection to `url` can go. */
-  z.object({ kind: z.literal(K.UNPREPARE), url: z.string().min(1).max(2048), worldId: id }),
+  /**
+   * The entity walked away from that border: the standby connection to worker `workerId` at `url`
+   * can go (workers of one process share a URL).
+   */
+  z.object({ kind: z.literal(K.UNPREPARE), url: z.string().min(1).max(2048), workerId: id, worldId: id }),
   z.object({ kind: z.literal(K.KICK), code: closeCode, reason: z.string().max(1024) }),
   z.object({ kind: z.literal(K.BYE), code: closeCode }),
 ])

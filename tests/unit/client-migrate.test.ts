@@ -392,25 +392,44 @@ describe('TesseraClient standby connections', () => {
 
   it('closes the standby on unprepare, keeps it on a repeated prepare, and replaces it on a prepare for elsewhere', async () => {
     const { client, old, conn, dialled } = await joinedClient()
-    prepare(old)
+    // Workers are told apart by address and id together: wB and wC share an address (one process).
+    const forB = jwt({ wrk: 'wB' })
+    prepare(old, forB)
     const first = (await conn(1)).conn
-    prepare(old, 'refreshed')
+    prepare(old, jwt({ wrk: 'wB', jti: 'refreshed' }))
     await new Promise((r) => setTimeout(r, 20))
     expect(dialled).toHaveLength(2)
     expect(first.open).toBe(true)
-    prepare(old, 'to-c', 'http://127.0.0.1:11')
+    const forC = jwt({ wrk: 'wC' })
+    prepare(old, forC)
     const second = await conn(2)
     expect(first.open).toBe(false)
-    expect(second.port).toBe(11)
-    // An unprepare for another worker changes nothing; for this one, the standby goes.
-    old.say({ kind: 'unprepare', url: NEW_URL, worldId: 'w' })
+    expect(second.conn.ticket).toBe(forC)
+    // An unprepare for another worker (at the same address, or elsewhere) changes nothing; for this one, the standby goes.
+    old.say({ kind: 'unprepare', url: NEW_URL, workerId: 'wB', worldId: 'w' })
+    old.say({ kind: 'unprepare', url: OLD_URL, workerId: 'wC', worldId: 'w' })
     expect(second.conn.open).toBe(true)
-    old.say({ kind: 'unprepare', url: 'http://127.0.0.1:11', worldId: 'w' })
+    old.say({ kind: 'unprepare', url: NEW_URL, workerId: 'wC', worldId: 'w' })
     expect(second.conn.open).toBe(false)
     // A late join-accepted on a dropped standby switches nothing.
     second.conn.join(SELF, 5)
     expect(client.stats()).toMatchObject({ migrations: 0, standbyOpened: 2 })
     expect(client.state).toBe('connected')
+    client.close()
+  })
+
+  it('follows a prepare or a migrate for another worker at its session\'s address, and ignores one for its own worker', async () => {
+    const { client, old, conn, dialled, migrated } = await joinedClient()
+    // The session's ticket names no worker: a ticket for wA2 at its address is another worker there.
+    prepare(old, jwt({ wrk: 'wA2' }), OLD_URL)
+    const standby = (await conn(1)).conn
+    standby.join(SELF, 10)
+    expect(migrated).toHaveLength(1)
+    // Now on wA2 at OLD_URL: a prepare or a migrate for wA2 there is for where it is already.
+    prepare(standby, jwt({ wrk: 'wA2', jti: 'again' }), OLD_URL)
+    migrate(standby, jwt({ wrk: 'wA2', jti: 'move' }), OLD_URL)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(dialled).toHaveLength(2)
     client.close()
   })
 

@@ -151,7 +151,7 @@ describe('a player walking towards another worker', () => {
     while (w.clock.now - outAt < UNPREPARE_AFTER_MS - 100) await w.step()
     expect(kinds(standby.controls())).not.toContain('unprepare')
     for (let t = 0; t < 4; t++) await w.step()
-    expect(standby.controls().filter((m) => m.kind === 'unprepare')).toEqual([{ kind: 'unprepare', url: 'http://wA', worldId: 'w' }])
+    expect(standby.controls().filter((m) => m.kind === 'unprepare')).toEqual([{ kind: 'unprepare', url: 'http://wA', workerId: 'wA', worldId: 'w' }])
   })
 
   it('an adopted standby connection that drops before the client switched leaves the player on its relay', async () => {

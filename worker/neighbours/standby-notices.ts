@@ -225,7 +225,7 @@ export class StandbyNotices {
     // A prepare still being signed is never sent (the notice is no longer current).
     if (!notice.sent) return
     this.stats.unprepares++
-    this.deps.send(notice.worldId, notice.playerId, { kind: 'unprepare', url: notice.url, worldId: notice.worldId })
+    this.deps.send(notice.worldId, notice.playerId, { kind: 'unprepare', url: notice.url, workerId: notice.peer, worldId: notice.worldId })
   }
 }
 
