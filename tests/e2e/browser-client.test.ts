@@ -88,9 +88,9 @@ async function joinFromChromium(transport: 'webrtc' | 'websocket' | 'auto', with
     await page.goto(`http://127.0.0.1:${(web.address() as AddressInfo).port}/`)
     const ticket = await issueTicket(privateKey, { playerId, worldId: 'r1', workerId: 'w1', kid: 'k1' })
     const result = await page.evaluate(
-      ([url, t, kind, noRtc]) =>
-        (globalThis as unknown as Record<string, (u: string, t: string, k: string, n: boolean) => Promise<unknown>>)['tesseraBrowserClient']?.(url, t, kind, noRtc),
-      [worker.addresses.clientUrl, ticket, transport, withoutWebRTC] as const,
+      ([url, t, kind, noRtc, middle]) =>
+        (globalThis as unknown as Record<string, (u: string, t: string, k: string, n: boolean, m: number) => Promise<unknown>>)['tesseraBrowserClient']?.(url, t, kind, noRtc, middle),
+      [worker.addresses.clientUrl, ticket, transport, withoutWebRTC, (BOUNDS.minX + BOUNDS.maxX) / 2] as const,
     )
     expect(result).toMatchObject({ states: ['connecting', 'connected', 'closed'] })
     const r = result as { self: number; snapshots: number; inputsSent: number; inputsAcked: number; entities: number; moved: number }
