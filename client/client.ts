@@ -28,7 +28,7 @@ import type { GatewayOptions, Grant, JoinTarget } from './gateway-api.ts'
 import { TesseraClientError, endError, toClientError } from './errors.ts'
 import type { InputLane } from './input-lane.ts'
 import { laneCounterKeys } from './input-lane.ts'
-import { Migration } from './migration.ts'
+import { MIGRATE_TICKET_TTL_MS, Migration } from './migration.ts'
 import { backoffDelay, decideAfterEnd, defaultBackoff, ticketExpiresAt, ticketWorker } from './reconnect.ts'
 import type { BackoffOptions } from './reconnect.ts'
 import { Session } from './session.ts'
@@ -409,6 +409,10 @@ export class TesseraClient {
         else if (msg.kind === 'stay') this.abandonMigration()
         else if (msg.kind === 'prepare') this.openStandby(msg)
         else if (msg.kind === 'unprepare' && this.standby?.place === `${msg.url}#${msg.workerId}`) this.dropStandby()
+        else if (msg.kind === 'ticket') {
+          const grant = { url: this.sessionUrl, ticket: msg.ticket }
+          this.latestGrant = { grant, validUntil: ticketExpiresAt(msg.ticket) ?? Date.now() + MIGRATE_TICKET_TTL_MS }
+        }
       },
       snapshot: (result, fresh) => {
         const session = get()
@@ -569,7 +573,8 @@ export class TesseraClient {
         this.standbySwitches++
         this.switchTo(next, msg, order)
         // A standby ticket cannot start a session (it waits for an entity that a lost connection
-        // takes with it): a reconnection asks the grant source again.
+        // takes with it): until the worker sends a ticket of its own, a reconnection asks the
+        // grant source again.
         this.latestGrant = undefined
         return undefined
       },

@@ -55,6 +55,11 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
    * can go (workers of one process share a URL).
    */
   z.object({ kind: z.literal(K.UNPREPARE), url: z.string().min(1).max(2048), workerId: id, worldId: id }),
+  /**
+   * A ticket for this connection's worker, for a reconnection while it lives: sent after a switch
+   * on a standby connection (whose standby ticket cannot start a session).
+   */
+  z.object({ kind: z.literal(K.TICKET), ticket: z.string().min(1).max(3072), worldId: id }),
   z.object({ kind: z.literal(K.KICK), code: closeCode, reason: z.string().max(1024) }),
   z.object({ kind: z.literal(K.BYE), code: closeCode }),
 ])

@@ -42,6 +42,7 @@ export const Protocol = {
     BYE: 'bye',
     PREPARE: 'prepare',
     UNPREPARE: 'unprepare',
+    TICKET: 'ticket',
   },
 
   /** Error codes: stable strings on the wire (control `error` messages, HTTP bodies), stable numbers in metrics and logs. */

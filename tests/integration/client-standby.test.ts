@@ -34,6 +34,8 @@ describe('a real client crossing on standby connections', () => {
   let transport: ClientTransport<TicketClaims>
   let wA: Worker<Walk, WalkerMessage>
   let wB: Worker<Walk, WalkerMessage>
+  /** The first test's player, left on wB. */
+  let walked: TesseraClient | undefined
 
   beforeAll(async () => {
     await world.start()
@@ -45,6 +47,7 @@ describe('a real client crossing on standby connections', () => {
 
   it('switches at every handoff on the connection opened ahead, losing no input and showing no seam', async () => {
     const alice: TesseraClient = world.client({ reconnect: { initialMs: 50, maxMs: 500, maxAttempts: 10 } })
+    walked = alice
     const problems: string[] = []
     const seen = new Set<number>()
     alice.on('entityAdded', (e) => {
@@ -126,6 +129,20 @@ describe('a real client crossing on standby connections', () => {
     expect(transport.connections('wB').map((c) => c.principal.playerId)).toEqual(['alice'])
     expect(wA.runner('w', 'p1')?.sim.playerEntity('alice')).toBeUndefined()
     expect(wB.runner('w', 'p2')?.sim.playerEntity('alice')).toBe(self)
+  })
+
+  it('reconnects after its last switch to the worker it is on, with the ticket that worker sent', async () => {
+    // From the first test: alice is on wB, well inside p2.
+    const alice = walked
+    if (alice?.joinInfo?.partition !== 'p2') throw new Error('alice is not on wB')
+    const self = alice.self
+    const states: string[] = []
+    alice.on('stateChange', ({ state }) => states.push(state))
+    transport.connections('wB').find((c) => c.principal.playerId === 'alice')?.close()
+    await eventually('alice is back', () => alice.state === 'connected' && alice.self !== self, 15_000)
+    expect(states).toEqual(['reconnecting', 'connected'])
+    expect(alice.joinInfo).toMatchObject({ worldId: 'w', partition: 'p2' })
+    expect(alice.stats()).toMatchObject({ reconnects: 1, migrations: 3 })
   })
 
   it('a standby connection that comes after its entity joins at once as that entity', async () => {

@@ -485,6 +485,24 @@ describe('TesseraClient standby connections', () => {
     client.close()
   })
 
+  it('reconnects after a standby switch with the ticket the new worker sent, while it is valid', async () => {
+    const { client, old, conn } = await joinedClient()
+    prepare(old)
+    const standby = (await conn(1)).conn
+    standby.join(SELF, 50)
+    standby.snapshot(51, [wire(SELF, 1, 1)])
+    const ticket = jwt({ exp: Math.floor(Date.now() / 1000) + 30, n: 'here' })
+    standby.say({ kind: 'ticket', ticket, worldId: 'w' })
+    standby.drop('network')
+    await eventually('reconnecting', () => client.state === 'reconnecting')
+    const again = await conn(2)
+    expect(again.conn.ticket).toBe(ticket)
+    expect(again.port).toBe(10)
+    again.conn.join(12, 80)
+    await eventually('connected again', () => client.state === 'connected')
+    client.close()
+  })
+
   it('a connection lost drops the standby; standby: false ignores prepare', async () => {
     const { client, old, conn } = await joinedClient()
     prepare(old)

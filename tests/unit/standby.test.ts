@@ -127,10 +127,12 @@ describe('a player walking towards another worker', () => {
       expect(receiver.entity(id), `entity ${id} in the snapshot of tick ${r.tick}`).toBeDefined()
     }
 
-    // No ticket for a move was signed and no migrate ordered: the client is moving already.
+    // No migrate ordered (the client is moving already); wB's ticket, for a reconnection there,
+    // goes on the adopted connection.
     for (let t = 0; t < 5; t++) await w.step()
-    expect(w.signed.filter((s) => s.claims.standby !== true)).toEqual([])
+    expect(w.signed.filter((s) => s.claims.standby !== true)).toEqual([{ by: 'wB', claims: { playerId: 'alice', worldId: 'w', partitionId: 'p2' } }])
     expect(kinds(alice.controls())).not.toContain('migrate')
+    expect(standby.controls().find((m) => m.kind === 'ticket')).toEqual({ kind: 'ticket', ticket: JSON.stringify({ playerId: 'alice', worldId: 'w', partitionId: 'p2' }), worldId: 'w' })
     // wA relays until its client closes the old connection; then only wB has anything of alice.
     expect(w.p1.sim.isRelay('alice')).toBe(true)
     alice.close()

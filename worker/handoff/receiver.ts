@@ -154,8 +154,17 @@ export class HandoffReceiver {
     if (handoffTrace.enabled) handoffTrace.mark(offer.handoffId, 'answered')
     const playerId = offer.session?.playerId
     const signTicket = this.c.signTicket
-    // A player whose standby connection was adopted in `take` is here already: no ticket, no move.
+    // A player whose standby connection was adopted in `take` is here already: no move, and its
+    // ticket (for a reconnection here) goes straight to it.
     const adopted = playerId !== undefined && runner?.hasPlayer(playerId) === true
+    if (verdict.accept && !verdict.duplicate && adopted && signTicket) {
+      setImmediate(() => {
+        signTicket({ playerId, worldId: to.worldId, partitionId: to.partitionId }).then(
+          (ticket) => this.c.runnerOwning(to.worldId, entity.id)?.sendControl(playerId, { kind: 'ticket', ticket, worldId: to.worldId }),
+          (err: unknown) => this.c.logger.warn({ err }, 'could not sign a ticket for a player that switched here'),
+        )
+      })
+    }
     if (verdict.accept && !verdict.duplicate && !adopted && offer.relayWorker && offer.relayWorker !== this.c.workerId && playerId && signTicket) {
       // The sender waits for the reply, not for the ticket: signing (its synchronous part alone
       // costs ~0.2 ms, and ~5 ms the first time) starts only once the reply is on the wire. The
