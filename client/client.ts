@@ -28,7 +28,7 @@ import type { GatewayOptions, Grant, JoinTarget } from './gateway-api.ts'
 import { TesseraClientError, endError, toClientError } from './errors.ts'
 import type { InputLane } from './input-lane.ts'
 import { laneCounterKeys } from './input-lane.ts'
-import { MIGRATE_TICKET_TTL_MS, Migration } from './migration.ts'
+import { Migration, ticketValidUntil } from './migration.ts'
 import { backoffDelay, decideAfterEnd, defaultBackoff, ticketExpiresAt, ticketWorker } from './reconnect.ts'
 import type { BackoffOptions } from './reconnect.ts'
 import { Session } from './session.ts'
@@ -408,11 +408,8 @@ export class TesseraClient {
         if (msg.kind === 'migrate') this.beginMigration(msg)
         else if (msg.kind === 'stay') this.abandonMigration()
         else if (msg.kind === 'prepare') this.openStandby(msg)
-        else if (msg.kind === 'unprepare' && this.standby?.place === `${msg.url}#${msg.workerId}`) this.dropStandby()
-        else if (msg.kind === 'ticket') {
-          const grant = { url: this.sessionUrl, ticket: msg.ticket }
-          this.latestGrant = { grant, validUntil: ticketExpiresAt(msg.ticket) ?? Date.now() + MIGRATE_TICKET_TTL_MS }
-        }
+        else if (msg.kind === 'unprepare' && this.standby?.place === placeAt(msg.url, msg.workerId)) this.dropStandby()
+        else if (msg.kind === 'ticket') this.latestGrant = { grant: { url: this.sessionUrl, ticket: msg.ticket }, validUntil: ticketValidUntil(msg.ticket, Date.now()) }
       },
       snapshot: (result, fresh) => {
         const session = get()
@@ -743,7 +740,11 @@ interface Standby {
 
 /** A worker's address and id: workers of one process share the address, the ticket names the worker. */
 function placeOf(url: string, ticket: string): string {
-  return `${url}#${ticketWorker(ticket) ?? ''}`
+  return placeAt(url, ticketWorker(ticket) ?? '')
+}
+
+function placeAt(url: string, workerId: string): string {
+  return `${url}#${workerId}`
 }
 
 /** `http://host:port` → geckos' separate origin and port. */

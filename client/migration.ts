@@ -18,6 +18,11 @@ import type { Session } from './session.ts'
 
 /** How long a migrate ticket lives when it does not say (the worker signs them for 30 s). */
 export const MIGRATE_TICKET_TTL_MS = 30_000
+/** When a ticket stops being accepted (ms since the epoch): its `exp`, or `MIGRATE_TICKET_TTL_MS` from `now`. */
+export function ticketValidUntil(ticket: string, now: number): number {
+  return ticketExpiresAt(ticket) ?? now + MIGRATE_TICKET_TTL_MS
+}
+
 /** No attempt is started this close to the ticket's expiry. */
 const EXPIRY_MARGIN_MS = 1_000
 
@@ -62,7 +67,7 @@ export class Migration {
     private readonly options: MigrationOptions,
   ) {
     this.wallNow = options.wallNow ?? (() => Date.now())
-    this.validUntil = ticketExpiresAt(order.ticket) ?? this.wallNow() + MIGRATE_TICKET_TTL_MS
+    this.validUntil = ticketValidUntil(order.ticket, this.wallNow())
   }
 
   /** Starts the first attempt. */

@@ -249,15 +249,14 @@ export class PartitionRunner<S, M> {
     this.links.delete(playerId)
     const relayed = this.sim.isRelay(playerId)
     const entityId = this.sim.playerEntity(playerId)
-    if (!relayed && entityId !== undefined && this.options.border?.relayedElsewhere(this.options.worldId, entityId) === true) {
-      // Its client's older connection, on the worker that relays it, is still open (this one, a
-      // standby or a migration's, closed before the client switched, or before it let the old one
-      // go): the player plays on through the relay. Its entity goes when that connection closes.
-      this.options.onPlayer?.('left', binding.claims)
-      return
+    // Its client's older connection, on the worker that relays it, may still be open (this one, a
+    // standby or a migration's, closed before the client switched, or before it let the old one
+    // go): the player then plays on through the relay, and its entity goes when that one closes.
+    const playsOn = !relayed && entityId !== undefined && this.options.border?.relayedElsewhere(this.options.worldId, entityId) === true
+    if (!playsOn) {
+      this.sim.removePlayer(playerId)
+      if (relayed && entityId !== undefined) this.options.border?.relayClosed(this as unknown as PartitionRunner<never, never>, playerId, entityId)
     }
-    this.sim.removePlayer(playerId)
-    if (relayed && entityId !== undefined) this.options.border?.relayClosed(this as unknown as PartitionRunner<never, never>, playerId, entityId)
     this.options.onPlayer?.('left', binding.claims)
   }
 

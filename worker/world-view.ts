@@ -19,6 +19,20 @@ export interface Ghost extends GhostView {
   lastInputSeq?: number
 }
 
+/** The item with id `id` in a list sorted by id (binary search). */
+function byId<T extends { id: EntityId }>(sorted: readonly T[], id: EntityId): T | undefined {
+  let lo = 0
+  let hi = sorted.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const v = sorted[mid] as T
+    if (v.id === id) return v
+    if (v.id < id) lo = mid + 1
+    else hi = mid - 1
+  }
+  return undefined
+}
+
 export class WorldView<S> {
   readonly rows = new EntityTable(256)
   /** Per row: the entity, or null for a ghost. */
@@ -64,32 +78,12 @@ export class WorldView<S> {
 
   /** A ghost of the last rebuild by id. */
   ghost(id: EntityId): Ghost | undefined {
-    const g = this.ghosts
-    let lo = 0
-    let hi = g.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1
-      const v = g[mid] as Ghost
-      if (v.id === id) return v
-      if (v.id < id) lo = mid + 1
-      else hi = mid - 1
-    }
-    return undefined
+    return byId(this.ghosts, id)
   }
 
   /** Whether the last rebuild shows entity `id` (its own, or a ghost of it). */
   shows(id: EntityId): boolean {
-    const own = this.own
-    let lo = 0
-    let hi = own.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1
-      const v = (own[mid] as Entity<S>).id
-      if (v === id) return true
-      if (v < id) lo = mid + 1
-      else hi = mid - 1
-    }
-    return this.ghost(id) !== undefined
+    return byId(this.own, id) !== undefined || this.ghost(id) !== undefined
   }
 
   /** Rebuild rows and index from the current entities (plus ghosts). */

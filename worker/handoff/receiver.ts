@@ -154,29 +154,25 @@ export class HandoffReceiver {
     if (handoffTrace.enabled) handoffTrace.mark(offer.handoffId, 'answered')
     const playerId = offer.session?.playerId
     const signTicket = this.c.signTicket
-    // A player whose standby connection was adopted in `take` is here already: no move, and its
-    // ticket (for a reconnection here) goes straight to it.
-    const adopted = playerId !== undefined && runner?.hasPlayer(playerId) === true
-    if (verdict.accept && !verdict.duplicate && adopted && signTicket) {
-      setImmediate(() => {
-        signTicket({ playerId, worldId: to.worldId, partitionId: to.partitionId }).then(
-          (ticket) => this.c.runnerOwning(to.worldId, entity.id)?.sendControl(playerId, { kind: 'ticket', ticket, worldId: to.worldId }),
-          (err: unknown) => this.c.logger.warn({ err }, 'could not sign a ticket for a player that switched here'),
-        )
-      })
-    }
-    if (verdict.accept && !verdict.duplicate && !adopted && offer.relayWorker && offer.relayWorker !== this.c.workerId && playerId && signTicket) {
-      // The sender waits for the reply, not for the ticket: signing (its synchronous part alone
-      // costs ~0.2 ms, and ~5 ms the first time) starts only once the reply is on the wire. The
-      // caller writes the reply when it has handled the frames; the http2 session sends it from a
-      // native immediate, which runs before this one.
-      setImmediate(() => {
-        signTicket({ playerId, worldId: to.worldId, partitionId: to.partitionId }).then(
-          (ticket) => this.c.send(from, { frame: { $case: 'handoffReply', value: { ...reply, ticket, clientUrl: this.c.clientUrl } } }),
-          (err: unknown) => this.c.logger.warn({ err }, 'could not sign a ticket for a handed-off player'),
-        )
-      })
-    }
+    if (!verdict.accept || verdict.duplicate || !playerId || !signTicket) return
+    // A ticket for here: to the player itself when its standby connection was adopted in `take`
+    // (for a reconnection; no move), or, for a player whose connection another worker holds, to
+    // that worker in a second reply (its client is sent here with it).
+    const adopted = runner?.hasPlayer(playerId) === true
+    if (!adopted && (!offer.relayWorker || offer.relayWorker === this.c.workerId)) return
+    // The sender waits for the reply, not for the ticket: signing (its synchronous part alone
+    // costs ~0.2 ms, and ~5 ms the first time) starts only once the reply is on the wire. The
+    // caller writes the reply when it has handled the frames; the http2 session sends it from a
+    // native immediate, which runs before this one.
+    setImmediate(() => {
+      signTicket({ playerId, worldId: to.worldId, partitionId: to.partitionId }).then(
+        (ticket) => {
+          if (adopted) this.c.runnerOwning(to.worldId, entity.id)?.sendControl(playerId, { kind: 'ticket', ticket, worldId: to.worldId })
+          else this.c.send(from, { frame: { $case: 'handoffReply', value: { ...reply, ticket, clientUrl: this.c.clientUrl } } })
+        },
+        (err: unknown) => this.c.logger.warn({ err, playerId }, 'could not sign a ticket for a player handed here'),
+      )
+    })
   }
 
   /**

@@ -4,17 +4,35 @@
  * partition and epoch. Every batch carries a source's whole margin set, so a batch replaces the
  * previous one; a source that stops sending (its link broke, it moved) fades out after `ttlTicks`.
  */
-import type { BorderSegment } from '../../core/partition-map.ts'
+import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
+import { neighbours } from '../../core/partition-map.ts'
 import type { Ghost } from '../world-view.ts'
 
 /** Default ghost margin in world units (the planner's default: partitions are at least twice as wide). */
 export const DEFAULT_GHOST_MARGIN = 16
 
+/** How far (x, y) is from the border segment: across it, or past one of its ends, whichever is more. */
+export function borderDistance(x: number, y: number, border: BorderSegment): number {
+  const across = Math.abs((border.axis === 'x' ? x : y) - border.at)
+  const along = border.axis === 'x' ? y : x
+  return Math.max(across, border.from - along, along - border.to)
+}
+
 /** Whether (x, y) lies within `margin` of the border segment (on either side). */
 export function nearBorder(x: number, y: number, border: BorderSegment, margin: number): boolean {
-  const across = border.axis === 'x' ? x : y
-  const along = border.axis === 'x' ? y : x
-  return Math.abs(across - border.at) <= margin && along >= border.from - margin && along <= border.to + margin
+  return borderDistance(x, y, border) <= margin
+}
+
+/** A partition's shared border segments, by the owner of the partition across each. */
+export function bordersByOwner(map: PartitionMap, partitionId: string): Map<string, BorderSegment[]> {
+  const out = new Map<string, BorderSegment[]>()
+  for (const nb of neighbours(map, partitionId)) {
+    if (nb.owner === null) continue
+    const list = out.get(nb.owner)
+    if (list) list.push(nb.border)
+    else out.set(nb.owner, [nb.border])
+  }
+  return out
 }
 
 interface Source {

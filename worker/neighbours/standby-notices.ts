@@ -15,10 +15,11 @@
  */
 import type { Logger } from '../../core/log.ts'
 import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
-import { neighbours } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { ControlMessage } from '../../core/wire/control-messages.ts'
+import type { Entity } from '../game/types.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
+import { borderDistance, bordersByOwner } from './ghosts.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
 
@@ -81,10 +82,7 @@ export function nearestPeer(x: number, y: number, borders: ReadonlyMap<string, r
   let bestDistance = Infinity
   for (const [peer, segments] of borders) {
     for (const b of segments) {
-      const across = Math.abs((b.axis === 'x' ? x : y) - b.at)
-      const along = b.axis === 'x' ? y : x
-      const past = along < b.from ? b.from - along : along > b.to ? along - b.to : 0
-      const d = Math.max(across, past)
+      const d = borderDistance(x, y, b)
       if (d <= margin && d < bestDistance) {
         best = peer
         bestDistance = d
@@ -129,9 +127,7 @@ export class StandbyNotices {
       if (!map) continue
       const borders = foreignBorders(map, r.options.partitionId, this.deps.workerId, workers)
       for (const playerId of r.playerIds()) {
-        if (r.sim.isRelay(playerId)) continue
-        const id = r.sim.playerEntity(playerId)
-        const e = id === undefined ? undefined : r.sim.entity(id)
+        const e = ownEntity(r, playerId)
         if (!e) continue
         const k = `${r.options.worldId}:${playerId}`
         const peer = borders.size === 0 ? undefined : nearestPeer(e.x, e.y, borders, this.deps.margin)
@@ -140,14 +136,10 @@ export class StandbyNotices {
         if (peer !== undefined) {
           const url = workers.get(peer)?.clientUrl
           if (url === undefined) continue
-          if (notice === undefined || notice.peer !== peer || notice.url !== url) {
-            // Nearer another worker now (a corner): the standby connection there replaces this one.
-            if (notice) this.withdraw(k, notice)
-            this.prepare(k, r.options.worldId, playerId, peer, url, sweep, false)
-          } else {
-            notice.outsideSince = undefined
-            if (notice.sentAt !== undefined && now - notice.sentAt >= REFRESH_MS) this.prepare(k, r.options.worldId, playerId, peer, url, sweep, notice.sent)
-          }
+          // Nearer another worker now (a corner): the standby connection there replaces this one.
+          if (this.aim(k, r.options.worldId, playerId, peer, url, notice) || !notice) continue
+          notice.outsideSince = undefined
+          if (notice.sentAt !== undefined && now - notice.sentAt >= REFRESH_MS) this.prepare(k, r.options.worldId, playerId, peer, url, sweep, notice.sent)
         } else if (notice) {
           notice.outsideSince ??= now
           if (now - notice.outsideSince >= UNPREPARE_AFTER_MS) this.withdraw(k, notice)
@@ -182,21 +174,26 @@ export class StandbyNotices {
     const workers = this.deps.workers()
     let waiting = false
     for (const playerId of r.playerIds()) {
-      if (r.sim.isRelay(playerId)) continue
-      const id = r.sim.playerEntity(playerId)
-      const e = id === undefined ? undefined : r.sim.entity(id)
+      const e = ownEntity(r, playerId)
       const peer = e && successor(e.x, e.y)
       const url = peer === undefined || peer === this.deps.workerId ? undefined : workers.get(peer)?.clientUrl
       if (url === undefined || peer === undefined) continue
       const k = `${r.options.worldId}:${playerId}`
       const notice = this.notices.get(k)
-      if (notice === undefined || notice.peer !== peer || notice.url !== url) {
-        if (notice) this.withdraw(k, notice)
-        this.prepare(k, r.options.worldId, playerId, peer, url, this.sweep, false)
-        waiting = true
-      } else if (!notice.parked) waiting = true
+      if (this.aim(k, r.options.worldId, playerId, peer, url, notice) || notice?.parked !== true) waiting = true
     }
     return waiting
+  }
+
+  /**
+   * Point a player's notice at `peer` (at `url`): when `notice` (its current one) is for another
+   * worker or none, that one is withdrawn and a `prepare` for `peer` made. True when it was.
+   */
+  private aim(k: string, worldId: string, playerId: string, peer: string, url: string, notice: Notice | undefined): boolean {
+    if (notice !== undefined && notice.peer === peer && notice.url === url) return false
+    if (notice) this.withdraw(k, notice)
+    this.prepare(k, worldId, playerId, peer, url, this.sweep, false)
+    return true
   }
 
   /** Sign a ticket for `peer` and send it; `sent`: an earlier `prepare` for the same peer went already. */
@@ -231,12 +228,14 @@ export class StandbyNotices {
 
 /** A partition's borders with other live workers' partitions, by owner. */
 function foreignBorders(map: PartitionMap, partitionId: string, self: string, workers: ReadonlyMap<string, WorkerRecord>): Map<string, BorderSegment[]> {
-  const out = new Map<string, BorderSegment[]>()
-  for (const nb of neighbours(map, partitionId)) {
-    if (nb.owner === null || nb.owner === self || !workers.has(nb.owner)) continue
-    const list = out.get(nb.owner)
-    if (list) list.push(nb.border)
-    else out.set(nb.owner, [nb.border])
-  }
+  const out = bordersByOwner(map, partitionId)
+  for (const owner of out.keys()) if (owner === self || !workers.has(owner)) out.delete(owner)
   return out
+}
+
+/** The player's entity, when this runner simulates it (not when it only relays the player). */
+function ownEntity(r: AnyRunner, playerId: string): Readonly<Entity<unknown>> | undefined {
+  if (r.sim.isRelay(playerId)) return undefined
+  const id = r.sim.playerEntity(playerId)
+  return id === undefined ? undefined : r.sim.entity(id)
 }

@@ -4,7 +4,7 @@
  * walks), and game messages addressed to ghosts, routed to the entity's owner.
  */
 import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
-import { leafInfo, neighbours } from '../../core/partition-map.ts'
+import { leafInfo } from '../../core/partition-map.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
 import type { EntityState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
@@ -13,7 +13,7 @@ import type { PartitionRunner } from '../partition-runner.ts'
 import type { Ghost } from '../world-view.ts'
 import { encodeEntity, gameCodecs } from './codec.ts'
 import type { GhostStore } from './ghosts.ts'
-import { nearBorder } from './ghosts.ts'
+import { bordersByOwner, nearBorder } from './ghosts.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
 
@@ -54,13 +54,7 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
   if (!map) return
   const margin = c.ghostMargin
   // Each peer's shared border segments, looked up once per tick rather than searched per entity.
-  const bordersOf = new Map<string, BorderSegment[]>()
-  for (const nb of neighbours(map, r.options.partitionId)) {
-    if (nb.owner === null) continue
-    const list = bordersOf.get(nb.owner)
-    if (list) list.push(nb.border)
-    else bordersOf.set(nb.owner, [nb.border])
-  }
+  const bordersOf = bordersByOwner(map, r.options.partitionId)
   const perPeer = new Map<string, Entity<unknown>[]>()
   for (const peer of bordersOf.keys()) perPeer.set(peer, [])
   const relayed = c.relayedBy.size > 0
