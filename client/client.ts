@@ -66,8 +66,9 @@ export interface TesseraClientEvents {
   /** Once per client tick, before the input is sent: the place to call `sendInput`. */
   tick: { tick: number }
   /**
-   * Every snapshot applied (after the entity events). `tick` is the serving worker's: it jumps when
-   * the player migrates (each worker has its own clock).
+   * Every snapshot applied (after the entity events). `tick` is the cluster's (its workers number
+   * ticks on one clock): it never goes back when the player moves to another worker, and skips
+   * only ticks whose snapshot was lost or arrived late.
    */
   snapshot: { tick: number; ackInputSeq: number }
   /** The player switched to another worker (after a `migrate`); its entity and `self` are unchanged. */
@@ -118,6 +119,13 @@ export interface TesseraClientOptions {
 /** Where grants come from: called for the first connection and for every reconnection. */
 export type GrantSource = (context: { reconnect: boolean }) => Promise<Grant>
 
+/**
+ * Snapshots of a worker just switched to that may be passed over for not being newer than the last
+ * one shown: the two workers run each tick at about the same instant, so the old one is at most a
+ * tick ahead; a worker on another clock altogether is believed after this many.
+ */
+const SWITCH_CATCH_UP = 3
+
 /** Counters since the client was created, across reconnections. */
 export interface ClientStats extends SessionCounters {
   reconnects: number
@@ -127,6 +135,11 @@ export interface ClientStats extends SessionCounters {
   standbySwitches?: number
   /** Standby connections opened after `prepare` (always set by `stats()`). */
   standbyOpened?: number
+  /**
+   * Snapshots of a worker just switched to that were not newer than one the game had been shown
+   * (the old worker ran that tick a moment sooner), left unshown (always set by `stats()`).
+   */
+  behindAtSwitch?: number
   rttMs: number | undefined
   serverTick: number | undefined
   state: ClientState
@@ -158,6 +171,11 @@ export class TesseraClient {
   private standby: Standby | undefined
   private standbySwitches = 0
   private standbyOpened = 0
+  /** The tick of the last snapshot the game was shown. */
+  private shownTick: number | undefined
+  /** Snapshots of the session switched to that may still be passed over as behind `shownTick`. */
+  private catchUp = 0
+  private behindAtSwitch = 0
   /** Sessions whose counters were added to `retired`. */
   private readonly counted = new WeakSet<Session>()
   private source: GrantSource | undefined
@@ -278,6 +296,7 @@ export class TesseraClient {
       migrations: this.migrations,
       standbySwitches: this.standbySwitches,
       standbyOpened: this.standbyOpened,
+      behindAtSwitch: this.behindAtSwitch,
       rttMs: this.session?.conn.rttMs ?? this.session?.rttMs,
       serverTick: this.session?.serverTick,
       state: this.stateValue,
@@ -414,6 +433,17 @@ export class TesseraClient {
       snapshot: (result, fresh) => {
         const session = get()
         if (session === this.session) {
+          if (this.catchUp > 0 && this.shownTick !== undefined && result.tick <= this.shownTick) {
+            // Just switched, and the old worker showed this tick already (it ran it a moment
+            // sooner, with the entity still held there): the game never sees a tick go back. The
+            // new connection delivers, so the old one can go; the next newer snapshot is shown whole.
+            this.catchUp--
+            this.behindAtSwitch++
+            session?.restartView()
+            if (this.retiring) this.dropRetiring()
+            return
+          }
+          this.catchUp = 0
           this.applySnapshot(result, fresh)
           // The new worker's first snapshot has taken over the view: the old connection can go.
           if (this.retiring) this.dropRetiring()
@@ -527,6 +557,7 @@ export class TesseraClient {
     this.session = next
     this.retiring = old
     next.restartView()
+    this.catchUp = SWITCH_CATCH_UP
     const from = this.sessionUrl
     this.sessionUrl = order.url
     this.sessionPlace = placeOf(order.url, order.ticket)
@@ -654,6 +685,7 @@ export class TesseraClient {
       for (const view of changes.added) this.events.emit('entityAdded', view)
       for (const view of changes.updated) this.events.emit('entityUpdated', view)
     }
+    this.shownTick = result.tick
     this.events.emit('snapshot', { tick: result.tick, ackInputSeq: result.ackInputSeq })
   }
 

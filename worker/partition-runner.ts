@@ -260,12 +260,15 @@ export class PartitionRunner<S, M> {
     this.options.onPlayer?.('left', binding.claims)
   }
 
-  /** One fixed step: simulate, then send every player its snapshot and due control frames. */
-  tick(): void {
+  /**
+   * One fixed step: simulate, then send every player its snapshot and due control frames. `tick` is
+   * the worker's tick number (past the simulation's next one after ticks were dropped).
+   */
+  tick(tick?: number): void {
     if (this.stopped) return
     const started = this.now()
     try {
-      this.sim.step()
+      this.sim.step(tick)
     } catch (err) {
       // The game threw: this partition loses the rest of that tick's game logic, nothing more.
       // The worker's other partitions, its borders and this partition's snapshots go on.

@@ -361,10 +361,14 @@ export class Simulation<S, M = never> {
     return this.sessions.get(playerId)?.queue.lastApplied ?? 0
   }
 
-  /** Simulate one tick. Snapshot bytes from the previous tick become invalid. */
-  step(): void {
+  /**
+   * Simulate one tick: the next one, or `tick` when that is later (the worker's loop dropped ticks
+   * it could not run in time; their numbers are skipped, so tick numbers stay on the cluster's
+   * clock). Snapshot bytes from the previous tick become invalid.
+   */
+  step(tick: number = this.nextTick): void {
     const t0 = this.now()
-    const tick = this.nextTick
+    if (tick < this.nextTick) tick = this.nextTick
     this.ctx.tick = tick
     this.arena.reset()
     this.counters.snapshotBytes = 0

@@ -1,9 +1,11 @@
 /**
  * Fixed-step tick loop. The tick number is the authority: tick n is due at `origin + n × step` on a
  * monotonic clock, computed by multiplication so no rounding accumulates. When the loop falls
- * behind it runs up to `maxCatchUpTicks` at once; beyond that it drops the backlog (moving the
- * origin forward, so tick numbers stay contiguous) and reports an overrun instead of silently
- * stretching time.
+ * behind it runs up to `maxCatchUpTicks` at once; beyond that it drops the backlog and reports an
+ * overrun instead of silently stretching time: by default moving the origin forward, so tick
+ * numbers stay contiguous; on a shared clock (`start(epochMs)`) skipping the dropped numbers, so
+ * tick n stays due at `epoch + n × step` and every process numbering ticks from that epoch agrees
+ * on what tick it is.
  *
  * `TickStepper` is the pure core (`advance(now) → ticks to run`); `TickLoop` drives it with an
  * injectable clock and scheduler.
@@ -18,6 +20,11 @@ export interface TickStepperOptions {
   startMs: number
   /** First tick number (default 0). */
   startTick?: number
+  /**
+   * On an overrun, skip the dropped tick numbers (numbers stay tied to the clock) instead of moving
+   * the origin (numbers stay contiguous). Default false.
+   */
+  skipDropped?: boolean
 }
 
 export interface OverrunStats {
@@ -36,6 +43,7 @@ export class TickStepper {
   /** Ticks run since the origin. */
   private ran = 0
   private tickValue: number
+  private readonly skipDropped: boolean
   private readonly over: OverrunStats = { overruns: 0, droppedTicks: 0, maxLagMs: 0 }
 
   constructor(options: TickStepperOptions) {
@@ -45,6 +53,7 @@ export class TickStepper {
     this.maxCatchUp = Math.max(1, options.maxCatchUpTicks ?? 5)
     this.originMs = options.startMs
     this.tickValue = options.startTick ?? 0
+    this.skipDropped = options.skipDropped ?? false
   }
 
   /** The next tick number to run. */
@@ -75,8 +84,14 @@ export class TickStepper {
       const dropped = pending - this.maxCatchUp
       this.over.overruns++
       this.over.droppedTicks += dropped
-      // Rebase rather than keep a growing `ran` offset: the schedule restarts from the kept ticks.
-      this.originMs += dropped * this.stepMs
+      if (this.skipDropped) {
+        // The dropped numbers are never run: the ticks run now are the newest ones.
+        this.ran += dropped
+        this.tickValue += dropped
+      } else {
+        // Rebase rather than keep a growing `ran` offset: the schedule restarts from the kept ticks.
+        this.originMs += dropped * this.stepMs
+      }
       pending = this.maxCatchUp
     }
     this.ran += pending
@@ -114,8 +129,14 @@ export interface TickLoopOptions {
   tickRate?: number
   /** Most ticks run back to back to catch up (default 5). */
   maxCatchUpTicks?: number
-  /** First tick number (default 0). */
+  /** First tick number (default 0). Ignored by `start(epochMs)`, which numbers ticks from the epoch. */
   startTick?: number
+  /**
+   * Wall-clock time (ms since the Unix epoch) minus `clock.now()`, to put ticks on a shared
+   * epoch. Default `performance.timeOrigin`, which turns the default monotonic clock into
+   * wall-clock time as of the process's start.
+   */
+  wallOffsetMs?: number
   /** Runs one tick. Errors are the caller's to handle: a throw stops the loop and reaches `onError`. */
   onTick: (tick: number) => void
   /** Called after an `advance` that dropped ticks. */
@@ -146,13 +167,31 @@ export class TickLoop {
     return this.stepper?.overrun ?? { overruns: 0, droppedTicks: 0, maxLagMs: 0 }
   }
 
-  start(): void {
+  /**
+   * Start ticking. With `epochMs` (wall-clock ms of tick 0, shared by the cluster) tick n is due at
+   * `epochMs + n × step`: the first tick run is the next one due, and processes started on that
+   * epoch agree on tick numbers (to within their clocks' disagreement). Without it, numbering goes
+   * on from where it stopped (or `startTick`), due from now.
+   */
+  start(epochMs?: number): void {
     if (this.running) return
     this.running = true
-    const opts: TickStepperOptions = { startMs: this.clock.now() }
+    const now = this.clock.now()
+    const opts: TickStepperOptions = { startMs: now }
     if (this.options.tickRate !== undefined) opts.tickRate = this.options.tickRate
     if (this.options.maxCatchUpTicks !== undefined) opts.maxCatchUpTicks = this.options.maxCatchUpTicks
-    opts.startTick = this.stepper?.tick ?? this.options.startTick ?? 0
+    if (epochMs === undefined) {
+      opts.startTick = this.stepper?.tick ?? this.options.startTick ?? 0
+    } else {
+      const stepMs = 1000 / (this.options.tickRate ?? 20)
+      const wallOffset = this.options.wallOffsetMs ?? performance.timeOrigin
+      // The first tick due at or after now (never before the epoch, and never a number already run).
+      let first = Math.max(0, Math.ceil((now + wallOffset - epochMs) / stepMs))
+      if (this.stepper !== null) first = Math.max(first, this.stepper.tick)
+      opts.startTick = first
+      opts.startMs = epochMs + first * stepMs - wallOffset
+      opts.skipDropped = true
+    }
     this.stepper = new TickStepper(opts)
     this.wake()
   }

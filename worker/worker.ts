@@ -39,6 +39,7 @@ import { EntityIdBlocks } from './entity-ids.ts'
 import { PartitionRunner } from './partition-runner.ts'
 import { StandbyPool } from './standby-pool.ts'
 import { TickLoop } from './tick-loop.ts'
+import { clusterEpoch } from '../core/cluster-clock.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
 import { refusePlayer } from './player-link.ts'
 import { describeEntities, registerEntityDebug } from './debug-entities.ts'
@@ -150,7 +151,7 @@ export class Worker<S = unknown, M = unknown> {
     })
     this.loop = new TickLoop({
       tickRate: options.tickRate,
-      onTick: () => this.tick(),
+      onTick: (tick) => this.tick(tick),
       onError: (err) => logger.error({ err }, 'tick loop stopped by an error'),
     })
     this.gauges = {
@@ -245,9 +246,12 @@ export class Worker<S = unknown, M = unknown> {
     this.specs.onChange(react)
     this.tombstones.onChange(react)
     this.workers.onChange(react)
+    const epochMs = await clusterEpoch(this.deps.store, this.deps.keys)
     await this.membership.start()
+    // Ticks numbered on the cluster's clock (see core/cluster-clock.ts), from the next one due.
+    this.loop.start(epochMs)
+    this.ticks = Math.max(this.ticks, this.loop.tick)
     this.reconcile()
-    this.loop.start()
     this.reporter.start()
     this.started = true
     logger.info({ clientUrl, grpcAddress }, 'worker started')
@@ -349,8 +353,9 @@ export class Worker<S = unknown, M = unknown> {
         interestRadius: spec.kind === 'room' ? Math.max(options.interestRadius, Math.hypot(width(spec.bounds), height(spec.bounds))) : options.interestRadius,
         npcs,
         logger, ...(this.deps.onPlayer ? { onPlayer: this.deps.onPlayer } : {}),
-        // One tick numbering for all of a worker's runners: a player moving between them keeps its
-        // snapshot stream (and delta baselines).
+        // One tick numbering for all of a worker's runners, and the cluster's: a player moving
+        // between them keeps its snapshot stream (and delta baselines), and a partition handed
+        // here goes on at the next tick number.
         startTick: this.ticks,
         ...(spec.kind === 'world' ? { border: this.border, ids: this.entityIds.source(spec.id) } : {}),
       })
@@ -516,19 +521,21 @@ export class Worker<S = unknown, M = unknown> {
     runner.addPlayer(conn)
   }
 
-  private tick(): void {
+  private tick(tick: number): void {
     // Runners are stepped together: one timer per worker, each partition measured on its own.
     // Border work happens at the tick boundaries on either side of the step.
     const traced = handoffTrace.enabled
     const start = traced ? handoffTrace.now() : 0
-    this.border.beforeTick(this.ticks)
-    for (const runner of this.runners.values()) runner.tick()
+    this.ticks = tick
+    this.border.beforeTick(tick)
+    for (const runner of this.runners.values()) runner.tick(tick)
     const stepped = traced ? handoffTrace.now() : 0
     this.border.afterTick()
     const bordered = traced ? handoffTrace.now() : 0
     this.links.flush()
     if (traced) handoffTrace.tick({ worker: this.id, start, stepped, bordered, end: handoffTrace.now() })
-    if (++this.ticks % this.deps.options.tickRate === 0) this.updateGauges()
+    this.ticks = tick + 1
+    if (this.ticks % this.deps.options.tickRate === 0) this.updateGauges()
   }
 
   private updateGauges(): void {

@@ -14,6 +14,7 @@
  * | `tombstones/{id}`      | a world deleted on purpose (short lease)  |
  * | `coordinator/paused`   | "true" while rebalancing is paused        |
  * | `entity-ids/{worldId}` | the world's next free block of entity ids |
+ * | `clock`                | the cluster's tick epoch (written once)  |
  *
  * `worlds/{id}` and `worlds/{id}/map` share a prefix, so `range(keys.worlds())` returns specs and
  * maps together. To read only specs, range `worlds()` and keep the keys for which
@@ -118,6 +119,11 @@ export class Keys {
    */
   tombstone(worldId: string): string {
     return `${this.prefix}tombstones/${segment(worldId)}`
+  }
+
+  /** The cluster's tick epoch: wall-clock ms of tick 0, written once by the first worker. */
+  clock(): string {
+    return `${this.prefix}clock`
   }
 
   /** Operator's pause of rebalancing, kept in the store so a new leader honours it. */

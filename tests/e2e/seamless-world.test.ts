@@ -137,6 +137,9 @@ describe('a seamless world across worker processes', () => {
   it('keeps one owner per entity, loses nothing, applies every input once, through a merge and a drain', { timeout: 150_000 }, async () => {
     const gateway = cluster.gateway.info['url'] as string
     const gaps: Array<{ last: number | undefined; max: number; at: number }> = []
+    // Snapshot tick numbers per bot: the workers (separate processes, started at different times)
+    // number ticks on the cluster's clock, so a bot's ticks only go forward whichever worker serves it.
+    const ticks: Array<{ last: number | undefined; back: string[]; jump: number }> = []
     for (const [i, route] of ROUTES.entries()) {
       // Every third bot plays over the WebSocket fallback: migrations and drains must not care.
       const transport = i % 3 === 2 ? 'websocket' : 'webrtc'
@@ -146,7 +149,12 @@ describe('a seamless world across worker processes', () => {
       // The longest gap between two snapshots, and when it ended (performance.now()).
       const gap = { last: undefined as number | undefined, max: 0, at: 0 }
       gaps.push(gap)
-      bot.client.on('snapshot', () => {
+      const seq = { last: undefined as number | undefined, back: [] as string[], jump: 0 }
+      ticks.push(seq)
+      bot.client.on('snapshot', ({ tick }) => {
+        if (seq.last !== undefined && tick <= seq.last) seq.back.push(`${seq.last} → ${tick}`)
+        if (seq.last !== undefined) seq.jump = Math.max(seq.jump, tick - seq.last)
+        seq.last = tick
         const now = performance.now()
         if (gap.last !== undefined && now - gap.last > gap.max) {
           gap.max = now - gap.last
@@ -284,6 +292,7 @@ describe('a seamless world across worker processes', () => {
       `  ownership samples ${figures.samples} (${figures.discarded} dropped), entities judged ${figures.settled}, moving while sampled ${figures.unsettled}, owner changes seen ${figures.ownerChanges}`,
       `  handoffs accepted ${handoffs} (wc's until its drain), bot migrations ${migrations} (${onStandby} on standby connections opened ahead), inputs applied once ${inputs}`,
       `  longest snapshot gap per bot (ms): ${gaps.map((g) => g.max.toFixed(0)).join(', ')}; longest ${longest.max.toFixed(0)} ms, ending ${((longest.at - started) / 1000).toFixed(1)} s into the walk`,
+      `  largest step between snapshot ticks per bot: ${ticks.map((t) => t.jump).join(', ')}; snapshots passed over at a switch for a tick already shown: ${reports.reduce((s, r) => s + (r.stats.behindAtSwitch ?? 0), 0)}`,
     ].join('\n'))
 
     expect(problems).toEqual([])
@@ -297,6 +306,8 @@ describe('a seamless world across worker processes', () => {
     expect(adopted).toBeGreaterThan(0)
     // The WebSocket bots crossed between workers too.
     for (const [i, r] of reports.entries()) if (i % 3 === 2) expect({ bot: i, migrated: (r.stats.migrations ?? 0) > 0 }).toEqual({ bot: i, migrated: true })
+    // One tick sequence per bot across every worker it played on.
+    expect(ticks.map((t, bot) => ({ bot, back: t.back }))).toEqual(ticks.map((_, bot) => ({ bot, back: [] })))
     if (gaps.some((g) => g.max >= MAX_SNAPSHOT_GAP_MS)) logTails()
     for (const g of gaps) expect(g.max).toBeLessThan(MAX_SNAPSHOT_GAP_MS)
   })

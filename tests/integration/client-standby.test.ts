@@ -5,7 +5,9 @@
  * anything; at the handoff that worker adopts it and the client switches with nothing to dial and
  * no `migrate`. Every crossing goes that way; every input is applied exactly once and in order, the
  * player's entity has one copy throughout and is never removed from the game's view, and a player
- * who walks away from the border has its standby connection closed (`unprepare`).
+ * who walks away from the border has its standby connection closed (`unprepare`). The workers start
+ * a second apart and still number ticks alike (the cluster's clock): the game steps the entity at
+ * ever later ticks and the client's snapshots go on from one worker's tick numbers to the other's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueTicket } from '../../core/tickets.ts'
@@ -22,14 +24,37 @@ import { WorkerWorld } from './helpers/worker-world.ts'
 /** Input seqs the game applied, per player, in order (both workers are in this process). */
 const applied = new Map<string, number[]>()
 
+/** Ticks at which the game simulated each entity, in order (across both workers). */
+const stepped = new Map<number, number[]>()
+
 /** Players spawn at x = 60 in p1 (44 units from the border, well outside the margin of 16). */
-const walker = walkerGame({ applied, spawnAt: (b) => ({ x: Math.min(Math.max(60, b.minX + 15), b.maxX - 15), y: 50 }) })
+const walker = walkerGame({
+  applied,
+  spawnAt: (b) => ({ x: Math.min(Math.max(60, b.minX + 15), b.maxX - 15), y: 50 }),
+  onStep: (id, tick) => {
+    const list = stepped.get(id) ?? []
+    list.push(tick)
+    stepped.set(id, list)
+  },
+})
+
+/** Steps between consecutive ticks of a sequence that are not forward by `least` to `most`. */
+function tickJumps(ticks: readonly number[], least: number, most: number): string[] {
+  const bad: string[] = []
+  for (let k = 1; k < ticks.length; k++) {
+    const d = (ticks[k] as number) - (ticks[k - 1] as number)
+    if (d < least || d > most) bad.push(`${ticks[k - 1]} → ${ticks[k]}`)
+  }
+  return bad
+}
 
 describe('a real client crossing on standby connections', () => {
   const world = new WorkerWorld('/client-standby/', {
     game: () => walker,
     worker: { reportIntervalMs: 200, retireGraceMs: 5_000 },
     transport: { heartbeatTimeoutMs: 3000 },
+    // 20 ticks apart: a worker counting its own ticks would be 20 behind the other.
+    startGapMs: 1000,
   })
   let transport: ClientTransport<TicketClaims>
   let wA: Worker<Walk, WalkerMessage>
@@ -60,7 +85,11 @@ describe('a real client crossing on standby connections', () => {
     const migrated: Array<ClientMigrated & { at: number }> = []
     alice.on('migrated', (m) => migrated.push({ ...m, at: performance.now() }))
     const arrivals: number[] = []
-    alice.on('snapshot', () => arrivals.push(performance.now()))
+    const snapshotTicks: number[] = []
+    alice.on('snapshot', ({ tick }) => {
+      arrivals.push(performance.now())
+      snapshotTicks.push(tick)
+    })
     // The entity sampled every 5 ms: never simulated twice, never gone (simulated, or held on
     // offer: an offer's sender holds it until the acceptance is back, its receiver may simulate it
     // already).
@@ -113,6 +142,13 @@ describe('a real client crossing on standby connections', () => {
     expect(samples.filter((s) => s.simulated > 1 || s.simulated + s.held === 0)).toEqual([])
     expect(problems).toEqual([])
     expect(alice.entity(self)).toBeDefined()
+
+    // One tick numbering on both workers: the entity is simulated at ever later ticks, never a tick
+    // twice, with no more than a handoff's round trip skipped; the snapshots the client applied go
+    // on across each switch the same way (one may be missed: unreliable delivery), never back nor
+    // repeated (a snapshot of the new owner for a tick the old one showed already is passed over).
+    expect(tickJumps(stepped.get(self) ?? [], 1, 4)).toEqual([])
+    expect(tickJumps(snapshotTicks, 1, 8)).toEqual([])
 
     // Longest gap between snapshots around the switches.
     let gap = 0

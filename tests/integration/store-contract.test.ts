@@ -4,9 +4,11 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clusterEpoch } from '../../core/cluster-clock.ts'
 import { Election } from '../../core/store/election.ts'
 import { LeaseExpiredError, StoreAbortedError } from '../../core/store/errors.ts'
 import { EtcdStore } from '../../core/store/etcd.ts'
+import { scopedKeys } from '../../core/store/keys.ts'
 import { MemoryStore } from '../../core/store/memory.ts'
 import type { ClusterStore, WatchEvent } from '../../core/store/types.ts'
 import { startEtcd } from '../../scripts/lib/etcd.ts'
@@ -251,6 +253,18 @@ describe.each([
         }),
         { numRuns: harness.casRuns },
       )
+    })
+  })
+
+  describe('cluster clock', () => {
+    it('the first to ask writes the tick epoch; everyone, at once or later, reads that one', async () => {
+      const keys = scopedKeys(freshPrefix('clock'))
+      const asked = await Promise.all([1_000_500, 2_000_000, 3_000_000].map((now) => clusterEpoch(store, keys, now)))
+      expect(new Set(asked).size).toBe(1)
+      expect([1_000_000, 2_000_000, 3_000_000]).toContain(asked[0])
+      expect(await clusterEpoch(store, keys, 9_000_000)).toBe(asked[0])
+      await store.put(keys.clock(), '{"epochMs":"soon"}')
+      await expect(clusterEpoch(store, keys)).rejects.toThrow(/bad record at .*clock: epochMs/)
     })
   })
 

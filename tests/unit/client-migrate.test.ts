@@ -177,6 +177,49 @@ describe('TesseraClient migration', () => {
     client.close()
   })
 
+  it('never shows the game a tick going back at a switch: the new worker\'s snapshots not newer than the last one shown are passed over', async () => {
+    const { client, old, conn, log } = await joinedClient()
+    const ticks: number[] = []
+    client.on('snapshot', ({ tick }) => ticks.push(tick))
+    old.snapshot(500, [wire(SELF, 1, 1), wire(2, 5, 5), wire(3, 6, 6)])
+    migrate(old)
+    const next = (await conn(1)).conn
+    next.join(SELF, 500)
+    // The old worker ran tick 501 a moment before the new one ran 500.
+    old.snapshot(501, [wire(SELF, 2, 1), wire(2, 5, 5), wire(3, 6, 6)])
+    log.length = 0
+    next.snapshot(500, [wire(SELF, 2, 1), wire(2, 5, 5), wire(4, 9, 9)])
+    next.snapshot(501, [wire(SELF, 2, 1), wire(2, 5, 5), wire(4, 9, 9)])
+    // Neither was shown, but the new connection delivers: the old one is closed.
+    expect(log).toEqual([])
+    expect(old.open).toBe(false)
+    // The first newer one is shown whole (3 left, 4 came), as any first snapshot after a switch.
+    next.snapshot(502, [wire(SELF, 3, 1), wire(2, 5, 5), wire(4, 9, 9)])
+    expect(log).toEqual(['-3', '+4', `~${SELF}`])
+    expect(ticks).toEqual([500, 501, 502])
+    expect(client.stats()).toMatchObject({ behindAtSwitch: 2, badSnapshots: 0 })
+    // Later snapshots follow as usual.
+    next.snapshot(503, [wire(SELF, 4, 1), wire(2, 5, 5), wire(4, 9, 9)])
+    expect(ticks).toEqual([500, 501, 502, 503])
+    client.close()
+  })
+
+  it('believes a worker on another clock after a few snapshots, rather than showing nothing', async () => {
+    const { client, old, conn, log } = await joinedClient()
+    const ticks: number[] = []
+    client.on('snapshot', ({ tick }) => ticks.push(tick))
+    old.snapshot(9000, [wire(SELF, 1, 1)])
+    migrate(old)
+    const next = (await conn(1)).conn
+    next.join(SELF, 100)
+    log.length = 0
+    for (let t = 100; t < 104; t++) next.snapshot(t, [wire(SELF, t - 99, 1)])
+    expect(ticks).toEqual([9000, 103])
+    expect(log).toEqual([`~${SELF}`])
+    expect(client.stats()).toMatchObject({ behindAtSwitch: 3 })
+    client.close()
+  })
+
   it('stays on the old connection when the new one fails, and tries again', async () => {
     const { client, old, conn, errors, migrated } = await joinedClient()
     old.snapshot(101, [wire(SELF, 1, 1)])

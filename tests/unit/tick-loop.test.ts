@@ -82,6 +82,19 @@ describe('TickStepper', () => {
     expect(step.advance(1150)).toBe(0)
     expect(step.advance(1200)).toBe(1)
   })
+
+  it('on a shared clock, skips the dropped numbers instead, so tick n stays due at start + n·step', () => {
+    const step = new TickStepper({ tickRate: 20, startMs: 0, maxCatchUpTicks: 4, skipDropped: true })
+    expect(step.advance(0)).toBe(1)
+    expect(step.advance(150)).toBe(3)
+    // The same 1 s stall: 20 due, the newest 4 run (numbers 20–23), 16 numbers skipped.
+    expect(step.advance(1150)).toBe(4)
+    expect(step.overrun).toMatchObject({ overruns: 1, droppedTicks: 16 })
+    expect(step.tick).toBe(24)
+    expect(step.nextDueMs).toBe(24 * 50)
+    expect(step.advance(1199)).toBe(0)
+    expect(step.advance(1200)).toBe(1)
+  })
 })
 
 describe('TickLoop', () => {
@@ -117,6 +130,51 @@ describe('TickLoop', () => {
     expect(loop.overrun.overruns).toBe(1)
     expect(loop.overrun.droppedTicks).toBeGreaterThan(0)
     loop.stop()
+  })
+
+  it('numbers ticks from a shared epoch: two loops started apart agree on the number due at each instant', () => {
+    // Wall clock = fake clock + 1,000,000 ms; epoch 999,000: the fake clock's 0 is 1,000 ms (20 ticks) after it.
+    const a = new FakeTime()
+    const b = new FakeTime()
+    const ticksA: number[] = []
+    const ticksB: Array<{ tick: number; at: number }> = []
+    const loopA = new TickLoop({ tickRate: 20, onTick: (t) => ticksA.push(t), clock: a, scheduler: a, wallOffsetMs: 1_000_000 })
+    // b's process started 337 ms after a's: same wall clock, its monotonic clock 337 ms behind.
+    const loopB = new TickLoop({ tickRate: 20, onTick: (t) => ticksB.push({ tick: t, at: b.t + 337 }), clock: b, scheduler: b, wallOffsetMs: 1_000_337 })
+    loopA.start(999_000)
+    expect(ticksA).toEqual([20])
+    a.t = 1_000
+    a.fire()
+    expect(ticksA.at(-1)).toBe(40)
+    // b starts 1,010 ms into a's run (673 ms into its own): its first tick is the next one due, 41, at a's 1,050 ms.
+    b.t = 673
+    loopB.start(999_000)
+    expect(ticksB).toEqual([])
+    expect(loopB.tick).toBe(41)
+    b.fire()
+    expect(ticksB).toEqual([{ tick: 41, at: 1_050 }])
+    // An overrun skips numbers rather than falling behind the others.
+    b.fire(400)
+    expect(ticksB.at(-1)).toEqual({ tick: 50, at: 1_500 })
+    expect(ticksB.map((t) => t.tick)).toEqual([41, 46, 47, 48, 49, 50])
+    loopA.stop()
+    loopB.stop()
+  })
+
+  it('numbers from the next tick due after a restart on the epoch, never one already run', () => {
+    const time = new FakeTime()
+    const ticks: number[] = []
+    const loop = new TickLoop({ tickRate: 10, onTick: (t) => ticks.push(t), clock: time, scheduler: time, wallOffsetMs: 0 })
+    time.t = 250
+    loop.start(0)
+    expect(ticks).toEqual([])
+    time.fire()
+    expect(ticks).toEqual([3])
+    loop.stop()
+    // Restarted before tick 4 is due: it comes next.
+    loop.start(0)
+    time.fire()
+    expect(ticks).toEqual([3, 4])
   })
 
   it('stops and reports when a tick throws', () => {

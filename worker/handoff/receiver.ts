@@ -47,6 +47,9 @@ export interface ReceiverContext {
 
 const key = (worldId: string, id: number) => `${worldId}:${id}`
 
+/** Ticks an offer may be made ahead of the receiver's tick before the clocks are said to disagree. */
+const CLOCK_AHEAD_TICKS = 2
+
 /** An offer made from a newer map than this worker's, kept until this worker's catches up (or the wait runs out). */
 interface Waiting {
   from: string
@@ -63,6 +66,8 @@ export class HandoffReceiver {
   readonly localExports = new Map<string, EntityExport<unknown>>()
   /** Offers made from a newer map than ours, waiting for ours, by handoff id. */
   private readonly waiting = new Map<string, Waiting>()
+  /** Peers whose clock was seen ahead of ours (warned once each). */
+  private readonly clockAhead = new Set<string>()
 
   constructor(private readonly c: ReceiverContext) {}
 
@@ -84,6 +89,7 @@ export class HandoffReceiver {
    */
   onOffer(from: string, offer: HandoffOffer): void {
     if (!offer.to || !offer.from || !offer.entity) return
+    this.checkClock(from, offer.tick)
     if (!this.decided.has(offer.handoffId) && this.mapBehind(offer)) {
       // A resend replaces the waiting copy (its state is newer), and waits no longer than it did.
       const before = this.waiting.get(offer.handoffId)
@@ -93,6 +99,18 @@ export class HandoffReceiver {
     }
     this.waiting.delete(offer.handoffId)
     this.judge(from, offer)
+  }
+
+  /**
+   * Workers number ticks on the cluster's clock, so an offer is made at a tick this worker has
+   * reached, or nearly: one made further ahead means the two machines' clocks disagree, and the
+   * entity's ticks would run again here. Said once per peer.
+   */
+  private checkClock(from: string, offerTick: number): void {
+    const ahead = offerTick - this.c.tick()
+    if (ahead <= CLOCK_AHEAD_TICKS || this.clockAhead.has(from)) return
+    this.clockAhead.add(from)
+    this.c.logger.warn({ peer: from, offerTick, tick: this.c.tick() }, `an offer from ${from} was made ${ahead} ticks ahead of this worker: the machines' clocks disagree`)
   }
 
   /**

@@ -19,8 +19,10 @@ export function walkerGame(options: {
   applied: Map<string, number[]>
   /** Where a player or NPC with no position given spawns, in the partition `bounds`. */
   spawnAt: (bounds: Rect) => { x: number; y: number }
+  /** Called for every entity at every tick the game simulates it, with the tick's number. */
+  onStep?: (entityId: number, tick: number) => void
 }): Game<Walk, WalkerMessage> {
-  const { applied, spawnAt } = options
+  const { applied, spawnAt, onStep } = options
   return {
     name: 'walker',
     spawn: (ctx, spec) => {
@@ -37,6 +39,7 @@ export function walkerGame(options: {
     tick: (ctx, dt) => {
       const b = ctx.worldBounds
       for (const e of ctx.entities()) {
+        onStep?.(e.id, ctx.tick)
         e.vx = e.state.dx * WALK_SPEED
         e.vy = e.state.dy * WALK_SPEED
         e.x = Math.min(b.maxX, Math.max(b.minX, e.x + e.vx * dt))

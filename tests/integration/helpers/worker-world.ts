@@ -40,6 +40,8 @@ export interface WorkerWorldOptions<S, M> {
   perWorker?: Record<string, WorkerOptionsInput>
   /** Transport options besides `authorize`. */
   transport?: Omit<ClientTransportOptions<TicketClaims>, 'authorize'>
+  /** Wait this long between starting one worker and the next (default 0). */
+  startGapMs?: number
 }
 
 export class WorkerWorld<S, M> {
@@ -91,6 +93,7 @@ export class WorkerWorld<S, M> {
       authorize: ticketAdmission(() => new Map([['k', pair.publicKey]]), (id) => ids.includes(id)),
     })
     for (const id of ids) {
+      if (this.workers.length > 0 && this.options.startGapMs) await new Promise((r) => setTimeout(r, this.options.startGapMs))
       const w = new Worker<S, M>({
         store: this.store, keys: this.keys, transport: this.transportValue, logger: silentLogger(), game: this.options.game,
         ticketSigner: { privateKey: pair.privateKey, kid: 'k' },
