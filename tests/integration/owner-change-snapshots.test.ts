@@ -7,7 +7,9 @@
  * relays the player throughout. The longest gap between snapshots from the map
  * change until 2 s after is measured and bounded, as is the time until the new owner simulates the
  * entity. Also: a player relayed by wA whose entity wB hands between two of its own partitions in a
- * merge, and a player of the worker that keeps the ground.
+ * merge, and a player of the worker that keeps the ground. The workers start a second apart and
+ * number ticks on the cluster's clock: the new owner steps the entity from the tick after the one it
+ * was frozen at, and the client's snapshot ticks only go forward.
  *
  * Workers tick at 20 Hz: 50 ms between snapshots. The gap bound, 300 ms (6 ticks), leaves room for
  * a loaded 2-core machine. The faults it guards against: a relaying runner of a moved leaf that
@@ -27,13 +29,19 @@ import { WorkerWorld, eastHalvesMap, splitMap } from './helpers/worker-world.ts'
 
 type Msg = { type: 'none' }
 
-/** Everyone stands where it spawned: players at `at`. */
-function standing(at: { x: number; y: number }): Game<Record<string, never>, Msg> {
+/** Everyone stands where it spawned: players at `at`. `stepped` gets each entity's ticks, in order. */
+function standing(at: { x: number; y: number }, stepped: Map<number, number[]>): Game<Record<string, never>, Msg> {
   return {
     name: 'standing',
     spawn: (_ctx, spec) => ({ x: spec.x ?? at.x, y: spec.y ?? at.y, state: {} }),
     input: () => undefined,
-    tick: () => undefined,
+    tick: (ctx) => {
+      for (const e of ctx.entities()) {
+        const list = stepped.get(e.id) ?? []
+        list.push(ctx.tick)
+        stepped.set(e.id, list)
+      }
+    },
     leave: () => undefined,
     message: () => undefined,
     wire: (_e, out) => {
@@ -56,6 +64,16 @@ const EAST_HALVES = eastHalvesMap({ p1: 'wA', p3: 'wB', p4: 'wB' })
 
 /** p3 and p4 merged into p2 (wB's): a handover between two partitions of wB. */
 const EAST_MERGED: PartitionMap = { ...EAST_HALVES, version: 2, root: { ...EAST_HALVES.root, high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 2 } } as PartitionMap['root'] }
+
+/** Steps between consecutive ticks that are not forward by 1 to `most`. */
+function tickJumps(ticks: readonly number[], most: number): string[] {
+  const bad: string[] = []
+  for (let k = 1; k < ticks.length; k++) {
+    const d = (ticks[k] as number) - (ticks[k - 1] as number)
+    if (d < 1 || d > most) bad.push(`${ticks[k - 1]} → ${ticks[k]}`)
+  }
+  return bad
+}
 
 /** Longest gap between consecutive arrival times. */
 function longestGap(times: readonly number[]): number {
@@ -116,8 +134,11 @@ describe('a player whose partition changes owner', () => {
 
   for (const s of SCENARIOS) {
     it(`keeps receiving snapshots: ${s.name}`, async () => {
+      const stepped = new Map<number, number[]>()
       const w = new WorkerWorld(`/owner-change-${s.name.replace(/\W+/g, '-')}/`, {
-        game: () => standing(s.at),
+        game: () => standing(s.at, stepped),
+        // 20 ticks apart: a worker counting its own ticks would be 20 behind the other.
+        startGapMs: 1000,
         // A client that can move gets all the time its standby connection needs (a WebRTC connect
         // under a loaded suite can outlast the default hold, 500 ms, and the move then goes the
         // relay-and-migrate way); one that cannot shows the default hold's bound.
@@ -131,7 +152,11 @@ describe('a player whose partition changes owner', () => {
       const c = new TesseraClient({ reconnect: { initialMs: 50, maxMs: 500, maxAttempts: 10 } })
       client = c
       const arrivals: number[] = []
-      c.on('snapshot', () => arrivals.push(performance.now()))
+      const snapshotTicks: number[] = []
+      c.on('snapshot', ({ tick }) => {
+        arrivals.push(performance.now())
+        snapshotTicks.push(tick)
+      })
       let migratedAt: number | undefined
       c.on('migrated', () => {
         migratedAt ??= performance.now()
@@ -189,6 +214,10 @@ describe('a player whose partition changes owner', () => {
         expect(controls).toContain('prepare')
         expect(controls).not.toContain('migrate')
       }
+      // The new owner went on at the next tick number: the entity skips at most the ticks it spent
+      // in flight, and steps none twice; the client's ticks only go forward (one may be lost).
+      expect(tickJumps(stepped.get(self) ?? [], 4)).toEqual([])
+      expect(tickJumps(snapshotTicks, 8)).toEqual([])
       expect(window.length).toBeGreaterThan(25)
       expect(gap).toBeLessThan(MAX_GAP_MS)
       // Handed over within a few ticks (it is held, not simulated, meanwhile), not after the
