@@ -265,13 +265,18 @@ describe('a seamless world across worker processes', () => {
     // Every bot's inputs, as the game applied them, wherever its entity walked.
     const players = new Map(final.reads.flatMap((d) => d?.partitions ?? []).flatMap((p) => p.entities).filter((e) => e.playerId !== null).map((e) => [e.playerId as string, e]))
     const reports = bots.map((b) => b.report())
+    // A move ordered into a partition that starts moving on (the merge, the drain) before the
+    // client connects is refused there; the client stays on its relay, says so (a retryable error)
+    // and follows the next order. Any other error fails the run.
+    const movedOn = (e: string) => /^migrate_failed: could not move to \S+: \S+ is moving to another worker$/.test(e)
+    const refusedMoves = reports.reduce((s, r) => s + r.errors.filter(movedOn).length, 0)
     for (const [i, r] of reports.entries()) {
       const e = players.get(`bot-${i}`)
       expect({ bot: i, entity: e?.id, game: e?.game }).toEqual({
         bot: i, entity: selves[i],
         game: { inputsApplied: r.stats.inputsSent, lastInputSeq: r.stats.inputsSent, inputsOutOfSequence: 0 },
       })
-      expect({ bot: i, reconnects: r.stats.reconnects, ackRegressions: r.stats.ackRegressions, state: r.state, errors: r.errors })
+      expect({ bot: i, reconnects: r.stats.reconnects, ackRegressions: r.stats.ackRegressions, state: r.state, errors: r.errors.filter((e) => !movedOn(e)) })
         .toEqual({ bot: i, reconnects: 0, ackRegressions: 0, state: 'connected', errors: [] })
     }
 
@@ -290,7 +295,7 @@ describe('a seamless world across worker processes', () => {
     console.log([
       `seamless-world: ${(RUN_MS / 1000).toFixed(0)} s walk, ${bots.length} bots, ${NPCS} walkers, 3 workers → merge at ${MERGE_AT_MS / 1000} s, drain of wc at ${DRAIN_AT_MS / 1000} s`,
       `  ownership samples ${figures.samples} (${figures.discarded} dropped), entities judged ${figures.settled}, moving while sampled ${figures.unsettled}, owner changes seen ${figures.ownerChanges}`,
-      `  handoffs accepted ${handoffs} (wc's until its drain), bot migrations ${migrations} (${onStandby} on standby connections opened ahead), inputs applied once ${inputs}`,
+      `  handoffs accepted ${handoffs} (wc's until its drain), bot migrations ${migrations} (${onStandby} on standby connections opened ahead), inputs applied once ${inputs}; moves refused for a partition moving on ${refusedMoves}`,
       `  longest snapshot gap per bot (ms): ${gaps.map((g) => g.max.toFixed(0)).join(', ')}; longest ${longest.max.toFixed(0)} ms, ending ${((longest.at - started) / 1000).toFixed(1)} s into the walk`,
       `  largest step between snapshot ticks per bot: ${ticks.map((t) => t.jump).join(', ')}; snapshots passed over at a switch for a tick already shown: ${reports.reduce((s, r) => s + (r.stats.behindAtSwitch ?? 0), 0)}`,
     ].join('\n'))
