@@ -28,6 +28,11 @@ export const workerRecordSchema = z.object({
   /** A draining worker takes nothing new and is emptied by the planner. */
   draining: z.boolean().default(false),
   startedAt: z.number(),
+  /**
+   * Where in each tick interval the worker runs its ticks, as a fraction of the interval (tick n is
+   * due at the cluster's epoch + (n + tickPhase) × step). Workers spread themselves out.
+   */
+  tickPhase: z.number().min(0).lt(1).optional(),
 })
 export type WorkerRecord = z.infer<typeof workerRecordSchema>
 

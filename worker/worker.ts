@@ -39,7 +39,7 @@ import { EntityIdBlocks } from './entity-ids.ts'
 import { PartitionRunner } from './partition-runner.ts'
 import { StandbyPool } from './standby-pool.ts'
 import { TickLoop } from './tick-loop.ts'
-import { clusterEpoch } from '../core/cluster-clock.ts'
+import { clusterEpoch, spreadPhase } from '../core/cluster-clock.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
 import { refusePlayer } from './player-link.ts'
 import { describeEntities, registerEntityDebug } from './debug-entities.ts'
@@ -227,16 +227,6 @@ export class Worker<S = unknown, M = unknown> {
     this.unroute = transport.route(options.id, { onConnect: (conn) => this.accept(conn) })
     const clientUrl = options.advertiseUrl ?? `${transport.url}:${transport.port}`
     const grpcAddress = options.advertiseGrpc ?? this.grpc.address
-    this.membership = new Membership({
-      store: this.deps.store, keys: this.deps.keys, logger, ttlSeconds: options.leaseTtlSeconds,
-      record: {
-        id: options.id, grpcAddress, clientUrl, capacity: options.capacity, version: '0.1.0',
-        labels: options.labels, draining: false, startedAt: Date.now(),
-        ...(options.region !== undefined ? { region: options.region } : {}),
-      },
-      onRejoin: () => this.reconcile(),
-    })
-
     await Promise.all([this.maps.start(), this.specs.start(), this.tombstones.start(), this.workers.start()])
     const react = () => this.reconcile()
     this.maps.onChange((changes) => {
@@ -246,10 +236,21 @@ export class Worker<S = unknown, M = unknown> {
     this.specs.onChange(react)
     this.tombstones.onChange(react)
     this.workers.onChange(react)
+    // Ticks numbered on the cluster's clock (see core/cluster-clock.ts), run at a phase of the
+    // interval away from the other workers' phases.
     const epochMs = await clusterEpoch(this.deps.store, this.deps.keys)
+    const tickPhase = spreadPhase([...this.workers.values()].flatMap(({ value }) => (value.id !== options.id && value.tickPhase !== undefined ? [value.tickPhase] : [])))
+    this.membership = new Membership({
+      store: this.deps.store, keys: this.deps.keys, logger, ttlSeconds: options.leaseTtlSeconds,
+      record: {
+        id: options.id, grpcAddress, clientUrl, capacity: options.capacity, version: '0.1.0',
+        labels: options.labels, draining: false, startedAt: Date.now(), tickPhase,
+        ...(options.region !== undefined ? { region: options.region } : {}),
+      },
+      onRejoin: () => this.reconcile(),
+    })
     await this.membership.start()
-    // Ticks numbered on the cluster's clock (see core/cluster-clock.ts), from the next one due.
-    this.loop.start(epochMs)
+    this.loop.start(epochMs + tickPhase * (1000 / options.tickRate))
     this.ticks = Math.max(this.ticks, this.loop.tick)
     this.reconcile()
     this.reporter.start()

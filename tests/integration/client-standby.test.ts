@@ -7,7 +7,8 @@
  * player's entity has one copy throughout and is never removed from the game's view, and a player
  * who walks away from the border has its standby connection closed (`unprepare`). The workers start
  * a second apart and still number ticks alike (the cluster's clock): the game steps the entity at
- * ever later ticks and the client's snapshots go on from one worker's tick numbers to the other's.
+ * the next tick number (or, handed to the worker that ticks later in the interval, at the same one
+ * again) and the client's snapshots go on from one worker's tick numbers to the other's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueTicket } from '../../core/tickets.ts'
@@ -143,11 +144,14 @@ describe('a real client crossing on standby connections', () => {
     expect(problems).toEqual([])
     expect(alice.entity(self)).toBeDefined()
 
-    // One tick numbering on both workers: the entity is simulated at ever later ticks, never a tick
-    // twice, with no more than a handoff's round trip skipped; the snapshots the client applied go
-    // on across each switch the same way (one may be missed: unreliable delivery), never back nor
-    // repeated (a snapshot of the new owner for a tick the old one showed already is passed over).
-    expect(tickJumps(stepped.get(self) ?? [], 1, 4)).toEqual([])
+    // One tick numbering on both workers: the entity is simulated at ever later ticks, with no more
+    // than a handoff's round trip skipped; a handoff to the worker whose phase comes later in the
+    // interval steps it at the number it was frozen at (once per handoff at most). The snapshots the
+    // client applied go on across each switch the same way (one may be missed: unreliable
+    // delivery), never back nor repeated (a snapshot of the new owner for a tick the old one showed
+    // already is passed over).
+    expect(tickJumps(stepped.get(self) ?? [], 0, 4)).toEqual([])
+    expect(tickJumps(stepped.get(self) ?? [], 1, Infinity).length).toBeLessThanOrEqual(3)
     expect(tickJumps(snapshotTicks, 1, 8)).toEqual([])
 
     // Longest gap between snapshots around the switches.

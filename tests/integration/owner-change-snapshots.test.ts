@@ -8,8 +8,9 @@
  * change until 2 s after is measured and bounded, as is the time until the new owner simulates the
  * entity. Also: a player relayed by wA whose entity wB hands between two of its own partitions in a
  * merge, and a player of the worker that keeps the ground. The workers start a second apart and
- * number ticks on the cluster's clock: the new owner steps the entity from the tick after the one it
- * was frozen at, and the client's snapshot ticks only go forward.
+ * number ticks on the cluster's clock: the new owner steps the entity from the tick it was frozen at
+ * (the next one, or that one again when the new owner ticks later in the interval), and the
+ * client's snapshot ticks only go forward.
  *
  * Workers tick at 20 Hz: 50 ms between snapshots. The gap bound, 300 ms (6 ticks), leaves room for
  * a loaded 2-core machine. The faults it guards against: a relaying runner of a moved leaf that
@@ -65,12 +66,12 @@ const EAST_HALVES = eastHalvesMap({ p1: 'wA', p3: 'wB', p4: 'wB' })
 /** p3 and p4 merged into p2 (wB's): a handover between two partitions of wB. */
 const EAST_MERGED: PartitionMap = { ...EAST_HALVES, version: 2, root: { ...EAST_HALVES.root, high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 2 } } as PartitionMap['root'] }
 
-/** Steps between consecutive ticks that are not forward by 1 to `most`. */
-function tickJumps(ticks: readonly number[], most: number): string[] {
+/** Steps between consecutive ticks that are not forward by `least` to `most`. */
+function tickJumps(ticks: readonly number[], least: number, most: number): string[] {
   const bad: string[] = []
   for (let k = 1; k < ticks.length; k++) {
     const d = (ticks[k] as number) - (ticks[k - 1] as number)
-    if (d < 1 || d > most) bad.push(`${ticks[k - 1]} → ${ticks[k]}`)
+    if (d < least || d > most) bad.push(`${ticks[k - 1]} → ${ticks[k]}`)
   }
   return bad
 }
@@ -214,10 +215,13 @@ describe('a player whose partition changes owner', () => {
         expect(controls).toContain('prepare')
         expect(controls).not.toContain('migrate')
       }
-      // The new owner went on at the next tick number: the entity skips at most the ticks it spent
-      // in flight, and steps none twice; the client's ticks only go forward (one may be lost).
-      expect(tickJumps(stepped.get(self) ?? [], 4)).toEqual([])
-      expect(tickJumps(snapshotTicks, 8)).toEqual([])
+      // The new owner went on from the tick the entity was frozen at: it skips at most the ticks it
+      // spent in flight, and repeats that number only when the new owner ticks later in the
+      // interval (at most once per handoff: two for the relayed player); the client's ticks only
+      // go forward (one may be lost).
+      expect(tickJumps(stepped.get(self) ?? [], 0, 4)).toEqual([])
+      expect(tickJumps(stepped.get(self) ?? [], 1, Infinity).length).toBeLessThanOrEqual(2)
+      expect(tickJumps(snapshotTicks, 1, 8)).toEqual([])
       expect(window.length).toBeGreaterThan(25)
       expect(gap).toBeLessThan(MAX_GAP_MS)
       // Handed over within a few ticks (it is held, not simulated, meanwhile), not after the
