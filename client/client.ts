@@ -120,11 +120,12 @@ export interface TesseraClientOptions {
 export type GrantSource = (context: { reconnect: boolean }) => Promise<Grant>
 
 /**
- * Snapshots of a worker just switched to that may be passed over for not being newer than the last
- * one shown: the two workers run each tick at about the same instant, so the old one is at most a
- * tick ahead; a worker on another clock altogether is believed after this many.
+ * After a switch, snapshots of the new worker not newer than the last one shown are passed over
+ * while they are at most this many seconds' worth of ticks behind it: workers number ticks on one
+ * clock, so the new one is behind by a tick, or by a stall it is catching up from; one further
+ * behind is on another clock altogether, and believed at once.
  */
-const SWITCH_CATCH_UP = 3
+const SWITCH_CATCH_UP_S = 1
 
 /** Counters since the client was created, across reconnections. */
 export interface ClientStats extends SessionCounters {
@@ -173,8 +174,8 @@ export class TesseraClient {
   private standbyOpened = 0
   /** The tick of the last snapshot the game was shown. */
   private shownTick: number | undefined
-  /** Snapshots of the session switched to that may still be passed over as behind `shownTick`. */
-  private catchUp = 0
+  /** Since the last switch, no snapshot of the new session was shown yet (see `SWITCH_CATCH_UP_S`). */
+  private catchingUp = false
   private behindAtSwitch = 0
   /** Sessions whose counters were added to `retired`. */
   private readonly counted = new WeakSet<Session>()
@@ -433,17 +434,18 @@ export class TesseraClient {
       snapshot: (result, fresh) => {
         const session = get()
         if (session === this.session) {
-          if (this.catchUp > 0 && this.shownTick !== undefined && result.tick <= this.shownTick) {
+          const behind = this.shownTick === undefined ? 0 : this.shownTick - result.tick
+          if (this.catchingUp && behind >= 0 && behind <= SWITCH_CATCH_UP_S * (this.accepted?.tickRate ?? 20)) {
             // Just switched, and the old worker showed this tick already (it ran it a moment
-            // sooner, with the entity still held there): the game never sees a tick go back. The
-            // new connection delivers, so the old one can go; the next newer snapshot is shown whole.
-            this.catchUp--
+            // sooner, with the entity still held there, or this one is catching up from a stall):
+            // the game never sees a tick go back. The new connection delivers, so the old one can
+            // go; the next newer snapshot is shown whole.
             this.behindAtSwitch++
             session?.restartView()
             if (this.retiring) this.dropRetiring()
             return
           }
-          this.catchUp = 0
+          this.catchingUp = false
           this.applySnapshot(result, fresh)
           // The new worker's first snapshot has taken over the view: the old connection can go.
           if (this.retiring) this.dropRetiring()
@@ -557,7 +559,7 @@ export class TesseraClient {
     this.session = next
     this.retiring = old
     next.restartView()
-    this.catchUp = SWITCH_CATCH_UP
+    this.catchingUp = this.shownTick !== undefined
     const from = this.sessionUrl
     this.sessionUrl = order.url
     this.sessionPlace = placeOf(order.url, order.ticket)

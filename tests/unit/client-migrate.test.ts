@@ -204,19 +204,28 @@ describe('TesseraClient migration', () => {
     client.close()
   })
 
-  it('believes a worker on another clock after a few snapshots, rather than showing nothing', async () => {
+  it('passes over a new worker catching up from a stall, up to a second of ticks behind; one further behind is believed at once', async () => {
     const { client, old, conn, log } = await joinedClient()
     const ticks: number[] = []
     client.on('snapshot', ({ tick }) => ticks.push(tick))
-    old.snapshot(9000, [wire(SELF, 1, 1)])
+    old.snapshot(900, [wire(SELF, 1, 1)])
     migrate(old)
     const next = (await conn(1)).conn
-    next.join(SELF, 100)
+    next.join(SELF, 890)
     log.length = 0
-    for (let t = 100; t < 104; t++) next.snapshot(t, [wire(SELF, t - 99, 1)])
-    expect(ticks).toEqual([9000, 103])
-    expect(log).toEqual([`~${SELF}`])
-    expect(client.stats()).toMatchObject({ behindAtSwitch: 3 })
+    // Ten ticks behind, catching up: passed over until it is past 900.
+    for (let t = 890; t <= 901; t++) next.snapshot(t, [wire(SELF, t - 880, 1)])
+    expect(ticks).toEqual([900, 901])
+    expect(client.stats()).toMatchObject({ behindAtSwitch: 11 })
+    // Another switch, to a worker on another clock (far behind): believed at once.
+    migrate(next, 'third', 'http://127.0.0.1:11')
+    const third = (await conn(2)).conn
+    third.join(SELF, 100)
+    third.snapshot(100, [wire(SELF, 50, 1)])
+    third.snapshot(101, [wire(SELF, 51, 1)])
+    expect(ticks).toEqual([900, 901, 100, 101])
+    expect(log.at(-1)).toBe(`~${SELF}`)
+    expect(client.stats()).toMatchObject({ behindAtSwitch: 11, migrations: 2 })
     client.close()
   })
 
