@@ -5,7 +5,9 @@
  * ignored. When the player's entity is handed to us, the runner that takes it in adopts the
  * connection (`join-accepted` as that entity, then its snapshots), and the client switches to it
  * without dialling. A connection whose player's entity never comes stays parked until its client
- * closes it (`unprepare`, or it moved elsewhere), or is refused when the pool is full.
+ * closes it (`unprepare`, or it moved elsewhere) or the worker that sent the player here releases
+ * it (`StandbyReleased`: it told the player `unprepare`, or the player left it), whether or not the
+ * client obeys; one past the pool's limit is refused.
  */
 import type { TicketClaims } from '../core/tickets.ts'
 import { Protocol } from '../core/wire/protocol.ts'
@@ -25,6 +27,8 @@ export interface StandbyStats {
   refused: number
   /** An older parked connection of the same player closed for a newer one. */
   replaced: number
+  /** Closed here because the worker that issued its ticket no longer wanted it. */
+  released: number
 }
 
 const key = (worldId: string, playerId: string) => `${worldId}:${playerId}`
@@ -32,7 +36,7 @@ const key = (worldId: string, playerId: string) => `${worldId}:${playerId}`
 export class StandbyPool {
   private readonly parkedConns = new Map<string, Conn>()
   private stopped = false
-  readonly stats: StandbyStats = { parked: 0, adopted: 0, closed: 0, refused: 0, replaced: 0 }
+  readonly stats: StandbyStats = { parked: 0, adopted: 0, closed: 0, refused: 0, replaced: 0, released: 0 }
 
   /** At most `limit` connections parked at once (one per player and world). */
   constructor(
@@ -84,6 +88,20 @@ export class StandbyPool {
     if (!conn.open) return undefined
     this.stats.adopted++
     return conn
+  }
+
+  /**
+   * `issuer` (the worker whose standby ticket it holds) no longer wants the player's parked
+   * connection: closed, if it is still parked and that worker's. True when it was.
+   */
+  release(worldId: string, playerId: string, issuer: string): boolean {
+    const k = key(worldId, playerId)
+    const conn = this.parkedConns.get(k)
+    if (conn === undefined || conn.principal.issuer !== issuer) return false
+    this.parkedConns.delete(k)
+    this.stats.released++
+    conn.close(Protocol.closeCode.normal)
+    return true
   }
 
   /** Close every parked connection (the worker stops); later ones are refused. */

@@ -145,6 +145,7 @@ export class Worker<S = unknown, M = unknown> {
       standbyNotices: options.standbyNotices,
       transferHoldMs: options.transferHoldMs,
       takeStandby: (worldId, playerId) => this.standby.take(worldId, playerId),
+      releaseStandby: (worldId, playerId, issuer) => this.standby.release(worldId, playerId, issuer),
     })
     this.reporter = new LoadReporter({
       store, keys, workerId: options.id, intervalMs: options.reportIntervalMs, logger, collect: () => this.collectLoad(),
@@ -182,6 +183,10 @@ export class Worker<S = unknown, M = unknown> {
       standbyAdopted: new Gauge({
         name: 'tessera_worker_standby_adopted', help: 'standby connections taken over at a handoff since start (the client switched without dialling)', registers: [this.registry],
         collect: (): void => this.gauges.standbyAdopted.set(this.standby.stats.adopted),
+      }),
+      standbyReleased: new Gauge({
+        name: 'tessera_worker_standby_released', help: 'standby connections parked here and closed since start because the worker that sent the player no longer wanted them', registers: [this.registry],
+        collect: (): void => this.gauges.standbyReleased.set(this.standby.stats.released),
       }),
       prepares: new Gauge({
         name: 'tessera_worker_standby_prepares', help: 'players told to open a standby connection to a neighbour since start', registers: [this.registry],

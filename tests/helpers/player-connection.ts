@@ -10,7 +10,7 @@ import { isDecodeError } from '../../core/wire/errors.ts'
 import { Protocol } from '../../core/wire/protocol.ts'
 import type { ClientConnection } from '../../worker/transport/client-connection.ts'
 
-export function playerConnection(playerId: string, at: { workerId?: string; partitionId?: string | null; standby?: boolean } = {}) {
+export function playerConnection(playerId: string, at: { workerId?: string; partitionId?: string | null; standby?: boolean; issuer?: string } = {}) {
   const sent: Uint8Array[] = []
   const closers: Array<() => void> = []
   const state = { open: true, closedWith: undefined as number | undefined }
@@ -26,7 +26,7 @@ export function playerConnection(playerId: string, at: { workerId?: string; part
     },
     principal: {
       playerId, worldId: 'w', workerId: at.workerId ?? 'wA', partitionId: at.partitionId === undefined ? 'p1' : at.partitionId, roomId: null,
-      standby: at.standby ?? false, issuer: null, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0,
+      standby: at.standby ?? false, issuer: at.issuer ?? null, ticketId: `t-${playerId}`, issuedAt: 0, expiresAt: 0,
     },
     sendRaw: (bytes) => (sent.push(bytes.slice()), true),
     onMessage: () => undefined,

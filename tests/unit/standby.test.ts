@@ -4,7 +4,9 @@
  * wB's ground is told `prepare` (a standby ticket for wB); the standby connection parked at wB
  * becomes the player's connection the moment wB takes the entity in (join-accepted as that entity,
  * then snapshots), and no `migrate` is ordered. Walking away from the border for a second sends
- * `unprepare`. A handoff that finds no standby parked falls back to the relay and `migrate`.
+ * `unprepare`, and wA tells wB to close the standby connection (`StandbyReleased`) whether or not
+ * the client does, as it does when the player leaves wA. A handoff that finds no standby parked
+ * falls back to the relay and `migrate`.
  */
 import { describe, expect, it } from 'vitest'
 import type { ControlMessage } from '../../core/wire/control-messages.ts'
@@ -28,7 +30,11 @@ function standbyWorld() {
   }
   const pools = { wA: new StandbyPool(10), wB: new StandbyPool(10) }
   const clock = { now: 0 }
-  const deps = (id: 'wA' | 'wB') => ({ signTicket: sign(id), takeStandby: (w: string, p: string) => pools[id].take(w, p), now: () => clock.now })
+  const deps = (id: 'wA' | 'wB') => ({
+    signTicket: sign(id), now: () => clock.now,
+    takeStandby: (w: string, p: string) => pools[id].take(w, p),
+    releaseStandby: (w: string, p: string, issuer: string) => void pools[id].release(w, p, issuer),
+  })
   const w = twoWorkers(createDemoGame({ walkerSpeed: [0, 0] }), { wA: deps('wA'), wB: deps('wB') })
   /** A tick on both workers, then the signing promises settle. */
   const step = async () => {
@@ -95,7 +101,7 @@ describe('a player walking towards another worker', () => {
     expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare'])
 
     // Its client connects there: parked, nothing spawned.
-    const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true })
+    const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true, issuer: 'wA' })
     w.pools.wB.park(standby.conn)
     expect(w.p2.sim.playerEntity('alice')).toBeUndefined()
     expect(standby.sent).toHaveLength(0)
@@ -140,6 +146,10 @@ describe('a player walking towards another worker', () => {
     expect(w.p1.sim.playerEntity('alice')).toBeUndefined()
     expect(w.p2.sim.playerEntity('alice')).toBe(id)
     expect(w.copies(id)).toEqual(['p2'])
+    // wA, no longer serving alice, released the standby it had sent her to wB: adopted already,
+    // so nothing is closed.
+    expect(w.pools.wB.stats.released).toBe(0)
+    expect(standby.state.open).toBe(true)
 
     // Back near the border, wB tells it about wA in turn (on the adopted connection).
     place(w, 'p2', id, 101)
@@ -190,6 +200,36 @@ describe('a player walking towards another worker', () => {
     expect(w.p2.sim.playerEntity('alice')).toBeUndefined()
   })
 
+  it('a client that ignores unprepare has its parked standby closed by the worker holding it', async () => {
+    const { w, alice, id } = aliceAt(98.5)
+    await w.step()
+    const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true, issuer: 'wA' })
+    w.pools.wB.park(standby.conn)
+    place(w, 'p1', id, 60)
+    const outAt = w.clock.now
+    while (w.clock.now - outAt < UNPREPARE_AFTER_MS + 200) await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare', 'unprepare'])
+    // The client has not closed it; wB has, on wA's word.
+    expect(standby.state).toMatchObject({ open: false, closedWith: Protocol.closeCode.normal })
+    expect(w.pools.wB.stats).toMatchObject({ parked: 1, released: 1, adopted: 0 })
+    expect(w.pools.wB.size).toBe(0)
+  })
+
+  it('a player who leaves the worker that sent her has her parked standby closed there', async () => {
+    const { w, alice } = aliceAt(98.5)
+    await w.step()
+    const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true, issuer: 'wA' })
+    w.pools.wB.park(standby.conn)
+    // A standby of bob's sent by another worker is not wA's to release.
+    const bob = playerConnection('bob', { workerId: 'wB', partitionId: null, standby: true, issuer: 'wC' })
+    w.pools.wB.park(bob.conn)
+    alice.close()
+    await w.step()
+    expect(standby.state).toMatchObject({ open: false, closedWith: Protocol.closeCode.normal })
+    expect(bob.state.open).toBe(true)
+    expect(w.pools.wB.stats.released).toBe(1)
+  })
+
   it('without a standby parked, the handoff falls back to the relay and a migrate with a ticket', async () => {
     const { w, alice, id } = aliceAt(110)
     for (let t = 0; t < 6; t++) await w.step()
@@ -232,6 +272,19 @@ describe('the standby pool', () => {
     expect(pool.take('w', 'a')).toBe(a2.conn)
     expect(pool.take('w', 'a')).toBeUndefined()
     expect(pool.stats).toMatchObject({ parked: 3, adopted: 1, closed: 1, refused: 1, replaced: 1 })
+  })
+
+  it('closes a parked connection on its issuer\'s word only', () => {
+    const pool = new StandbyPool(5)
+    const a = playerConnection('a', { workerId: 'wB', standby: true, issuer: 'wA' })
+    pool.park(a.conn)
+    expect(pool.release('w', 'a', 'wC')).toBe(false)
+    expect(pool.release('w', 'nobody', 'wA')).toBe(false)
+    expect(a.state.open).toBe(true)
+    expect(pool.release('w', 'a', 'wA')).toBe(true)
+    expect(a.state).toMatchObject({ open: false, closedWith: Protocol.closeCode.normal })
+    expect(pool.release('w', 'a', 'wA')).toBe(false)
+    expect(pool.stats).toMatchObject({ released: 1, closed: 0 })
   })
 
   it('closes everything parked when the worker stops, and refuses what comes after', () => {

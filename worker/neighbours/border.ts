@@ -56,6 +56,8 @@ export interface BorderDeps {
   standbyNotices?: boolean
   /** A player's standby connection parked here (`StandbyPool.take`), adopted by the runner taking its entity in. */
   takeStandby?: (worldId: string, playerId: string) => ClientConnection<TicketClaims> | undefined
+  /** `issuer` no longer wants the player's standby connection parked here (`StandbyPool.release`). */
+  releaseStandby?: (worldId: string, playerId: string, issuer: string) => void
   /** This worker's client URL (sent with tickets). */
   clientUrl: string
   /** Monotonic ms, for the standby notices' delays. Default `performance.now`. */
@@ -260,6 +262,9 @@ export class Border implements RunnerBorder {
             for (const r of deps.runners()) {
               if (r.options.worldId === worldId && r.hasPlayer(playerId)) return r.sendControl(playerId, message)
             }
+          },
+          release: (peer, worldId, playerId) => {
+            this.send(peer, { frame: { $case: 'standbyReleased', value: { worldId, playerId } } })
           },
           now: deps.now ?? (() => performance.now()),
           transferHoldMs: deps.transferHoldMs ?? TRANSFER_HOLD_MS,
@@ -739,6 +744,10 @@ export class Border implements RunnerBorder {
         return
       case 'standbyParked': {
         this.notices?.parked(f.value.worldId, f.value.playerId, from)
+        return
+      }
+      case 'standbyReleased': {
+        this.deps.releaseStandby?.(f.value.worldId, f.value.playerId, from)
         return
       }
       case 'relayClosed': {

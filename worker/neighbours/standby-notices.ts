@@ -9,9 +9,10 @@
  * One notice per player: the worker whose border is nearest. A player who walks out of every such
  * margin, and stays out for `UNPREPARE_AFTER_MS`, is told `unprepare` (its client closes the
  * standby connection); one who lingers gets a fresh ticket every `REFRESH_MS`, so a standby
- * connection that dropped can be opened again. Nothing here decides ownership: a standby that is
- * never adopted costs one idle connection, and a handoff that finds none falls back to the relay
- * and `migrate`.
+ * connection that dropped can be opened again. The worker holding the standby connection is told
+ * too (`StandbyReleased`), as it is when the player leaves this worker, and closes it whether or
+ * not the client obeys. Nothing here decides ownership: a standby that is never adopted costs one
+ * idle connection until then, and a handoff that finds none falls back to the relay and `migrate`.
  */
 import type { Logger } from '../../core/log.ts'
 import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
@@ -44,6 +45,8 @@ export interface StandbyNoticeDeps {
   sign(claims: { playerId: string; worldId: string; workerId: string }): Promise<string>
   /** A control message to the player, on whichever runner here holds its connection now. */
   send(worldId: string, playerId: string, message: ControlMessage): void
+  /** Tell `peer` to close the player's standby connection parked there, if it still is. */
+  release(peer: string, worldId: string, playerId: string): void
   logger: Logger
   now(): number
   /** See `TRANSFER_HOLD_MS`; 0 ships at once (its players are then relayed and sent `migrate`). */
@@ -54,6 +57,8 @@ export interface StandbyNoticeStats {
   /** `prepare` messages sent (refreshes included). */
   prepares: number
   unprepares: number
+  /** `StandbyReleased` frames sent. */
+  releases: number
 }
 
 interface Notice {
@@ -97,7 +102,7 @@ export class StandbyNotices {
   /** Retiring runners holding their shipment for their players' standby connections: since when. */
   private readonly holds = new Map<string, number>()
   private sweep = 0
-  readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0 }
+  readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0, releases: 0 }
 
   constructor(private readonly deps: StandbyNoticeDeps) {}
 
@@ -127,12 +132,14 @@ export class StandbyNotices {
       if (!map) continue
       const borders = foreignBorders(map, r.options.partitionId, this.deps.workerId, workers)
       for (const playerId of r.playerIds()) {
+        const k = `${r.options.worldId}:${playerId}`
+        const notice = this.notices.get(k)
+        // Kept while the player is connected here, its entity here or not (handed on, and relayed
+        // until the client switches: the notice's standby may be the one adopted).
+        if (notice) notice.seen = sweep
         const e = ownEntity(r, playerId)
         if (!e) continue
-        const k = `${r.options.worldId}:${playerId}`
         const peer = borders.size === 0 ? undefined : nearestPeer(e.x, e.y, borders, this.deps.margin)
-        const notice = this.notices.get(k)
-        if (notice) notice.seen = sweep
         if (peer !== undefined) {
           const url = workers.get(peer)?.clientUrl
           if (url === undefined) continue
@@ -146,9 +153,13 @@ export class StandbyNotices {
         }
       }
     }
-    // Players no longer here (gone, or their entity handed on: the client closes what it no longer
-    // needs when it switches) are forgotten without a message.
-    for (const [k, n] of this.notices) if (n.seen !== sweep) this.notices.delete(k)
+    // Players no longer connected here (gone, or switched to where their entity went): nothing to
+    // tell them; a standby still parked for one of them (never adopted) is released.
+    for (const [k, n] of this.notices) {
+      if (n.seen === sweep) continue
+      this.notices.delete(k)
+      this.release(n)
+    }
     for (const k of this.holds.keys()) if (!live.has(k)) this.holds.delete(k)
   }
 
@@ -217,12 +228,25 @@ export class StandbyNotices {
     )
   }
 
+  /** The player no longer needs the standby: told so, and the worker holding it too. */
   private withdraw(k: string, notice: Notice): void {
     this.notices.delete(k)
     // A prepare still being signed is never sent (the notice is no longer current).
     if (!notice.sent) return
     this.stats.unprepares++
     this.deps.send(notice.worldId, notice.playerId, { kind: 'unprepare', url: notice.url, workerId: notice.peer, worldId: notice.worldId })
+    this.release(notice)
+  }
+
+  /**
+   * The worker the notice sent the player to closes its standby connection, if still parked there.
+   * Only for a notice whose player's entity is not on its way there from here: withdrawn while the
+   * entity is ours, or forgotten once the player left.
+   */
+  private release(notice: Notice): void {
+    if (!notice.sent) return
+    this.stats.releases++
+    this.deps.release(notice.peer, notice.worldId, notice.playerId)
   }
 }
 

@@ -47,6 +47,7 @@ export interface NeighbourFrame {
     | { $case: "relayMoved"; value: RelayMoved }
     | { $case: "transfer"; value: PartitionTransfer }
     | { $case: "standbyParked"; value: StandbyParked }
+    | { $case: "standbyReleased"; value: StandbyReleased }
     | undefined;
 }
 
@@ -135,6 +136,17 @@ export interface PartitionTransfer {
  * the transfer without a relay.
  */
 export interface StandbyParked {
+  worldId: string;
+  playerId: string;
+}
+
+/**
+ * The sender no longer wants the player's standby connection it sent to the receiver (it told the
+ * player `unprepare`, or the player left the sender): if it is still parked there, the receiver
+ * closes it, whether or not the client obeys. Sent only once the player's entity cannot be on its
+ * way to the receiver from the sender, so it never comes before an adoption.
+ */
+export interface StandbyReleased {
   worldId: string;
   playerId: string;
 }
@@ -374,6 +386,9 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "standbyParked":
         StandbyParked.encode(message.frame.value, writer.uint32(82).fork()).join();
         break;
+      case "standbyReleased":
+        StandbyReleased.encode(message.frame.value, writer.uint32(90).fork()).join();
+        break;
     }
     return writer;
   },
@@ -471,6 +486,14 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
             message.frame = { $case: "standbyParked", value: StandbyParked.decode(reader, reader.uint32()) };
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.frame = { $case: "standbyReleased", value: StandbyReleased.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -515,6 +538,10 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
         ? { $case: "standbyParked", value: StandbyParked.fromJSON(object.standbyParked) }
         : isSet(object.standby_parked)
         ? { $case: "standbyParked", value: StandbyParked.fromJSON(object.standby_parked) }
+        : isSet(object.standbyReleased)
+        ? { $case: "standbyReleased", value: StandbyReleased.fromJSON(object.standbyReleased) }
+        : isSet(object.standby_released)
+        ? { $case: "standbyReleased", value: StandbyReleased.fromJSON(object.standby_released) }
         : undefined,
     };
   },
@@ -541,6 +568,8 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       obj.transfer = PartitionTransfer.toJSON(message.frame.value);
     } else if (message.frame?.$case === "standbyParked") {
       obj.standbyParked = StandbyParked.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "standbyReleased") {
+      obj.standbyReleased = StandbyReleased.toJSON(message.frame.value);
     }
     return obj;
   },
@@ -608,6 +637,12 @@ export const NeighbourFrame: MessageFns<NeighbourFrame> = {
       case "standbyParked": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "standbyParked", value: StandbyParked.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "standbyReleased": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "standbyReleased", value: StandbyReleased.fromPartial(object.frame.value) };
         }
         break;
       }
@@ -1582,6 +1617,99 @@ export const StandbyParked: MessageFns<StandbyParked> = {
   },
   fromPartial<I extends Exact<DeepPartial<StandbyParked>, I>>(object: I): StandbyParked {
     const message = createBaseStandbyParked();
+    message.worldId = object.worldId ?? "";
+    message.playerId = object.playerId ?? "";
+    return message;
+  },
+};
+
+function createBaseStandbyReleased(): StandbyReleased {
+  return { worldId: "", playerId: "" };
+}
+
+export const StandbyReleased: MessageFns<StandbyReleased> = {
+  encode(message: StandbyReleased, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.worldId !== "") {
+      writer.uint32(10).string(message.worldId);
+    }
+    if (message.playerId !== "") {
+      writer.uint32(18).string(message.playerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StandbyReleased {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStandbyReleased();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.worldId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.playerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StandbyReleased {
+    return {
+      worldId: isSet(object.worldId)
+        ? globalThis.String(object.worldId)
+        : isSet(object.world_id)
+        ? globalThis.String(object.world_id)
+        : "",
+      playerId: isSet(object.playerId)
+        ? globalThis.String(object.playerId)
+        : isSet(object.player_id)
+        ? globalThis.String(object.player_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StandbyReleased): unknown {
+    const obj: any = {};
+    if (message.worldId !== "") {
+      obj.worldId = message.worldId;
+    }
+    if (message.playerId !== "") {
+      obj.playerId = message.playerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StandbyReleased>, I>>(base?: I): StandbyReleased {
+    return StandbyReleased.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StandbyReleased>, I>>(object: I): StandbyReleased {
+    const message = createBaseStandbyReleased();
     message.worldId = object.worldId ?? "";
     message.playerId = object.playerId ?? "";
     return message;
