@@ -18,6 +18,7 @@ import type { ClientMigrated } from '../../client/index.ts'
 import type { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import type { Worker } from '../../worker/worker.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { tickJumps } from '../helpers/tick-jumps.ts'
 import { walkerGame } from './helpers/walker-game.ts'
 import type { Walk, WalkerMessage } from './helpers/walker-game.ts'
 import { WorkerWorld } from './helpers/worker-world.ts'
@@ -38,16 +39,6 @@ const walker = walkerGame({
     stepped.set(id, list)
   },
 })
-
-/** Steps between consecutive ticks of a sequence that are not forward by `least` to `most`. */
-function tickJumps(ticks: readonly number[], least: number, most: number): string[] {
-  const bad: string[] = []
-  for (let k = 1; k < ticks.length; k++) {
-    const d = (ticks[k] as number) - (ticks[k - 1] as number)
-    if (d < least || d > most) bad.push(`${ticks[k - 1]} → ${ticks[k]}`)
-  }
-  return bad
-}
 
 describe('a real client crossing on standby connections', () => {
   const world = new WorkerWorld('/client-standby/', {

@@ -26,6 +26,7 @@ import { TesseraClient } from '../../client/index.ts'
 import { installNodeWebRTC } from '../../client/polyfill-node.ts'
 import type { Game } from '../../worker/game/types.ts'
 import { eventually } from '../helpers/eventually.ts'
+import { tickJumps } from '../helpers/tick-jumps.ts'
 import { WorkerWorld, eastHalvesMap, splitMap } from './helpers/worker-world.ts'
 
 type Msg = { type: 'none' }
@@ -65,16 +66,6 @@ const EAST_HALVES = eastHalvesMap({ p1: 'wA', p3: 'wB', p4: 'wB' })
 
 /** p3 and p4 merged into p2 (wB's): a handover between two partitions of wB. */
 const EAST_MERGED: PartitionMap = { ...EAST_HALVES, version: 2, root: { ...EAST_HALVES.root, high: { kind: 'leaf', id: 'p2', owner: 'wB', epoch: 2 } } as PartitionMap['root'] }
-
-/** Steps between consecutive ticks that are not forward by `least` to `most`. */
-function tickJumps(ticks: readonly number[], least: number, most: number): string[] {
-  const bad: string[] = []
-  for (let k = 1; k < ticks.length; k++) {
-    const d = (ticks[k] as number) - (ticks[k - 1] as number)
-    if (d < least || d > most) bad.push(`${ticks[k - 1]} → ${ticks[k]}`)
-  }
-  return bad
-}
 
 /** Longest gap between consecutive arrival times. */
 function longestGap(times: readonly number[]): number {
