@@ -57,6 +57,11 @@ interface Waiting {
   untilTick: number
 }
 
+/** An offer's entity imported; `standby`: its player's standby connection, taken from the pool to be adopted. */
+interface Taken {
+  standby?: ClientConnection<TicketClaims>
+}
+
 /** The answer to an offer whose entity state the game cannot decode. */
 const INVALID: Verdict = { accept: false, reason: 'invalid' }
 
@@ -162,7 +167,11 @@ export class HandoffReceiver {
       },
     )
     // An entity whose state the game cannot decode is refused: its sender keeps it.
-    if (verdict.accept && !verdict.duplicate && runner && !this.take(runner, offer, from)) verdict = INVALID
+    let taken: Taken | undefined
+    if (verdict.accept && !verdict.duplicate && runner) {
+      taken = this.take(runner, offer, from)
+      if (taken === undefined) verdict = INVALID
+    }
     this.remember(offer.handoffId, verdict)
     // An in-process offer's export is used by `take` or not at all.
     this.localExports.delete(offer.handoffId)
@@ -171,17 +180,22 @@ export class HandoffReceiver {
     this.c.send(from, { frame: { $case: 'handoffReply', value: reply } })
     if (handoffTrace.enabled) handoffTrace.mark(offer.handoffId, 'answered')
     const playerId = offer.session?.playerId
+    const standby = taken?.standby
+    // The player's standby connection becomes its connection here once the reply is on the wire
+    // (its join-accepted and link set-up cost the sender's wait nothing): the caller writes the
+    // reply when it has handled the frames, and the http2 session sends it from a native
+    // immediate, which runs before this one. No tick runs in between.
+    if (standby && playerId) setImmediate(() => this.adopt(to.worldId, entity.id, playerId, standby))
     const signTicket = this.c.signTicket
     if (!verdict.accept || verdict.duplicate || !playerId || !signTicket) return
-    // A ticket for here: to the player itself when its standby connection was adopted in `take`
-    // (for a reconnection; no move), or, for a player whose connection another worker holds, to
-    // that worker in a second reply (its client is sent here with it).
-    const adopted = runner?.hasPlayer(playerId) === true
+    // A ticket for here: to the player itself when its standby connection is adopted (for a
+    // reconnection; no move), or, for a player whose connection another worker holds, to that
+    // worker in a second reply (its client is sent here with it).
+    const adopted = standby !== undefined || runner?.hasPlayer(playerId) === true
     if (!adopted && (!offer.relayWorker || offer.relayWorker === this.c.workerId)) return
     // The sender waits for the reply, not for the ticket: signing (its synchronous part alone
-    // costs ~0.2 ms, and ~5 ms the first time) starts only once the reply is on the wire. The
-    // caller writes the reply when it has handled the frames; the http2 session sends it from a
-    // native immediate, which runs before this one.
+    // costs ~0.2 ms, and ~5 ms the first time) starts only once the reply is on the wire (as the
+    // adoption above, which comes first).
     setImmediate(() => {
       signTicket({ playerId, worldId: to.worldId, partitionId: to.partitionId }).then(
         (ticket) => {
@@ -194,18 +208,31 @@ export class HandoffReceiver {
   }
 
   /**
-   * Import an accepted offer's entity. False, nothing taken or changed, when the game's `decode`
-   * throws for its state (reported to the runner's faults).
+   * The player's standby connection, taken from the pool when its entity was, becomes its
+   * connection on the runner simulating the entity (`join-accepted` as that entity, snapshots from
+   * the next step). One that closed meanwhile leaves the player on its relay, as one closing just
+   * after would.
    */
-  private take(runner: AnyRunner, offer: HandoffOffer, fromWorker: string): boolean {
+  private adopt(worldId: string, entityId: number, playerId: string, conn: ClientConnection<TicketClaims>): void {
+    const owner = this.c.runnerOwning(worldId, entityId)
+    if (!conn.open || !owner || owner.hasPlayer(playerId)) return
+    owner.addPlayer(conn)
+  }
+
+  /**
+   * Import an accepted offer's entity; with the player's standby connection parked here, if it
+   * comes with one (adopted once the reply is written). Undefined, nothing taken or changed, when
+   * the game's `decode` throws for its state (reported to the runner's faults).
+   */
+  private take(runner: AnyRunner, offer: HandoffOffer, fromWorker: string): Taken | undefined {
     const entity = offer.entity
     const to = offer.to
-    if (!entity || !to) return false
+    if (!entity || !to) return undefined
     let x = this.localExports.get(offer.handoffId)
     this.localExports.delete(offer.handoffId)
     if (x === undefined) {
       const decoded = decodeEntity(entity, gameCodecs(runner.options.game).state, runner.faults)
-      if (decoded === undefined) return false
+      if (decoded === undefined) return undefined
       x = {
         entity: decoded,
         session: offer.session
@@ -226,13 +253,12 @@ export class HandoffReceiver {
     if (relay && relay !== this.c.workerId) this.c.relayedBy.set(k, relay)
     else this.c.relayedBy.delete(k)
     const playerId = x.session?.playerId
-    if (playerId === undefined) return true
+    if (playerId === undefined) return {}
     if (relay !== this.c.workerId) {
       // Its client opened a standby connection here ahead of the handoff (`prepare`): it becomes
-      // the player's connection now, and the client switches to it on its join-accepted.
+      // the player's connection, and the client switches to it on its join-accepted.
       const standby = relay && !runner.hasPlayer(playerId) ? this.c.takeStandby?.(to.worldId, playerId) : undefined
-      if (standby) runner.addPlayer(standby)
-      return true
+      return standby ? { standby } : {}
     }
     if (!runner.hasPlayer(playerId)) {
       // Back on the worker holding the player's connection, in another partition: the connection
@@ -246,7 +272,7 @@ export class HandoffReceiver {
     }
     // Back before its client moved to where we sent it: that move is void.
     if (fromWorker !== this.c.workerId && back?.moveOrdered) runner.sendControl(playerId, { kind: 'stay', worldId: to.worldId })
-    return true
+    return {}
   }
 
   private remember(handoffId: string, verdict: Verdict): void {
