@@ -67,8 +67,10 @@ export interface TesseraClientEvents {
   tick: { tick: number }
   /**
    * Every snapshot applied (after the entity events). `tick` is the cluster's (its workers number
-   * ticks on one clock): it never goes back when the player moves to another worker, and skips
-   * only ticks whose snapshot was lost or arrived late.
+   * ticks on one clock): it never goes back when the player moves to another worker (the first
+   * snapshot there may carry the number of the last one shown: workers run a tick at different
+   * moments of the interval, and the new one's state is the newer), and skips only ticks whose
+   * snapshot was lost or arrived late.
    */
   snapshot: { tick: number; ackInputSeq: number }
   /** The player switched to another worker (after a `migrate`); its entity and `self` are unchanged. */
@@ -120,10 +122,10 @@ export interface TesseraClientOptions {
 export type GrantSource = (context: { reconnect: boolean }) => Promise<Grant>
 
 /**
- * After a switch, snapshots of the new worker not newer than the last one shown are passed over
- * while they are at most this many seconds' worth of ticks behind it: workers number ticks on one
- * clock, so the new one is behind by a tick, or by a stall it is catching up from; one further
- * behind is on another clock altogether, and believed at once.
+ * After a switch, snapshots of the new worker older than the last one shown are passed over while
+ * they are at most this many seconds' worth of ticks behind it: workers number ticks on one clock,
+ * so the new one is behind only while it catches up from a stall; one further behind is on another
+ * clock altogether, and believed at once.
  */
 const SWITCH_CATCH_UP_S = 1
 
@@ -137,8 +139,8 @@ export interface ClientStats extends SessionCounters {
   /** Standby connections opened after `prepare` (always set by `stats()`). */
   standbyOpened?: number
   /**
-   * Snapshots of a worker just switched to that were not newer than one the game had been shown
-   * (the old worker ran that tick a moment sooner), left unshown (always set by `stats()`).
+   * Snapshots of a worker just switched to that were older than one the game had been shown (it
+   * was catching up from a stall), left unshown (always set by `stats()`).
    */
   behindAtSwitch?: number
   rttMs: number | undefined
@@ -435,11 +437,12 @@ export class TesseraClient {
         const session = get()
         if (session === this.session) {
           const behind = this.shownTick === undefined ? 0 : this.shownTick - result.tick
-          if (this.catchingUp && behind >= 0 && behind <= SWITCH_CATCH_UP_S * (this.accepted?.tickRate ?? 20)) {
-            // Just switched, and the old worker showed this tick already (it ran it a moment
-            // sooner, with the entity still held there, or this one is catching up from a stall):
-            // the game never sees a tick go back. The new connection delivers, so the old one can
-            // go; the next newer snapshot is shown whole.
+          if (this.catchingUp && behind > 0 && behind <= SWITCH_CATCH_UP_S * (this.accepted?.tickRate ?? 20)) {
+            // Just switched, and the old worker showed a later tick already (this one is catching
+            // up from a stall): the game never sees a tick go back. The new connection delivers,
+            // so the old one can go; the next snapshot not behind is shown whole. (One for the
+            // tick shown last is shown: the new worker runs each tick later in the interval than
+            // the old one did, and its state is the newer.)
             this.behindAtSwitch++
             session?.restartView()
             if (this.retiring) this.dropRetiring()
