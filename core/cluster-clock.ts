@@ -1,9 +1,9 @@
 /**
  * The cluster's tick clock. Every worker numbers its ticks from one epoch (wall-clock ms of tick 0,
- * kept at `keys.clock()`), so tick n is due at the same instant on every worker: an entity handed
- * to another worker, or a partition shipped whole, goes on at the next tick number rather than at
- * another worker's count, game code that keeps ticks in entity state (a cooldown "until tick n")
- * keeps its meaning, and a client sees one tick sequence whichever worker it is on.
+ * kept at `keys.clock()`), so tick n comes within one interval on every worker: an entity handed
+ * to another worker, or a partition shipped whole, goes on from the tick number it was frozen at
+ * rather than at another worker's count, game code that keeps ticks in entity state (a cooldown
+ * "until tick n") keeps its meaning, and a client sees one tick sequence whichever worker it is on.
  *
  * The first worker to start writes the epoch (its own clock, rounded down to a second); the others
  * read it. Workers on several machines agree on tick numbers as closely as their clocks do.
@@ -16,6 +16,7 @@
  * a worker whose phase comes later in the interval is stepped there at the tick number it was
  * frozen at (the tick's label repeats; in time it is stepped a fraction of an interval later),
  * one handed to a worker whose phase comes earlier at the next number.
+ *
  * Snapshots carry ticks in 32 bits: at 20 Hz that is 6.8 years after the epoch (2.3 years at 60 Hz).
  */
 import { z } from 'zod'
