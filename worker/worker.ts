@@ -99,6 +99,8 @@ export class Worker<S = unknown, M = unknown> {
   private unroute: (() => void) | undefined
   private started = false
   private ticks = 0
+  /** The tick-clock second the gauges were last updated in. */
+  private gaugeSecond = -1
   private stopped = false
   private cpuMark = process.cpuUsage()
   private cpuMarkAt = performance.now()
@@ -361,7 +363,7 @@ export class Worker<S = unknown, M = unknown> {
         logger, ...(this.deps.onPlayer ? { onPlayer: this.deps.onPlayer } : {}),
         // One tick numbering for all of a worker's runners, and the cluster's: a player moving
         // between them keeps its snapshot stream (and delta baselines), and a partition handed
-        // here goes on at the next tick number.
+        // here goes on from the tick number it was frozen at.
         startTick: this.ticks,
         ...(spec.kind === 'world' ? { border: this.border, ids: this.entityIds.source(spec.id) } : {}),
       })
@@ -541,7 +543,12 @@ export class Worker<S = unknown, M = unknown> {
     this.links.flush()
     if (traced) handoffTrace.tick({ worker: this.id, start, stepped, bordered, end: handoffTrace.now() })
     this.ticks = tick + 1
-    if (this.ticks % this.deps.options.tickRate === 0) this.updateGauges()
+    // Once a second (by the tick numbers, which skip ticks dropped in an overrun).
+    const second = Math.floor(this.ticks / this.deps.options.tickRate)
+    if (second !== this.gaugeSecond) {
+      this.gaugeSecond = second
+      this.updateGauges()
+    }
   }
 
   private updateGauges(): void {
