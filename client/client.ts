@@ -439,18 +439,17 @@ export class TesseraClient {
           const behind = this.shownTick === undefined ? 0 : this.shownTick - result.tick
           if (this.catchingUp && behind > 0 && behind <= SWITCH_CATCH_UP_S * (this.accepted?.tickRate ?? 20)) {
             // Just switched, and the old worker showed a later tick already (this one is catching
-            // up from a stall): the game never sees a tick go back. The new connection delivers,
-            // so the old one can go; the next snapshot not behind is shown whole. (One for the
-            // tick shown last is shown: the new worker runs each tick later in the interval than
-            // the old one did, and its state is the newer.)
+            // up from a stall): the game never sees a tick go back; the next snapshot not behind
+            // is shown whole. (One for the tick shown last is shown: the new worker runs each tick
+            // later in the interval than the old one did, and its state is the newer.)
             this.behindAtSwitch++
             session?.restartView()
-            if (this.retiring) this.dropRetiring()
-            return
+          } else {
+            this.catchingUp = false
+            this.applySnapshot(result, fresh)
           }
-          this.catchingUp = false
-          this.applySnapshot(result, fresh)
-          // The new worker's first snapshot has taken over the view: the old connection can go.
+          // The new worker delivers (its first snapshot has taken over the view, or the next one
+          // will): the old connection can go.
           if (this.retiring) this.dropRetiring()
         } else if (session === this.retiring) {
           this.applySnapshot(result, fresh)

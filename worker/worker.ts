@@ -258,7 +258,7 @@ export class Worker<S = unknown, M = unknown> {
     })
     await this.membership.start()
     this.loop.start(epochMs + tickPhase * (1000 / options.tickRate))
-    this.ticks = Math.max(this.ticks, this.loop.tick)
+    this.ticks = this.loop.tick
     this.reconcile()
     this.reporter.start()
     this.started = true

@@ -120,23 +120,17 @@ export class StandbyNotices {
     for (const r of runners) {
       live.add(r.key)
       if (r.options.kind !== 'world' || r.players === 0) continue
-      if (r.retiring) {
-        // Its notices are `holdTransfer`'s now: kept as they are.
-        for (const playerId of r.playerIds()) {
-          const notice = this.notices.get(`${r.options.worldId}:${playerId}`)
-          if (notice) notice.seen = sweep
-        }
-        continue
-      }
-      const map = this.deps.map(r.options.worldId)
-      if (!map) continue
-      const borders = foreignBorders(map, r.options.partitionId, this.deps.workerId, workers)
+      const map = r.retiring ? undefined : this.deps.map(r.options.worldId)
+      if (!r.retiring && !map) continue
+      // A retiring runner's notices are `holdTransfer`'s now: kept as they are.
+      const borders = map && foreignBorders(map, r.options.partitionId, this.deps.workerId, workers)
       for (const playerId of r.playerIds()) {
         const k = `${r.options.worldId}:${playerId}`
         const notice = this.notices.get(k)
         // Kept while the player is connected here, its entity here or not (handed on, and relayed
         // until the client switches: the notice's standby may be the one adopted).
         if (notice) notice.seen = sweep
+        if (!borders) continue
         const e = ownEntity(r, playerId)
         if (!e) continue
         const peer = borders.size === 0 ? undefined : nearestPeer(e.x, e.y, borders, this.deps.margin)
