@@ -1,8 +1,8 @@
 /**
  * The cluster's tick clock. Every worker numbers its ticks from one epoch (wall-clock ms of tick 0,
  * kept at `keys.clock()`), so tick n comes within one interval on every worker: an entity handed
- * to another worker, or a partition shipped whole, goes on from the tick number it was frozen at
- * rather than at another worker's count, game code that keeps ticks in entity state (a cooldown
+ * to another worker, or a partition shipped whole, goes on from the tick after the one it was
+ * frozen at rather than at another worker's count, game code that keeps ticks in entity state (a cooldown
  * "until tick n") keeps its meaning, and a client sees one tick sequence whichever worker it is on.
  *
  * The first worker to start writes the epoch (its own clock, rounded down to a second); the others
@@ -13,9 +13,8 @@
  * worker within one interval but not at one instant: workers sharing cores do not all wake at once,
  * and an entity offered to a neighbour at the end of the sender's tick seldom waits for the
  * receiver's own tick to end (with every worker on one phase, every offer did). An entity handed to
- * a worker whose phase comes later in the interval is stepped there at the tick number it was
- * frozen at (the tick's label repeats; in time it is stepped a fraction of an interval later),
- * one handed to a worker whose phase comes earlier at the next number.
+ * a worker whose phase comes later in the interval sits out that worker's run of the tick it was
+ * frozen at (`Simulation.importEntity`), so every entity is stepped at each number once.
  *
  * Snapshots carry ticks in 32 bits: at 20 Hz that is 6.8 years after the epoch (2.3 years at 60 Hz).
  */

@@ -164,6 +164,12 @@ export class Simulation<S, M = never> {
   private outbox: Envelope<M>[] = []
   private outbound: Envelope<M>[] = []
   private despawns: EntityId[] = []
+  /**
+   * Entities handed here by a worker that had already stepped them at a tick number this one has
+   * yet to run (its tick comes earlier in the interval), with that number. They sit out this
+   * simulation's steps up to it: the game never steps an entity twice under one number.
+   */
+  private readonly steppedThrough = new Map<EntityId, number>()
 
   /** Quantised rows, their entities and the interest index, rebuilt at the end of each step. */
   private readonly view: WorldView<S>
@@ -265,6 +271,7 @@ export class Simulation<S, M = never> {
     const e = this.entities.get(id)
     if (e === undefined) return undefined
     this.entities.delete(id)
+    this.steppedThrough.delete(id)
     const s = e.playerId === null ? undefined : this.sessions.get(e.playerId)
     let session: SessionExport | null = null
     if (s !== undefined && !s.relay) {
@@ -284,10 +291,16 @@ export class Simulation<S, M = never> {
    * Continue an entity exported elsewhere, keeping its id and its player's input sequence. A relay
    * session for the same player (the entity comes back) becomes its session again. False when the
    * id is taken.
+   *
+   * `steppedThrough` is the last tick the exporter stepped it at. When this simulation has yet to
+   * run that number (the exporter's tick comes earlier in the interval), the entity sits out the
+   * steps up to it: left out of the game's `ctx.entities()` and its inputs kept for later, while
+   * shown in snapshots as it came. It is stepped from the next number on.
    */
-  importEntity(x: EntityExport<S>): boolean {
+  importEntity(x: EntityExport<S>, steppedThrough?: number): boolean {
     if (this.entities.has(x.entity.id)) return false
     this.entities.set(x.entity.id, { ...x.entity })
+    if (steppedThrough !== undefined && steppedThrough >= this.nextTick) this.steppedThrough.set(x.entity.id, steppedThrough)
     const sx = x.session
     if (sx !== null) {
       const existing = this.sessions.get(sx.playerId)
@@ -390,7 +403,7 @@ export class Simulation<S, M = never> {
 
       for (const s of this.sessions.values()) {
         const e = this.entities.get(s.entityId)
-        if (e === undefined) continue
+        if (e === undefined || this.sitsOut(e.id, tick)) continue
         s.queue.drain(tick, (input) => {
           this.game.input(this.ctx, e, {
             seq: input.seq,
@@ -410,6 +423,7 @@ export class Simulation<S, M = never> {
         if (e !== undefined && e.control === 'npc') this.entities.delete(id)
       }
       this.despawns.length = 0
+      for (const [id, last] of this.steppedThrough) if (last <= tick) this.steppedThrough.delete(id)
       this.view.rebuild(this.entities.values())
       this.nextTick = tick + 1
       this.ctx.tick = this.nextTick
@@ -526,10 +540,22 @@ export class Simulation<S, M = never> {
     return id
   }
 
+  /** Whether entity `id` sits out the step of `tick` (it was stepped at that number elsewhere). */
+  private sitsOut(id: EntityId, tick: number): boolean {
+    const last = this.steppedThrough.get(id)
+    return last !== undefined && last >= tick
+  }
+
+  /** The entities the game steps this tick: all of them but those sitting it out. */
+  private *stepping(): Generator<Entity<S>> {
+    const tick = this.ctx.tick
+    for (const e of this.entities.values()) if (!this.sitsOut(e.id, tick)) yield e
+  }
+
   private makeContext(worldBounds: Rect): SimContext<S, M> {
     return new SimContext<S, M>(this.dt, this.rng, this.bounds, this.nextTick, {
       ghosts: () => this.view.currentGhosts(),
-      entities: () => this.entities.values(),
+      entities: () => (this.steppedThrough.size === 0 ? this.entities.values() : this.stepping()),
       get: (id) => this.entities.get(id),
       nearby: (x, y, r, out) => {
         this.view.nearby(x, y, r, out)

@@ -363,7 +363,7 @@ export class Worker<S = unknown, M = unknown> {
         logger, ...(this.deps.onPlayer ? { onPlayer: this.deps.onPlayer } : {}),
         // One tick numbering for all of a worker's runners, and the cluster's: a player moving
         // between them keeps its snapshot stream (and delta baselines), and a partition handed
-        // here goes on from the tick number it was frozen at.
+        // here goes on from the tick after the one it was frozen at.
         startTick: this.ticks,
         ...(spec.kind === 'world' ? { border: this.border, ids: this.entityIds.source(spec.id) } : {}),
       })

@@ -108,7 +108,12 @@ export interface GameContext<S, M> {
    * `bounds` is handed to the partition it entered. Default: `bounds`.
    */
   readonly worldBounds: Readonly<Rect>
-  /** All entities in id order. */
+  /**
+   * The entities to step this tick, in the order they came to this partition (spawned, joined or
+   * handed here). An entity handed here by a worker that already stepped it at this tick number
+   * (its tick comes earlier in the interval) is left out until the next one, so no entity is
+   * stepped twice under one number; `get` finds it meanwhile.
+   */
   entities(): Iterable<Entity<S>>
   get(id: EntityId): Entity<S> | undefined
   /**

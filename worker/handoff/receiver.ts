@@ -247,7 +247,9 @@ export class HandoffReceiver {
     const k = key(to.worldId, entity.id)
     const back = this.c.takeRecord(k)
     if (back && x.session) x.session.pending.push(...back.buffered, ...back.heldPending)
-    runner.sim.importEntity(x)
+    // It goes on from the tick after the one its sender last stepped it at, not at that number
+    // again when this worker's tick comes later in the interval.
+    runner.sim.importEntity(x, offer.tick)
     this.c.stats.handoffsIn++
     const relay = offer.relayWorker
     if (relay && relay !== this.c.workerId) this.c.relayedBy.set(k, relay)
