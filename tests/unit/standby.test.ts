@@ -36,13 +36,10 @@ function standbyWorld() {
     releaseStandby: (w: string, p: string, issuer: string) => void pools[id].release(w, p, issuer),
   })
   const w = twoWorkers(createDemoGame({ walkerSpeed: [0, 0] }), { wA: deps('wA'), wB: deps('wB') })
-  /**
-   * A tick on both workers, then what they do between ticks: adoptions (immediates) and the
-   * tickets for players handed over (signed a millisecond after the reply), their promises settled.
-   */
+  /** A tick on both workers, then the signing promises settle. */
   const step = async () => {
     w.step()
-    await new Promise((r) => setTimeout(r, 2))
+    await new Promise((r) => setImmediate(r))
     clock.now += 50
   }
   return { ...w, signed, pools, clock, step }
