@@ -2,8 +2,9 @@
  * The cluster's tick clock. Every worker numbers its ticks from one epoch (wall-clock ms of tick 0,
  * kept at `keys.clock()`), so tick n comes within one interval on every worker: an entity handed
  * to another worker, or a partition shipped whole, goes on from the tick after the one it was
- * frozen at rather than at another worker's count, game code that keeps ticks in entity state (a cooldown
- * "until tick n") keeps its meaning, and a client sees one tick sequence whichever worker it is on.
+ * frozen at rather than at another worker's count, game code that keeps ticks in entity state (a
+ * cooldown "until tick n") keeps its meaning, and a client sees one tick sequence whichever worker
+ * it is on.
  *
  * The first worker to start writes the epoch (its own clock, rounded down to a second); the others
  * read it. Workers on several machines agree on tick numbers as closely as their clocks do.
