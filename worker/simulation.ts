@@ -542,6 +542,8 @@ export class Simulation<S, M = never> {
 
   /** Whether entity `id` sits out the step of `tick` (it was stepped at that number elsewhere). */
   private sitsOut(id: EntityId, tick: number): boolean {
+    // Asked for every player every step; nearly always nobody is sitting out.
+    if (this.steppedThrough.size === 0) return false
     const last = this.steppedThrough.get(id)
     return last !== undefined && last >= tick
   }
