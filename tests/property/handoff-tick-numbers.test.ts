@@ -46,15 +46,17 @@ describe('tick numbers across handoffs', () => {
           let inFlight: { x: EntityExport<DemoState>; to: number; steppedThrough: number; stepsLeft: number } | null = null
           let noDelay = true
           let m = 0
+          /** The entity in flight arrives at its receiver. */
+          const land = (f: NonNullable<typeof inFlight>) => {
+            expect((sims[f.to] as Simulation<DemoState, DemoMessage>).importEntity(f.x, f.steppedThrough)).toBe(true)
+            owner = f.to
+            inFlight = null
+          }
           for (let tick = FIRST_TICK; tick < FIRST_TICK + TICKS; tick++) {
             for (const k of order) {
               const sim = sims[k] as Simulation<DemoState, DemoMessage>
               sim.step(tick)
-              if (inFlight !== null && inFlight.stepsLeft-- <= 0) {
-                expect((sims[inFlight.to] as Simulation<DemoState, DemoMessage>).importEntity(inFlight.x, inFlight.steppedThrough)).toBe(true)
-                owner = inFlight.to
-                inFlight = null
-              }
+              if (inFlight !== null && inFlight.stepsLeft-- <= 0) land(inFlight)
               // Handed on at the end of its owner's step (an offer is made after the tick).
               const move = moves[m]
               if (owner !== k || move === undefined) continue
@@ -67,11 +69,7 @@ describe('tick numbers across handoffs', () => {
               owner = null
               if (move.delay > 0) noDelay = false
               inFlight = { x, to, steppedThrough: tick, stepsLeft: move.delay }
-              if (move.delay === 0) {
-                expect((sims[to] as Simulation<DemoState, DemoMessage>).importEntity(x, tick)).toBe(true)
-                owner = to
-                inFlight = null
-              }
+              if (move.delay === 0) land(inFlight)
             }
           }
           for (let k = 1; k < stepped.length; k++) expect(stepped[k] as number).toBeGreaterThan(stepped[k - 1] as number)
