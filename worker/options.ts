@@ -66,6 +66,13 @@ export const workerOptionsSchema = z.object({
    * sent `migrate`). Default 500.
    */
   transferHoldMs: opt.int().min(0).default(500),
+  /**
+   * A player's entity that crosses a border before its standby connection is parked at the worker
+   * ahead waits on this side for it, this long (ms) at most and only within the ghost margin less
+   * the hysteresis band; then it is offered anyway (its player relayed and sent `migrate`). 0 offers
+   * at once. Default 1000.
+   */
+  crossingHoldMs: opt.int().min(0).default(1000),
   /** Standby connections this worker holds at most (one per player); more are refused as `busy`. Default 2000. */
   maxStandbyConnections: opt.int().min(0).default(2000),
   seed: opt.int().default(1),

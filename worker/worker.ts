@@ -146,6 +146,7 @@ export class Worker<S = unknown, M = unknown> {
         : {}),
       standbyNotices: options.standbyNotices,
       transferHoldMs: options.transferHoldMs,
+      crossingHoldMs: options.crossingHoldMs,
       takeStandby: (worldId, playerId) => this.standby.take(worldId, playerId),
       releaseStandby: (worldId, playerId, issuer) => this.standby.release(worldId, playerId, issuer),
     })
@@ -193,6 +194,14 @@ export class Worker<S = unknown, M = unknown> {
       prepares: new Gauge({
         name: 'tessera_worker_standby_prepares', help: 'players told to open a standby connection to a neighbour since start', registers: [this.registry],
         collect: (): void => this.gauges.prepares.set(this.border.notices?.stats.prepares ?? 0),
+      }),
+      crossingsHeld: new Gauge({
+        name: 'tessera_worker_crossings_held', help: 'player crossings held on this side since start until their standby connection was parked ahead', registers: [this.registry],
+        collect: (): void => this.gauges.crossingsHeld.set(this.border.notices?.stats.crossingsHeld ?? 0),
+      }),
+      crossingHoldsExpired: new Gauge({
+        name: 'tessera_worker_crossing_holds_expired', help: 'held crossings offered since start when crossingHoldMs ran out with no standby parked ahead', registers: [this.registry],
+        collect: (): void => this.gauges.crossingHoldsExpired.set(this.border.notices?.stats.crossingHoldsExpired ?? 0),
       }),
     }
   }

@@ -7,8 +7,9 @@
  * player's entity has one copy throughout and is never removed from the game's view, and a player
  * who walks away from the border has its standby connection closed (`unprepare`). The workers start
  * a second apart and still number ticks alike (the cluster's clock): the game steps the entity at
- * the next tick number (or, handed to the worker that ticks later in the interval, at the same one
- * again) and the client's snapshots go on from one worker's tick numbers to the other's.
+ * each tick number once, and the client's snapshots go on from one worker's tick numbers to the
+ * other's. A crossing that comes before its standby connection is parked ahead waits for it on the
+ * old worker's side (for a while, within the margin).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueTicket } from '../../core/tickets.ts'
@@ -29,7 +30,7 @@ const applied = new Map<string, number[]>()
 /** Ticks at which the game simulated each entity, in order (across both workers). */
 const stepped = new Map<number, number[]>()
 
-/** Players spawn at x = 60 in p1 (44 units from the border, well outside the margin of 16). */
+/** Players spawn at x = 60 in p1 (40 units from the border, well outside the margin of 24). */
 const walker = walkerGame({
   applied,
   spawnAt: (b) => ({ x: Math.min(Math.max(60, b.minX + 15), b.maxX - 15), y: 50 }),
@@ -43,7 +44,10 @@ const walker = walkerGame({
 describe('a real client crossing on standby connections', () => {
   const world = new WorkerWorld('/client-standby/', {
     game: () => walker,
-    worker: { reportIntervalMs: 200, retireGraceMs: 5_000 },
+    // A ghost margin of 24: a standby connection has the walk from x = 76 to the border and
+    // past its hysteresis band (~0.9 s) to be parked ahead, and the handoff waits for it up to 16
+    // units further (~0.5 s more).
+    worker: { reportIntervalMs: 200, retireGraceMs: 5_000, ghostMargin: 24 },
     transport: { heartbeatTimeoutMs: 3000 },
     // 20 ticks apart: a worker counting its own ticks would be 20 behind the other.
     startGapMs: 1000,
@@ -107,7 +111,7 @@ describe('a real client crossing on standby connections', () => {
     direction = -1
     await eventually('back on wA, well inside p1', () => migrated.length === 2 && x() < 80, 15_000)
     direction = 1
-    await eventually('on wB again, well inside p2', () => migrated.length === 3 && x() > 125, 15_000)
+    await eventually('on wB again, well inside p2', () => migrated.length === 3 && x() > 130, 15_000)
     direction = 0
     const before = alice.stats().inputsSent
     alice.sendInput({ moveX: 0, moveY: 0 })
@@ -154,7 +158,7 @@ describe('a real client crossing on standby connections', () => {
     console.log(`client-standby: longest snapshot gap around 3 switches ${gap.toFixed(1)} ms, ${sent} inputs`)
     expect(gap).toBeLessThan(250)
 
-    // Out of the margin (x > 125, the border at 100, margin 16): the standby back to wA is closed,
+    // Out of the margin (x > 130, the border at 100, margin 24): the standby back to wA is closed,
     // and only the connection to wB is left.
     await eventually('no connection left at wA', () => transport.connections('wA').length === 0 && wB.standby.size === 0 && wA.standby.size === 0, 10_000)
     expect(transport.connections('wB').map((c) => c.principal.playerId)).toEqual(['alice'])

@@ -14,15 +14,19 @@ import { isDecodeError } from '../../core/wire/errors.ts'
 import { Protocol } from '../../core/wire/protocol.ts'
 import { SnapshotReceiver } from '../../core/wire/snapshot-receiver.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
-import { UNPREPARE_AFTER_MS, nearestPeer } from '../../worker/neighbours/standby-notices.ts'
+import { CROSSING_HOLD_MS, UNPREPARE_AFTER_MS, nearestPeer } from '../../worker/neighbours/standby-notices.ts'
 import { StandbyPool } from '../../worker/standby-pool.ts'
 import { playerConnection } from '../helpers/player-connection.ts'
 import { twoWorkers } from '../helpers/two-borders.ts'
 
 type Claims = { playerId: string; worldId: string; partitionId?: string; workerId?: string; standby?: boolean }
 
-/** Two workers whose tickets are their claims in JSON; wB parks standby connections. */
-function standbyWorld() {
+/**
+ * Two workers whose tickets are their claims in JSON; wB parks standby connections. The ghost
+ * margin is 2 unless given (a crossing is held for a standby only within the margin less the
+ * hysteresis band, 4: with 2, never).
+ */
+function standbyWorld(ghostMargin?: number) {
   const signed: Array<{ by: string; claims: Claims }> = []
   const sign = (by: string) => async (claims: Claims) => {
     signed.push({ by, claims })
@@ -31,7 +35,7 @@ function standbyWorld() {
   const pools = { wA: new StandbyPool(10), wB: new StandbyPool(10) }
   const clock = { now: 0 }
   const deps = (id: 'wA' | 'wB') => ({
-    signTicket: sign(id), now: () => clock.now,
+    signTicket: sign(id), now: () => clock.now, ...(ghostMargin === undefined ? {} : { ghostMargin }),
     takeStandby: (w: string, p: string) => pools[id].take(w, p),
     releaseStandby: (w: string, p: string, issuer: string) => void pools[id].release(w, p, issuer),
   })
@@ -48,8 +52,8 @@ function standbyWorld() {
 const kinds = (messages: ControlMessage[]) => messages.map((m) => m.kind)
 
 /** The standby world with alice connected to wA (p1), her entity `id` placed at x. */
-function aliceAt(x: number) {
-  const w = standbyWorld()
+function aliceAt(x: number, ghostMargin?: number) {
+  const w = standbyWorld(ghostMargin)
   const alice = playerConnection('alice')
   w.p1.addPlayer(alice.conn)
   const id = w.p1.sim.playerEntity('alice') as number
@@ -238,6 +242,55 @@ describe('a player walking towards another worker', () => {
     expect(w.p1.sim.isRelay('alice')).toBe(true)
     expect(w.signed.filter((s) => s.claims.standby !== true).map((s) => s.by)).toEqual(['wB'])
     expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
+  })
+
+  it('crossing before its standby connection is parked ahead, waits for it on this side, then switches on it', async () => {
+    // Margin 16: a crossing is held while the entity is at most 12 past the border.
+    const { w, alice, id } = aliceAt(90, 16)
+    await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare'])
+    // Across the border and past the hysteresis band before its client's connection got there.
+    place(w, 'p1', id, 108)
+    for (let t = 0; t < 10; t++) await w.step()
+    expect(w.copies(id)).toEqual(['p1'])
+    expect(w.a.notices?.stats).toMatchObject({ crossingsHeld: 1, crossingHoldsExpired: 0 })
+    // wB shows it meanwhile, as a ghost.
+    expect(w.p2.sim.ghosts().map((g) => g.id)).toContain(id)
+    // The standby connection arrives and is parked; wB says so (as the worker does on parking it).
+    const standby = playerConnection('alice', { workerId: 'wB', partitionId: null, standby: true, issuer: 'wA' })
+    w.pools.wB.park(standby.conn)
+    w.a.receive('wB', [{ frame: { $case: 'standbyParked', value: { worldId: 'w', playerId: 'alice' } } }])
+    for (let t = 0; t < 4 && !w.p2.hasPlayer('alice'); t++) await w.step()
+    expect(w.copies(id)).toEqual(['p2'])
+    expect(standby.controls()[0]).toMatchObject({ kind: 'join-accepted', entityId: id, partition: 'p2' })
+    expect(kinds(alice.controls())).not.toContain('migrate')
+    expect(w.pools.wB.stats).toMatchObject({ parked: 1, adopted: 1 })
+  })
+
+  it('waits at most crossingHoldMs for a standby connection that never comes, then falls back to the relay and a migrate', async () => {
+    const { w, alice, id } = aliceAt(90, 16)
+    await w.step()
+    place(w, 'p1', id, 108)
+    await w.step()
+    const heldAt = w.clock.now
+    while (w.clock.now - heldAt < CROSSING_HOLD_MS - 100) await w.step()
+    expect(w.copies(id)).toEqual(['p1'])
+    for (let t = 0; t < 6; t++) await w.step()
+    expect(w.copies(id)).toEqual(['p2'])
+    expect(w.p1.sim.isRelay('alice')).toBe(true)
+    expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
+    expect(w.a.notices?.stats).toMatchObject({ crossingsHeld: 1, crossingHoldsExpired: 1 })
+  })
+
+  it('does not hold an entity further past the border than the ghost margin less the hysteresis band', async () => {
+    const { w, alice, id } = aliceAt(90, 16)
+    await w.step()
+    // 13 past the border: the worker ahead would no longer be sure to see it as a ghost.
+    place(w, 'p1', id, 113)
+    for (let t = 0; t < 4; t++) await w.step()
+    expect(w.copies(id)).toEqual(['p2'])
+    expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
+    expect(w.a.notices?.stats.crossingsHeld).toBe(0)
   })
 
   it('a player whose prepared worker leaves the cluster is told to drop the standby connection', async () => {

@@ -27,7 +27,7 @@ import type { ClientConnection } from '../transport/client-connection.ts'
 import { encodeEntity, fromPendingInput, gameCodecs, ghostOf, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
 import { localGhost, publishGhosts, routeMessages, withdrawGhosts } from './traffic.ts'
-import { StandbyNotices, TRANSFER_HOLD_MS } from './standby-notices.ts'
+import { CROSSING_HOLD_MS, StandbyNotices, TRANSFER_HOLD_MS } from './standby-notices.ts'
 import type { TrafficContext } from './traffic.ts'
 
 type AnyRunner = PartitionRunner<unknown, unknown>
@@ -67,6 +67,12 @@ export interface BorderDeps {
    * new owner (`StandbyNotices.holdTransfer`). Default `TRANSFER_HOLD_MS` (500).
    */
   transferHoldMs?: number
+  /**
+   * A player's entity past a border waits up to this long for its standby connection at the worker
+   * ahead (`StandbyNotices.holdCrossing`), while within the ghost margin less the hysteresis band.
+   * Default `CROSSING_HOLD_MS` (1000).
+   */
+  crossingHoldMs?: number
 }
 
 /** Sender-side record of one entity that left, or is leaving, one of our partitions. */
@@ -268,6 +274,7 @@ export class Border implements RunnerBorder {
           },
           now: deps.now ?? (() => performance.now()),
           transferHoldMs: deps.transferHoldMs ?? TRANSFER_HOLD_MS,
+          crossingHoldMs: deps.crossingHoldMs ?? CROSSING_HOLD_MS,
         })
       : undefined
   }
@@ -467,6 +474,7 @@ export class Border implements RunnerBorder {
       const target = this.targetFor(r, map, e)
       if (!shouldOffer({ phase, tick: this.tick, pos: e, rect: r.options.rect, handingOver: r.retiring, target: target?.ref, self, config: this.config })) continue
       if (!target || (target.owner === this.deps.workerId && target.ref.partitionId === self.partitionId && target.ref.epoch === self.epoch)) continue
+      if (!r.retiring && this.holdsCrossing(r, e, target.owner)) continue
       const out = waiting.get(target.owner) ?? 0
       if (!r.retiring && target.owner !== this.deps.workerId && out >= this.config.maxOffersPerPeer) continue
       // A player connected here stays connected (relayed) until its client moves; a player relayed
@@ -521,6 +529,17 @@ export class Border implements RunnerBorder {
       this.send(o.phase.toWorker, { frame: { $case: 'handoff', value: offer } })
       this.stats.offersResent++
     }
+  }
+
+  /**
+   * A player's entity waits on our side while its standby connection ahead is on its way
+   * (`StandbyNotices.holdCrossing`), and only while it stays within the ghost margin less a
+   * hysteresis band: the worker ahead keeps seeing it as a ghost until it arrives there.
+   */
+  private holdsCrossing(r: AnyRunner, e: Readonly<Entity<unknown>>, peer: string): boolean {
+    if (this.notices === undefined || e.playerId === null || peer === this.deps.workerId) return false
+    if (outsideBy(r.options.rect, e) > this.deps.ghostMargin - this.config.hysteresis) return false
+    return this.notices.holdCrossing(r.options.worldId, e.playerId, peer)
   }
 
   private targetFor(r: AnyRunner, map: PartitionMap, e: { x: number; y: number }): { ref: Ref; owner: string } | undefined {

@@ -13,6 +13,11 @@
  * too (`StandbyReleased`), as it is when the player leaves this worker, and closes it whether or
  * not the client obeys. Nothing here decides ownership: a standby that is never adopted costs one
  * idle connection until then, and a handoff that finds none falls back to the relay and `migrate`.
+ *
+ * A player's entity that crosses before its standby connection is parked ahead (a WebRTC connect
+ * can take longer than the walk from the margin to the border) is held back a little
+ * (`holdCrossing`): its handoff waits for the `StandbyParked`, at most `crossingHoldMs`, so the
+ * client switches on the standby instead of falling back to `migrate`.
  */
 import type { Logger } from '../../core/log.ts'
 import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
@@ -29,6 +34,11 @@ type AnyRunner = PartitionRunner<unknown, unknown>
  * long for its players' standby connections at the new owner. Default of `transferHoldMs`.
  */
 export const TRANSFER_HOLD_MS = 500
+/**
+ * A player's entity past a border waits at most this long for its standby connection at the worker
+ * ahead before it is offered there anyway. Default of `crossingHoldMs`.
+ */
+export const CROSSING_HOLD_MS = 1_000
 /** Out of every margin this long before the standby connection is given up. */
 export const UNPREPARE_AFTER_MS = 1_000
 /** A lingering player's notice is sent again (fresh ticket) this often; tickets live 30 s. */
@@ -51,6 +61,8 @@ export interface StandbyNoticeDeps {
   now(): number
   /** See `TRANSFER_HOLD_MS`; 0 ships at once (its players are then relayed and sent `migrate`). */
   transferHoldMs: number
+  /** See `CROSSING_HOLD_MS`; 0 offers a player's entity as soon as it is past the border. */
+  crossingHoldMs: number
 }
 
 export interface StandbyNoticeStats {
@@ -59,6 +71,10 @@ export interface StandbyNoticeStats {
   unprepares: number
   /** `StandbyReleased` frames sent. */
   releases: number
+  /** Crossings that waited for the player's standby connection to be parked ahead. */
+  crossingsHeld: number
+  /** Of those, crossings offered when the wait ran out, with no standby parked. */
+  crossingHoldsExpired: number
 }
 
 interface Notice {
@@ -76,6 +92,10 @@ interface Notice {
   seen: number
   /** The peer said the standby connection is parked there (`StandbyParked`). */
   parked: boolean
+  /** Since when its entity's crossing has been held for the standby (`holdCrossing`). */
+  heldSince: number | undefined
+  /** That hold ran out with no standby parked: the entity is offered without one. */
+  holdRanOut: boolean
 }
 
 /**
@@ -102,7 +122,7 @@ export class StandbyNotices {
   /** Retiring runners holding their shipment for their players' standby connections: since when. */
   private readonly holds = new Map<string, number>()
   private sweep = 0
-  readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0, releases: 0 }
+  readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0, releases: 0, crossingsHeld: 0, crossingHoldsExpired: 0 }
 
   constructor(private readonly deps: StandbyNoticeDeps) {}
 
@@ -164,6 +184,27 @@ export class StandbyNotices {
   }
 
   /**
+   * A player connected here whose entity is past the border into `peer`'s ground, about to be
+   * offered there: true while the offer should wait, because its client was told to connect there
+   * (`prepare`) and that connection is not parked there yet. At most `crossingHoldMs` from the
+   * first time asked, once per notice (a notice is made afresh at each `prepare`).
+   */
+  holdCrossing(worldId: string, playerId: string, peer: string): boolean {
+    const notice = this.notices.get(`${worldId}:${playerId}`)
+    if (notice === undefined || notice.peer !== peer || notice.parked) return false
+    const now = this.deps.now()
+    if (notice.heldSince === undefined) {
+      if (this.deps.crossingHoldMs <= 0) return false
+      notice.heldSince = now
+      this.stats.crossingsHeld++
+    }
+    if (now - notice.heldSince < this.deps.crossingHoldMs) return true
+    if (!notice.holdRanOut) this.stats.crossingHoldsExpired++
+    notice.holdRanOut = true
+    return false
+  }
+
+  /**
    * A retiring runner about to ship its partition whole: each player connected to it, with its
    * entity here, is told about the worker that takes that entity (`successor`), as if it stood at
    * a border with it. True while the shipment should wait: until every such player's standby
@@ -204,7 +245,7 @@ export class StandbyNotices {
   /** Sign a ticket for `peer` and send it; `sent`: an earlier `prepare` for the same peer went already. */
   private prepare(k: string, worldId: string, playerId: string, peer: string, url: string, sweep: number, sent: boolean): void {
     const parked = this.notices.get(k)?.parked === true && sent
-    const notice: Notice = { worldId, playerId, peer, url, sentAt: undefined, sent, outsideSince: undefined, seen: sweep, parked }
+    const notice: Notice = { worldId, playerId, peer, url, sentAt: undefined, sent, outsideSince: undefined, seen: sweep, parked, heldSince: undefined, holdRanOut: false }
     this.notices.set(k, notice)
     this.deps.sign({ playerId, worldId, workerId: peer }).then(
       (ticket) => {
