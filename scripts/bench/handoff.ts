@@ -22,7 +22,8 @@
  * other's ticks, garbage collections and the players' snapshot decoding on one event loop.
  *
  * With --clients webrtc, the players are the player library itself (`TesseraClient` over geckos.io
- * data channels, in this process): they open standby connections when told (`prepare`), switch
+ * data channels), in a child process of their own (lib/pacers.ts), so that their WebRTC work takes
+ * nothing from the workers' event loop: they open standby connections when told (`prepare`), switch
  * worker at each handoff, and the gap figures are those a game would see, switches included
  * (`standby_switches`, `migrations`). In-memory players (the default) never switch: wA relays them.
  *
@@ -45,14 +46,13 @@ import { workerOptions } from '../../worker/options.ts'
 import { ticketAdmission } from '../../worker/ticket-admission.ts'
 import { ClientTransport } from '../../worker/transport/geckos-server.ts'
 import { Worker } from '../../worker/worker.ts'
-import { TesseraClient } from '../../client/client.ts'
-import { installNodeWebRTC } from '../../client/polyfill-node.ts'
-import { issueTicket } from '../../core/tickets.ts'
 import { DirectPlayer } from './lib/direct-player.ts'
 import { decompose, startProcessTrace } from './lib/handoff-trace.ts'
 import type { ProcessTrace } from './lib/handoff-trace.ts'
+import { childGroup, localGroup, memoryPacer } from './lib/pacers.ts'
+import type { PlayerGroup } from './lib/pacers.ts'
 import { ServerChild } from './lib/server-child.ts'
-import { sleep, startTicker } from './lib/ticker.ts'
+import { sleep } from './lib/ticker.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
 
@@ -144,63 +144,6 @@ async function serveWorkerB(p: ChildParams): Promise<void> {
   send({ type: 'ready' })
 }
 
-/** One pacing player, whichever kind. */
-interface Pacer {
-  playerId: string
-  /** performance.now() of every snapshot applied. */
-  arrivals: number[]
-  /** Its entity's x in world units, once seen. */
-  x(): number | undefined
-  walk(moveX: number): void
-  /** Inputs sent so far (the last sequence number). */
-  sent(): number
-  migrations(): number
-  standbySwitches(): number
-  orderedToMove(): boolean
-  close(): void
-}
-
-function memoryPacer(p: DirectPlayer): Pacer {
-  return {
-    playerId: p.conn.principal.playerId,
-    arrivals: p.arrivals,
-    x: () => {
-      const me = p.joinedEntity === undefined ? undefined : p.receiver.entity(p.joinedEntity)
-      return me ? me.x / 16 : undefined
-    },
-    walk: (moveX) => p.walk(moveX),
-    sent: () => p.seq,
-    migrations: () => 0,
-    standbySwitches: () => 0,
-    orderedToMove: () => p.control.some((m) => m.kind === 'migrate'),
-    close: () => p.close(),
-  }
-}
-
-/** A `TesseraClient` joined to wA; `walk` sets the input its next client tick sends. */
-async function clientPacer(playerId: string, wA: Worker, privateKey: CryptoKey): Promise<Pacer> {
-  const client = new TesseraClient({ trackEntities: false, alignTicks: true, reconnect: false })
-  const arrivals: number[] = []
-  let ordered = false
-  client.on('snapshot', () => arrivals.push(performance.now()))
-  client.on('control', (m) => {
-    if (m.kind === 'migrate') ordered = true
-  })
-  const ticket = await issueTicket(privateKey, { playerId, worldId: 'w', workerId: 'wA', partitionId: 'p1', kid: 'k' })
-  await client.joinWithTicket({ url: wA.addresses.clientUrl, ticket })
-  return {
-    playerId,
-    arrivals,
-    x: () => client.selfPosition()?.x,
-    walk: (moveX) => client.sendInput({ moveX, moveY: 0 }),
-    sent: () => client.stats().inputsSent,
-    migrations: () => client.stats().migrations ?? 0,
-    standbySwitches: () => client.stats().standbySwitches ?? 0,
-    orderedToMove: () => ordered,
-    close: () => client.close(),
-  }
-}
-
 async function run(flags: BenchFlags): Promise<BenchResult> {
   const bots = flags.bots ?? 20
   const seconds = flags.seconds ?? 10
@@ -211,7 +154,6 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   const clients = String(flags.extra['clients'] ?? 'memory')
   if (processes !== 1 && processes !== 2) throw new Error('--processes must be 1 or 2')
   if (clients !== 'memory' && clients !== 'webrtc') throw new Error('--clients must be memory or webrtc')
-  if (clients === 'webrtc') installNodeWebRTC()
   const keys = scopedKeys(PREFIX)
   // Stage stamps, ticks, collections and event-loop delay (see lib/handoff-trace.ts).
   const trace = startProcessTrace(processes === 2 ? 'wA' : 'both')
@@ -265,8 +207,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       await sleep(5)
     }
   }
-  const players: Pacer[] = []
-  let stopTicker = () => undefined as void
+  let group: PlayerGroup | undefined
   try {
     for (const w of workers) await w.start()
     await store.put(keys.world('w'), JSON.stringify({ id: 'w', kind: 'world', bounds: BOUNDS, labels: {}, createdAt: Date.now() }))
@@ -280,27 +221,20 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     }))
     await childReady
     await until('partitions and link', async () => wA.runner('w', 'p1') !== undefined && (await statsB()).partitions.includes('w:p2') && wA.links.connected().includes('wB'))
-    const p1 = wA.runner('w', 'p1')
-    for (let i = 0; i < bots; i++) {
-      if (clients === 'webrtc') {
-        players.push(await clientPacer(`bot${i}`, wA, privateKey))
-        continue
-      }
-      const p = new DirectPlayer({ playerId: `bot${i}`, worldId: 'w', workerId: 'wA', partitionId: 'p1' })
-      p1?.addPlayer(p.conn)
-      players.push(memoryPacer(p))
-    }
-    await until('first snapshots', () => players.every((p) => p.arrivals.length > 0))
-    const entitiesAtStart = (await settled()).reduce((n, st) => n + st.entities, 0)
-    const direction = players.map(() => 1)
-    stopTicker = startTicker(hz, () => {
-      players.forEach((p, i) => {
-        const x = p.x() ?? BORDER
-        if (x > BORDER + REACH) direction[i] = -1
-        if (x < BORDER - REACH) direction[i] = 1
-        p.walk(direction[i] ?? 1)
+    const pace = { hz, border: BORDER, reach: REACH }
+    if (clients === 'webrtc') {
+      group = await childGroup({ ...pace, url: wA.addresses.clientUrl, privateKeyPem: await exportPrivateKeyPem(privateKey), bots })
+    } else {
+      const p1 = wA.runner('w', 'p1')
+      const players = Array.from({ length: bots }, (_, i) => {
+        const p = new DirectPlayer({ playerId: `bot${i}`, worldId: 'w', workerId: 'wA', partitionId: 'p1' })
+        p1?.addPlayer(p.conn)
+        return memoryPacer(p)
       })
-    })
+      group = localGroup(players, pace)
+    }
+    await group.firstSnapshots(10_000)
+    const entitiesAtStart = (await settled()).reduce((n, st) => n + st.entities, 0)
     // The first handoffs of a fresh process compile their code path (V8 compiles a function on its
     // first call): 3–9 ms each, once per process lifetime. They are reported on their own; the
     // measured handoffs are those of the `seconds` after the warm-up.
@@ -308,18 +242,16 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     const skipA = statsOf(wA).handoffMs.length
     const skipB = (await statsB()).handoffMs.length
     const measureFrom = performance.now()
+    await group.measure()
     await sleep(seconds * 1000)
-    stopTicker()
+    await group.halt()
     // Let the last inputs and offers land.
     await sleep(500)
-    const gaps: number[] = []
-    for (const p of players) {
-      const times = p.arrivals.filter((t) => t >= measureFrom)
-      for (let i = 1; i < times.length; i++) gaps.push((times[i] as number) - (times[i - 1] as number))
-    }
+    const reports = await group.reports()
+    const gaps = reports.flatMap((r) => r.gaps)
     const [endA, endB] = await settled()
     let inputsLost = 0
-    for (const p of players) inputsLost += Math.max(0, p.sent() - (endA.owners[p.playerId] ?? endB.owners[p.playerId] ?? 0))
+    for (const r of reports) inputsLost += Math.max(0, r.sent - (endA.owners[r.playerId] ?? endB.owners[r.playerId] ?? 0))
     const latency = summarize([...endA.handoffMs.slice(skipA), ...endB.handoffMs.slice(skipB)])
     const cold = summarize([...endA.handoffMs.slice(0, skipA), ...endB.handoffMs.slice(0, skipB)])
     const gap = summarize(gaps)
@@ -340,17 +272,16 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
         tick_ms: 1000 / hz,
         inputs_lost: inputsLost,
         entities_lost: entitiesAtStart - endA.entities - endB.entities,
-        migrations: players.reduce((n, p) => n + p.migrations(), 0),
-        standby_switches: players.reduce((n, p) => n + p.standbySwitches(), 0),
+        migrations: reports.reduce((n, r) => n + r.migrations, 0),
+        standby_switches: reports.reduce((n, r) => n + r.standbySwitches, 0),
         // Where the handoff time goes, stage by stage (handoffs made while measuring).
         ...stages.metrics,
       },
-      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; players ordered to move by migrate ${players.filter((p) => p.orderedToMove()).length} of ${bots}`, ...stages.notes],
+      notes: [`longest snapshot gap ${gap.max.toFixed(1)} ms; players ordered to move by migrate ${reports.filter((r) => r.orderedToMove).length} of ${bots}`, ...stages.notes],
     }
   } finally {
     trace.stop()
-    stopTicker()
-    for (const p of players) p.close()
+    await group?.close()
     for (const w of workers) await w.stop()
     await child?.stop()
     await transport.close()
