@@ -104,8 +104,8 @@ interface ChildParams {
   hz: number
   npcs: number
 }
-type ToChild = { type: 'stats' } | { type: 'trace' } | { type: 'stop' }
-type FromChild = { type: 'ready' } | { type: 'stats'; stats: WorkerStats } | { type: 'trace'; trace: ProcessTrace }
+type ToChild = { type: 'stats' } | { type: 'measure' } | { type: 'trace' } | { type: 'stop' }
+type FromChild = { type: 'ready' } | { type: 'stats'; stats: WorkerStats } | { type: 'measuring' } | { type: 'trace'; trace: ProcessTrace }
 
 function newWorker(id: string, store: ClusterStore, transport: ClientTransport<TicketClaims>, privateKey: CryptoKey, hz: number, npcs: number): Worker {
   return new Worker({
@@ -129,7 +129,10 @@ async function serveWorkerB(p: ChildParams): Promise<void> {
   await w.start()
   process.on('message', (msg: ToChild) => {
     if (msg.type === 'stats') send({ type: 'stats', stats: statsOf(w) })
-    else if (msg.type === 'trace') send({ type: 'trace', trace: trace.collect() })
+    else if (msg.type === 'measure') {
+      trace.measure()
+      send({ type: 'measuring' })
+    } else if (msg.type === 'trace') send({ type: 'trace', trace: trace.collect() })
     else if (msg.type === 'stop') {
       void (async () => {
         await w.stop()
@@ -172,6 +175,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
   /** wB's figures: read here, or asked of its process. */
   let statsB: () => Promise<WorkerStats>
   let traceB: () => Promise<ProcessTrace[]> = () => Promise.resolve([])
+  let measureB: () => Promise<unknown> = () => Promise.resolve()
   if (etcd) {
     const params: ChildParams = {
       endpoint: etcd.endpoint, hz, npcs,
@@ -188,6 +192,7 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     childReady.catch(() => undefined)
     statsB = async () => (await c.ask({ type: 'stats' }, 'stats')).stats
     traceB = async () => [(await c.ask({ type: 'trace' }, 'trace')).trace]
+    measureB = () => c.ask({ type: 'measure' }, 'measuring')
   } else {
     const wB = newWorker('wB', store, transport, privateKey, hz, npcs)
     workers.push(wB)
@@ -242,7 +247,8 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     const skipA = statsOf(wA).handoffMs.length
     const skipB = (await statsB()).handoffMs.length
     const measureFrom = performance.now()
-    await group.measure()
+    trace.measure()
+    await Promise.all([measureB(), group.measure()])
     await sleep(seconds * 1000)
     await group.halt()
     // Let the last inputs and offers land.

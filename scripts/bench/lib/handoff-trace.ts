@@ -18,12 +18,16 @@ export interface ProcessTrace {
   cpu: Record<string, { queued?: SchedStat; accepted?: SchedStat }>
   /** Garbage collections: wall-clock start (ms) and duration (ms). */
   gcs: { start: number; ms: number }[]
-  /** Event-loop delay over the run, ms (perf_hooks histogram sampled every 1 ms). */
+  /** Event-loop delay over the measured window (from `measure`), ms (perf_hooks histogram sampled every 1 ms). */
   eld: { p50: number; p99: number; max: number }
 }
 
-/** Start tracing in this process; `collect` returns what it saw so far. */
-export function startProcessTrace(name: string): { collect: () => ProcessTrace; stop: () => void } {
+/**
+ * Start tracing in this process; `collect` returns what it saw so far. `measure` marks the start of
+ * the measured window: the event-loop delay is counted from there (the start-up before it, loading
+ * modules and opening links, stalls the loop for 100 ms and more).
+ */
+export function startProcessTrace(name: string): { collect: () => ProcessTrace; measure: () => void; stop: () => void } {
   handoffTrace.enable()
   const gcs: ProcessTrace['gcs'] = []
   const obs = new PerformanceObserver((list) => {
@@ -41,6 +45,7 @@ export function startProcessTrace(name: string): { collect: () => ProcessTrace; 
       gcs: [...gcs],
       eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
     }),
+    measure: () => eld.reset(),
     stop: () => {
       obs.disconnect()
       eld.disable()
