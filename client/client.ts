@@ -411,7 +411,12 @@ export class TesseraClient {
           },
         },
         this.now,
-        { ...(this.options.inputRedundancy !== undefined ? { inputRedundancy: this.options.inputRedundancy } : {}), ...(hooks.lane ? { lane: hooks.lane } : {}) },
+        {
+          ...(this.options.inputRedundancy !== undefined ? { inputRedundancy: this.options.inputRedundancy } : {}),
+          ...(hooks.lane ? { lane: hooks.lane } : {}),
+          // Nobody reads what a snapshot changed unless entities are tracked.
+          changes: this.options.trackEntities !== false,
+        },
       )
       hooks.signal?.addEventListener('abort', () => {
         if (!taken) fail(new TesseraClientError('closed', 'abandoned', false))

@@ -74,6 +74,11 @@ export interface SessionOptions {
   pingIntervalMs?: number
   /** Continue this lane's input numbering (a migration) instead of starting a new one at 1. */
   lane?: InputLane
+  /**
+   * Report what each snapshot changed (`added`, `updated`, `removed`). Default true; without, they
+   * are empty and decoding allocates nothing per entity (a client that does not track entities).
+   */
+  changes?: boolean
 }
 
 /** The counters a session keeps itself (the others are its lane's). */
@@ -85,7 +90,7 @@ export class Session {
   private readonly own: OwnCounters = {
     snapshots: 0, staleSnapshots: 0, badSnapshots: 0, tickGaps: 0, ackRegressions: 0, bytesIn: 0, bytesOut: 0, controlMessages: 0,
   }
-  private readonly receiver = new SnapshotReceiver()
+  private readonly receiver: SnapshotReceiver
   private readonly control = new ControlStream()
   private readonly pingIntervalMs: number
   private accepted: JoinAccepted | undefined
@@ -109,6 +114,7 @@ export class Session {
     options: SessionOptions = {},
   ) {
     this.lane = options.lane ?? new InputLane(options.inputRedundancy ?? 4)
+    this.receiver = new SnapshotReceiver({ changes: options.changes ?? true })
     this.pingIntervalMs = options.pingIntervalMs ?? 5000
     conn.onMessage((bytes) => this.receive(bytes))
     conn.onClose((reason, code) => this.finish(reason, code))
@@ -261,8 +267,12 @@ export class Session {
     this.flushControl(this.now())
   }
 
-  /** `result` with the receiver's whole entity set as `added` (a no-op right after a reset). */
+  /**
+   * `result` with the receiver's whole entity set as `added` (a no-op right after a reset, or when
+   * changes are not reported).
+   */
   private whole(result: SnapshotApplied): SnapshotApplied {
+    if (!this.receiver.reportsChanges) return result
     if (result.updated.length === 0 && result.removed.length === 0 && result.added.length === this.receiver.state.count) return result
     const all = this.receiver.state
     const added: WireEntity[] = []

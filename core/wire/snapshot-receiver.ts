@@ -31,7 +31,17 @@ export type SnapshotResult = SnapshotApplied | SnapshotStale
 export interface SnapshotReceiverOptions {
   /** Snapshots kept as delta baselines; must be ≥ the server's history (default 32). */
   history?: number
+  /**
+   * Report what changed with each snapshot applied (`added`, `updated`, `removed`). Default true.
+   * Without, those lists are always empty and applying a snapshot allocates nothing per entity:
+   * for a reader of `state` or `entity(id)` alone.
+   */
+  changes?: boolean
 }
+
+/** The lists of a snapshot applied without reporting changes: empty, shared, never to be filled. */
+const NO_ENTITIES: WireEntity[] = Object.freeze([]) as unknown as WireEntity[]
+const NO_IDS: number[] = Object.freeze([]) as unknown as number[]
 
 export class SnapshotReceiver {
   private readonly ring: SnapshotRing
@@ -40,9 +50,16 @@ export class SnapshotReceiver {
   private readonly scratch = new EntityTable(16)
   private latestTickValue: number | null = null
   private readonly lookup = (tick: number): EntityTable | undefined => this.ring.get(tick)
+  private readonly changes: boolean
 
   constructor(options: SnapshotReceiverOptions = {}) {
     this.ring = new SnapshotRing(options.history ?? DEFAULT_SNAPSHOT_HISTORY)
+    this.changes = options.changes ?? true
+  }
+
+  /** Whether applied snapshots report what changed (`SnapshotReceiverOptions.changes`). */
+  get reportsChanges(): boolean {
+    return this.changes
   }
 
   /** Tick of the newest snapshot applied: the one to acknowledge. Null before the first. */
@@ -77,7 +94,9 @@ export class SnapshotReceiver {
     if (decoded instanceof DecodeError) return decoded
     const out = this.ring.claim(header.tick)
     out.copyFrom(this.scratch)
-    const result = diff(this.latest, out, header.tick, header.ackInputSeq)
+    const result: SnapshotApplied = this.changes
+      ? diff(this.latest, out, header.tick, header.ackInputSeq)
+      : { kind: 'applied', tick: header.tick, ackInputSeq: header.ackInputSeq, added: NO_ENTITIES, updated: NO_ENTITIES, removed: NO_IDS }
     // A copy, not the ring slot: a later snapshot far ahead may reuse that slot before diffing.
     this.latest.copyFrom(out)
     this.latestTickValue = header.tick

@@ -116,10 +116,11 @@ describe('snapshot codec', () => {
     )
   })
 
-  it('deltas applied in order (some lost, baselines = last acked) give the full state', () => {
+  it('deltas applied in order (some lost, baselines = last acked) give the full state, with or without the changes reported', () => {
     fc.assert(
       fc.property(histories, fc.array(fc.boolean(), { minLength: 7, maxLength: 7 }), (states, delivered) => {
         const receiver = new SnapshotReceiver()
+        const quiet = new SnapshotReceiver({ changes: false })
         const sent = new Map<number, WireEntity[]>()
         let acked: number | null = null
         const view = new Map<number, WireEntity>()
@@ -136,6 +137,11 @@ describe('snapshot codec', () => {
           for (const e of [...res.added, ...res.updated]) view.set(e.id, e)
           expect(sorted([...view.values()])).toEqual(sorted(state))
           expect(receiver.state.toEntities()).toEqual(sorted(state))
+          // The same state, nothing reported.
+          const q = quiet.receive(bytes)
+          expect(q).toEqual({ kind: 'applied', tick, ackInputSeq: k, added: [], updated: [], removed: [] })
+          expect(quiet.state.toEntities()).toEqual(sorted(state))
+          for (const e of state) expect(quiet.entity(e.id)).toEqual(receiver.entity(e.id))
           acked = receiver.latestTick
         })
       }),

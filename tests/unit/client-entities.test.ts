@@ -57,4 +57,25 @@ describe('TesseraClient entity events', () => {
     expect(log.slice(6).sort()).toEqual(['-5@2', '-8@3'])
     expect([...client.entities()]).toEqual([])
   })
+
+  it('with trackEntities off, emits no entity events and keeps no entities, yet knows where its own is', async () => {
+    const conn = new FakeConnection('t')
+    const client = new TesseraClient({ connect: async () => conn, reconnect: false, trackEntities: false })
+    const events: string[] = []
+    for (const kind of ['entityAdded', 'entityUpdated', 'entityRemoved'] as const) client.on(kind, (e: EntityView) => events.push(`${kind} ${e.id}`))
+    const ticks: number[] = []
+    client.on('snapshot', ({ tick }) => ticks.push(tick))
+    const joining = client.joinWithTicket({ url: 'http://127.0.0.1:9', ticket: 'not-a-jwt' })
+    await eventually('the session listens', () => conn.listening)
+    conn.join(5)
+    await joining
+    conn.snapshot(11, [wire(5, 1, 1), wire(6, 2, 2)])
+    conn.snapshot(12, [wire(5, 1.5, 1)])
+    expect(ticks).toEqual([11, 12])
+    expect(events).toEqual([])
+    expect([...client.entities()]).toEqual([])
+    expect(client.selfPosition()).toEqual({ x: 1.5, y: 1 })
+    client.close()
+    expect(events).toEqual([])
+  })
 })

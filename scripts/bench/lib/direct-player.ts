@@ -20,7 +20,8 @@ import { MemoryConnection } from './memory-connection.ts'
 export class DirectPlayer {
   readonly conn: ClientConnection<TicketClaims>
   readonly control: ControlMessage[] = []
-  readonly receiver = new SnapshotReceiver()
+  /** Its own entity is all it reads: no per-entity change lists (they would be the bench's own garbage). */
+  readonly receiver = new SnapshotReceiver({ changes: false })
   joinedEntity: number | undefined
   snapshots = 0
   ackInputSeq = 0
