@@ -199,6 +199,10 @@ export class Worker<S = unknown, M = unknown> {
         name: 'tessera_worker_crossings_held', help: 'player crossings held on this side since start until their standby connection was parked ahead', registers: [this.registry],
         collect: (): void => this.gauges.crossingsHeld.set(this.border.notices?.stats.crossingsHeld ?? 0),
       }),
+      transferHoldsExpired: new Gauge({
+        name: 'tessera_worker_transfer_holds_expired', help: 'partitions shipped whole since start when transferHoldMs ran out with a player\'s standby connection not parked at the new owner', registers: [this.registry],
+        collect: (): void => this.gauges.transferHoldsExpired.set(this.border.notices?.stats.transferHoldsExpired ?? 0),
+      }),
       crossingHoldsExpired: new Gauge({
         name: 'tessera_worker_crossing_holds_expired', help: 'held crossings offered since start when crossingHoldMs ran out with no standby parked ahead', registers: [this.registry],
         collect: (): void => this.gauges.crossingHoldsExpired.set(this.border.notices?.stats.crossingHoldsExpired ?? 0),

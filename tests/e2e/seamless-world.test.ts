@@ -292,12 +292,12 @@ describe('a seamless world across worker processes', () => {
     const migrations = reports.reduce((s, r) => s + (r.stats.migrations ?? 0), 0)
     const onStandby = reports.reduce((s, r) => s + (r.stats.standbySwitches ?? 0), 0)
     const adopted = (await Promise.all(['wa', 'wb'].map((w) => cluster.metric(w, 'tessera_worker_standby_adopted')))).reduce((s, n) => s + n, 0)
-    const held = await Promise.all(['tessera_worker_crossings_held', 'tessera_worker_crossing_holds_expired'].map(async (m) => (await Promise.all(['wa', 'wb'].map((w) => cluster.metric(w, m)))).reduce((s, n) => s + n, 0)))
+    const held = await Promise.all(['tessera_worker_crossings_held', 'tessera_worker_crossing_holds_expired', 'tessera_worker_transfer_holds_expired'].map(async (m) => (await Promise.all(['wa', 'wb'].map((w) => cluster.metric(w, m)))).reduce((s, n) => s + n, 0)))
     const inputs = reports.reduce((s, r) => s + r.stats.inputsSent, 0)
     console.log([
       `seamless-world: ${(RUN_MS / 1000).toFixed(0)} s walk, ${bots.length} bots, ${NPCS} walkers, 3 workers → merge at ${MERGE_AT_MS / 1000} s, drain of wc at ${DRAIN_AT_MS / 1000} s`,
       `  ownership samples ${figures.samples} (${figures.discarded} dropped), entities judged ${figures.settled}, moving while sampled ${figures.unsettled}, owner changes seen ${figures.ownerChanges}`,
-      `  handoffs accepted ${handoffs} (wc's until its drain), bot migrations ${migrations} (${onStandby} on standby connections opened ahead; crossings held for one ${held[0]}, ${held[1]} of them in vain), inputs applied once ${inputs}; moves refused for a partition moving on ${refusedMoves}`,
+      `  handoffs accepted ${handoffs} (wc's until its drain), bot migrations ${migrations} (${onStandby} on standby connections opened ahead; crossings held for one ${held[0]}, ${held[1]} of them in vain; partitions shipped with a standby not there ${held[2]}), inputs applied once ${inputs}; moves refused for a partition moving on ${refusedMoves}`,
       `  longest snapshot gap per bot (ms): ${gaps.map((g) => g.max.toFixed(0)).join(', ')}; longest ${longest.max.toFixed(0)} ms, ending ${((longest.at - started) / 1000).toFixed(1)} s into the walk`,
       `  largest step between snapshot ticks per bot: ${ticks.map((t) => t.jump).join(', ')}; snapshots passed over at a switch, older than one shown: ${reports.reduce((s, r) => s + (r.stats.behindAtSwitch ?? 0), 0)}`,
     ].join('\n'))

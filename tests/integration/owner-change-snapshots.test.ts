@@ -206,6 +206,9 @@ describe('a player whose partition changes owner', () => {
         expect(controls).toContain('prepare')
         expect(controls).not.toContain('migrate')
       }
+      // A shipment that went without its player's standby (it could not connect) is counted, by
+      // the worker holding the player's connection (one relayed from elsewhere holds nothing back).
+      expect(w.worker(from.worker).border.notices?.stats.transferHoldsExpired).toBe(s.stuck && from.worker === s.joins.worker ? 1 : 0)
       // The new owner went on from the tick after the one the entity was frozen at, each number
       // stepped once, at most the ticks it spent in flight skipped; the client's ticks never go
       // back (one may be lost; one repeated at a switch, by the new owner's snapshot of it, sent

@@ -75,6 +75,8 @@ export interface StandbyNoticeStats {
   crossingsHeld: number
   /** Of those, crossings offered when the wait ran out, with no standby parked. */
   crossingHoldsExpired: number
+  /** Partitions shipped whole when `transferHoldMs` ran out with a player's standby not parked. */
+  transferHoldsExpired: number
 }
 
 interface Notice {
@@ -119,10 +121,13 @@ export function nearestPeer(x: number, y: number, borders: ReadonlyMap<string, r
 
 export class StandbyNotices {
   private readonly notices = new Map<string, Notice>()
-  /** Retiring runners holding their shipment for their players' standby connections: since when. */
-  private readonly holds = new Map<string, number>()
+  /**
+   * Retiring runners holding their shipment for their players' standby connections: since when,
+   * and whether the last look found a player still waiting for one.
+   */
+  private readonly holds = new Map<string, { since: number; waiting: boolean }>()
   private sweep = 0
-  readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0, releases: 0, crossingsHeld: 0, crossingHoldsExpired: 0 }
+  readonly stats: StandbyNoticeStats = { prepares: 0, unprepares: 0, releases: 0, crossingsHeld: 0, crossingHoldsExpired: 0, transferHoldsExpired: 0 }
 
   constructor(private readonly deps: StandbyNoticeDeps) {}
 
@@ -214,9 +219,16 @@ export class StandbyNotices {
     const holdMs = this.deps.transferHoldMs
     if (holdMs <= 0 || r.players === 0) return false
     const now = this.deps.now()
-    const since = this.holds.get(r.key) ?? now
-    this.holds.set(r.key, since)
-    if (now - since >= holdMs) return false
+    let hold = this.holds.get(r.key)
+    if (hold === undefined) {
+      hold = { since: now, waiting: false }
+      this.holds.set(r.key, hold)
+    }
+    if (now - hold.since >= holdMs) {
+      if (hold.waiting) this.stats.transferHoldsExpired++
+      hold.waiting = false
+      return false
+    }
     const workers = this.deps.workers()
     let waiting = false
     for (const playerId of r.playerIds()) {
@@ -228,6 +240,7 @@ export class StandbyNotices {
       const notice = this.notices.get(k)
       if (this.aim(k, r.options.worldId, playerId, peer, url, notice) || notice?.parked !== true) waiting = true
     }
+    hold.waiting = waiting
     return waiting
   }
 
