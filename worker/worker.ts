@@ -161,53 +161,30 @@ export class Worker<S = unknown, M = unknown> {
     this.gauges = {
       partitions: new Gauge({ name: 'tessera_worker_partitions', help: 'partitions simulated', registers: [this.registry] }),
       players: new Gauge({ name: 'tessera_worker_players', help: 'players connected', registers: [this.registry] }),
-      entities: new Gauge({
-        name: 'tessera_worker_entities', help: 'entities simulated, and out on offer (still ours until accepted)', registers: [this.registry],
-        // Read at scrape time: a handoff test sums this across processes.
-        collect: (): void => this.gauges.entities.set(this.entityCount()),
-      }),
+      // A handoff test sums this across processes.
+      entities: this.scraped('tessera_worker_entities', 'entities simulated, and out on offer (still ours until accepted)', () => this.entityCount()),
       overruns: new Gauge({ name: 'tessera_worker_tick_overruns', help: 'ticks dropped because a tick ran late', registers: [this.registry] }),
-      handoffsOut: new Gauge({
-        name: 'tessera_worker_handoffs_out', help: 'entities offered to another partition since start', registers: [this.registry],
-        collect: (): void => this.gauges.handoffsOut.set(this.border.stats.handoffsOut),
-      }),
-      handoffsIn: new Gauge({
-        name: 'tessera_worker_handoffs_in', help: 'entities taken from another partition since start', registers: [this.registry],
-        collect: (): void => this.gauges.handoffsIn.set(this.border.stats.handoffsIn),
-      }),
-      links: new Gauge({
-        name: 'tessera_worker_neighbour_links', help: 'open neighbour links', registers: [this.registry],
-        collect: (): void => this.gauges.links.set(this.links.connected().length),
-      }),
-      standby: new Gauge({
-        name: 'tessera_worker_standby_connections', help: "players' standby connections parked here, waiting for their entities", registers: [this.registry],
-        collect: (): void => this.gauges.standby.set(this.standby.size),
-      }),
-      standbyAdopted: new Gauge({
-        name: 'tessera_worker_standby_adopted', help: 'standby connections taken over at a handoff since start (the client switched without dialling)', registers: [this.registry],
-        collect: (): void => this.gauges.standbyAdopted.set(this.standby.stats.adopted),
-      }),
-      standbyReleased: new Gauge({
-        name: 'tessera_worker_standby_released', help: 'standby connections parked here and closed since start because the worker that sent the player no longer wanted them', registers: [this.registry],
-        collect: (): void => this.gauges.standbyReleased.set(this.standby.stats.released),
-      }),
-      prepares: new Gauge({
-        name: 'tessera_worker_standby_prepares', help: 'players told to open a standby connection to a neighbour since start', registers: [this.registry],
-        collect: (): void => this.gauges.prepares.set(this.border.notices?.stats.prepares ?? 0),
-      }),
-      crossingsHeld: new Gauge({
-        name: 'tessera_worker_crossings_held', help: 'player crossings held on this side since start until their standby connection was parked ahead', registers: [this.registry],
-        collect: (): void => this.gauges.crossingsHeld.set(this.border.notices?.stats.crossingsHeld ?? 0),
-      }),
-      transferHoldsExpired: new Gauge({
-        name: 'tessera_worker_transfer_holds_expired', help: 'partitions shipped whole since start when transferHoldMs ran out with a player\'s standby connection not parked at the new owner', registers: [this.registry],
-        collect: (): void => this.gauges.transferHoldsExpired.set(this.border.notices?.stats.transferHoldsExpired ?? 0),
-      }),
-      crossingHoldsExpired: new Gauge({
-        name: 'tessera_worker_crossing_holds_expired', help: 'held crossings offered since start when crossingHoldMs ran out with no standby parked ahead', registers: [this.registry],
-        collect: (): void => this.gauges.crossingHoldsExpired.set(this.border.notices?.stats.crossingHoldsExpired ?? 0),
-      }),
+      handoffsOut: this.scraped('tessera_worker_handoffs_out', 'entities offered to another partition since start', () => this.border.stats.handoffsOut),
+      handoffsIn: this.scraped('tessera_worker_handoffs_in', 'entities taken from another partition since start', () => this.border.stats.handoffsIn),
+      links: this.scraped('tessera_worker_neighbour_links', 'open neighbour links', () => this.links.connected().length),
+      standby: this.scraped('tessera_worker_standby_connections', "players' standby connections parked here, waiting for their entities", () => this.standby.size),
+      standbyAdopted: this.scraped('tessera_worker_standby_adopted', 'standby connections taken over at a handoff since start (the client switched without dialling)', () => this.standby.stats.adopted),
+      standbyReleased: this.scraped('tessera_worker_standby_released', 'standby connections parked here and closed since start because the worker that sent the player no longer wanted them', () => this.standby.stats.released),
+      prepares: this.scraped('tessera_worker_standby_prepares', 'players told to open a standby connection to a neighbour since start', () => this.border.notices?.stats.prepares ?? 0),
+      crossingsHeld: this.scraped('tessera_worker_crossings_held', 'player crossings held on this side since start until their standby connection was parked ahead', () => this.border.notices?.stats.crossingsHeld ?? 0),
+      transferHoldsExpired: this.scraped('tessera_worker_transfer_holds_expired', 'partitions shipped whole since start when transferHoldMs ran out with a player\'s standby connection not parked at the new owner', () => this.border.notices?.stats.transferHoldsExpired ?? 0),
+      crossingHoldsExpired: this.scraped('tessera_worker_crossing_holds_expired', 'held crossings offered since start when crossingHoldMs ran out with no standby parked ahead', () => this.border.notices?.stats.crossingHoldsExpired ?? 0),
     }
+  }
+
+  /** A gauge of this worker's registry whose value is read when it is scraped. */
+  private scraped(name: string, help: string, read: () => number): Gauge {
+    return new Gauge({
+      name, help, registers: [this.registry],
+      collect(this: Gauge): void {
+        this.set(read())
+      },
+    })
   }
 
   get id(): string {
