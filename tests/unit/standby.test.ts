@@ -9,15 +9,19 @@
  * falls back to the relay and `migrate`.
  */
 import { describe, expect, it } from 'vitest'
+import { silentLogger } from '../../core/log.ts'
+import type { WorkerRecord } from '../../core/records.ts'
 import type { ControlMessage } from '../../core/wire/control-messages.ts'
 import { isDecodeError } from '../../core/wire/errors.ts'
 import { Protocol } from '../../core/wire/protocol.ts'
 import { SnapshotReceiver } from '../../core/wire/snapshot-receiver.ts'
 import { createDemoGame } from '../../worker/game/demo.ts'
-import { CROSSING_HOLD_MS, UNPREPARE_AFTER_MS, nearestPeer } from '../../worker/neighbours/standby-notices.ts'
+import { CROSSING_HOLD_MS, StandbyNotices, UNPREPARE_AFTER_MS, nearestPeer } from '../../worker/neighbours/standby-notices.ts'
+import type { PartitionRunner } from '../../worker/partition-runner.ts'
 import { StandbyPool } from '../../worker/standby-pool.ts'
 import { playerConnection } from '../helpers/player-connection.ts'
-import { twoWorkers } from '../helpers/two-borders.ts'
+import { eastHalvesMap } from '../helpers/test-maps.ts'
+import { P1, twoWorkers } from '../helpers/two-borders.ts'
 
 type Claims = { playerId: string; worldId: string; partitionId?: string; workerId?: string; standby?: boolean }
 
@@ -301,6 +305,72 @@ describe('a player walking towards another worker', () => {
     w.live.delete('wB')
     for (let t = 0; t < 25; t++) await w.step()
     expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare', 'unprepare'])
+  })
+})
+
+describe('a player crossing where three workers meet', () => {
+  /**
+   * wA's notices for alice, whose entity is in wA's p1 (x < 100) near the corner at (100, 50): east
+   * of it wB owns p3 (y < 50) and wC owns p4 (y ≥ 50). Tickets are their claims in JSON.
+   */
+  function corner() {
+    const map = eastHalvesMap({ p1: 'wA', p3: 'wB', p4: 'wC' })
+    const workers = new Map(['wA', 'wB', 'wC'].map((id) => [id, { id, clientUrl: `http://${id}` } as WorkerRecord]))
+    const told: ControlMessage[] = []
+    const released: string[] = []
+    const clock = { now: 0 }
+    const notices = new StandbyNotices({
+      workerId: 'wA', margin: 16, map: () => map, workers: () => workers, logger: silentLogger(), now: () => clock.now,
+      sign: (c) => Promise.resolve(JSON.stringify(c)),
+      send: (_w, _p, message) => void told.push(message),
+      release: (peer) => void released.push(peer),
+      transferHoldMs: 500, crossingHoldMs: CROSSING_HOLD_MS,
+    })
+    const alice = { id: 1, x: 97, y: 45, playerId: 'alice' }
+    const runner = {
+      key: 'w:p1', retiring: false, players: 1, options: { kind: 'world', worldId: 'w', partitionId: 'p1', rect: P1 },
+      playerIds: () => ['alice'],
+      sim: { isRelay: () => false, playerEntity: () => alice.id, entity: () => alice },
+    } as unknown as PartitionRunner<unknown, unknown>
+    /** A sweep after a tick, then the ticket signed. */
+    const update = async () => {
+      notices.update([runner])
+      await new Promise((r) => setImmediate(r))
+      clock.now += 50
+    }
+    const prepared = () => told.filter((m) => m.kind === 'prepare').map((m) => (m.kind === 'prepare' ? m.url : ''))
+    return { notices, alice, told, released, update, prepared }
+  }
+
+  it('is told about the worker whose ground its entity crossed into, not the nearest border\'s, and that crossing waits for it', async () => {
+    const c = corner()
+    // Nearest: wB's border (3 units across), wC's 5 units off (past the end of its segment).
+    await c.update()
+    expect(c.prepared()).toEqual(['http://wB'])
+    // Through the corner into wC's ground: told about wC, wB's standby given up.
+    Object.assign(c.alice, { x: 106, y: 53 })
+    await c.update()
+    expect(c.prepared()).toEqual(['http://wB', 'http://wC'])
+    expect(c.told.find((m) => m.kind === 'unprepare')).toMatchObject({ workerId: 'wB' })
+    expect(c.released).toEqual(['wB'])
+    // Its handoff to wC waits for the standby there, which its client has just been told to open.
+    expect(c.notices.holdCrossing('w', 'alice', 'wC')).toBe(true)
+    c.notices.parked('w', 'alice', 'wC')
+    expect(c.notices.holdCrossing('w', 'alice', 'wC')).toBe(false)
+    // Standing there, nothing more is sent (no flip back to the nearest border's worker).
+    for (let t = 0; t < 5; t++) await c.update()
+    expect(c.prepared()).toEqual(['http://wB', 'http://wC'])
+  })
+
+  it('a crossing offered to a worker other than the one prepared is pointed there and held for it', async () => {
+    const c = corner()
+    await c.update()
+    expect(c.prepared()).toEqual(['http://wB'])
+    // Asked before a sweep saw the entity cross (a stride past the band in one tick).
+    expect(c.notices.holdCrossing('w', 'alice', 'wC')).toBe(true)
+    await new Promise((r) => setImmediate(r))
+    expect(c.prepared()).toEqual(['http://wB', 'http://wC'])
+    expect(c.notices.stats.crossingsHeld).toBe(1)
   })
 })
 

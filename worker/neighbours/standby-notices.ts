@@ -6,24 +6,30 @@
  * (`StandbyPool`) and adopts it the moment it takes the entity in, so the client switches on the
  * handoff without dialling. The old worker relays only until the client closes its old connection.
  *
- * One notice per player: the worker whose border is nearest. A player who walks out of every such
- * margin, and stays out for `UNPREPARE_AFTER_MS`, is told `unprepare` (its client closes the
- * standby connection); one who lingers gets a fresh ticket every `REFRESH_MS`, so a standby
- * connection that dropped can be opened again. The worker holding the standby connection is told
- * too (`StandbyReleased`), as it is when the player leaves this worker, and closes it whether or
- * not the client obeys. Nothing here decides ownership: a standby that is never adopted costs one
- * idle connection until then, and a handoff that finds none falls back to the relay and `migrate`.
+ * One notice per player: the worker whose ground its entity stands on, once it has crossed (it is
+ * about to be handed there: through a corner that need not be the nearest border's worker), or else
+ * the worker whose border is nearest. A player who walks out of every such margin, and stays out
+ * for `UNPREPARE_AFTER_MS`, is told `unprepare` (its client closes the standby connection); one
+ * who lingers gets a fresh ticket every `REFRESH_MS`, so a standby connection that dropped can be
+ * opened again. The worker holding the standby connection is told too (`StandbyReleased`), as it
+ * is when the player leaves this worker, and closes it whether or not the client obeys. Nothing
+ * here decides ownership: a standby that is never adopted costs one idle connection until then,
+ * and a handoff that finds none falls back to the relay and `migrate`.
  *
  * A player's entity that crosses before its standby connection is parked ahead (a WebRTC connect
- * can take longer than the walk from the margin to the border) is held back a little
- * (`holdCrossing`): its handoff waits for the `StandbyParked`, at most `crossingHoldMs`, so the
- * client switches on the standby instead of falling back to `migrate`.
+ * can take longer than the walk from the margin to the border; or, through a corner, its player was
+ * told about another worker) is held back a little (`holdCrossing`): its handoff waits for the
+ * `StandbyParked`, at most `crossingHoldMs`, so the client switches on the standby instead of
+ * falling back to `migrate`.
  */
+import { clampPoint } from '../../core/geometry.ts'
 import type { Logger } from '../../core/log.ts'
+import { leafAt } from '../../core/partition-map.ts'
 import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
 import type { WorkerRecord } from '../../core/records.ts'
 import type { ControlMessage } from '../../core/wire/control-messages.ts'
 import type { Entity } from '../game/types.ts'
+import { outsideBy } from '../handoff/machine.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
 import { borderDistance, bordersByOwner } from './ghosts.ts'
 
@@ -158,7 +164,7 @@ export class StandbyNotices {
         if (!borders) continue
         const e = ownEntity(r, playerId)
         if (!e) continue
-        const peer = borders.size === 0 ? undefined : nearestPeer(e.x, e.y, borders, this.deps.margin)
+        const peer = groundOwner(map, r, e, this.deps.workerId, workers) ?? (borders.size === 0 ? undefined : nearestPeer(e.x, e.y, borders, this.deps.margin))
         if (peer !== undefined) {
           const url = workers.get(peer)?.clientUrl
           if (url === undefined) continue
@@ -195,8 +201,16 @@ export class StandbyNotices {
    * first time asked, once per notice (a notice is made afresh at each `prepare`).
    */
   holdCrossing(worldId: string, playerId: string, peer: string): boolean {
-    const notice = this.notices.get(`${worldId}:${playerId}`)
-    if (notice === undefined || notice.peer !== peer || notice.parked) return false
+    const k = `${worldId}:${playerId}`
+    let notice = this.notices.get(k)
+    if (notice?.peer !== peer) {
+      // Told about another worker (or none): pointed at this one now, and waited for.
+      const url = this.deps.workers().get(peer)?.clientUrl
+      if (url === undefined || this.deps.crossingHoldMs <= 0) return false
+      this.aim(k, worldId, playerId, peer, url, notice)
+      notice = this.notices.get(k)
+    }
+    if (notice === undefined || notice.parked) return false
     const now = this.deps.now()
     if (notice.heldSince === undefined) {
       if (this.deps.crossingHoldMs <= 0) return false
@@ -303,6 +317,16 @@ function foreignBorders(map: PartitionMap, partitionId: string, self: string, wo
   const out = bordersByOwner(map, partitionId)
   for (const owner of out.keys()) if (owner === self || !workers.has(owner)) out.delete(owner)
   return out
+}
+
+/**
+ * The live worker other than `self` whose ground `e` stands on, once it is past its runner's edge
+ * (about to be handed there); undefined while it is on the runner's own ground, or on this worker's.
+ */
+function groundOwner(map: PartitionMap, r: AnyRunner, e: { x: number; y: number }, self: string, workers: ReadonlyMap<string, WorkerRecord>): string | undefined {
+  if (outsideBy(r.options.rect, e) <= 0) return undefined
+  const owner = leafAt(map, clampPoint(map.bounds, e))?.owner
+  return owner && owner !== self && workers.has(owner) ? owner : undefined
 }
 
 /** The player's entity, when this runner simulates it (not when it only relays the player). */
