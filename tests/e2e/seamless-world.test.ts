@@ -306,10 +306,11 @@ describe('a seamless world across worker processes', () => {
     expect(figures.samples).toBeGreaterThan(RUN_MS / 1000)
     expect(figures.ownerChanges).toBeGreaterThan(0)
     expect(migrations).toBeGreaterThan(bots.length)
-    // Crossings, the merge and the drain switch players on standby connections opened ahead; a
-    // standby not there in time (still connecting, or past a partition's hold) leaves a move to
-    // the relay and `migrate`.
-    expect(onStandby).toBeGreaterThan(migrations / 2)
+    // Crossings (through the corner too), the merge and the drain switch players on standby
+    // connections opened ahead (53 of 53 and 55 of 55 in two runs); a standby not there in time
+    // (still connecting after a crossing's or a partition's hold) leaves a move to the relay and
+    // `migrate`, and a loaded machine can make that happen now and then.
+    expect(onStandby).toBeGreaterThanOrEqual(Math.ceil(migrations * 0.8))
     expect(adopted).toBeGreaterThan(0)
     // The WebSocket bots crossed between workers too.
     for (const [i, r] of reports.entries()) if (i % 3 === 2) expect({ bot: i, migrated: (r.stats.migrations ?? 0) > 0 }).toEqual({ bot: i, migrated: true })
