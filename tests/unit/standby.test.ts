@@ -286,6 +286,19 @@ describe('a player walking towards another worker', () => {
     expect(w.a.notices?.stats).toMatchObject({ crossingsHeld: 1, crossingHoldsExpired: 1 })
   })
 
+  it('does not hold the entity of a player relayed through another worker: it has no standby here to wait for', async () => {
+    // Alice's client never opens its standby: after the hold her entity goes to wB, relayed by wA.
+    const { w, id } = aliceAt(108, 16)
+    for (let t = 0; t < 30 && !w.p2.sim.entity(id); t++) await w.step()
+    expect(w.copies(id)).toEqual(['p2'])
+    expect(w.p1.sim.isRelay('alice')).toBe(true)
+    // Back across into p1, within the band: wB offers it at once.
+    place(w, 'p2', id, 92)
+    for (let t = 0; t < 4 && !w.p1.sim.entity(id); t++) await w.step()
+    expect(w.copies(id)).toEqual(['p1'])
+    expect(w.b.notices?.stats.crossingsHeld).toBe(0)
+  })
+
   it('does not hold an entity further past the border than the ghost margin less the hysteresis band', async () => {
     const { w, alice, id } = aliceAt(90, 16)
     await w.step()

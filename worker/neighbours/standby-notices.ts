@@ -201,19 +201,19 @@ export class StandbyNotices {
    * first time asked, once per notice (a notice is made afresh at each `prepare`).
    */
   holdCrossing(worldId: string, playerId: string, peer: string): boolean {
+    if (this.deps.crossingHoldMs <= 0) return false
     const k = `${worldId}:${playerId}`
     let notice = this.notices.get(k)
     if (notice?.peer !== peer) {
       // Told about another worker (or none): pointed at this one now, and waited for.
       const url = this.deps.workers().get(peer)?.clientUrl
-      if (url === undefined || this.deps.crossingHoldMs <= 0) return false
+      if (url === undefined) return false
       this.aim(k, worldId, playerId, peer, url, notice)
       notice = this.notices.get(k)
     }
     if (notice === undefined || notice.parked) return false
     const now = this.deps.now()
     if (notice.heldSince === undefined) {
-      if (this.deps.crossingHoldMs <= 0) return false
       notice.heldSince = now
       this.stats.crossingsHeld++
     }
