@@ -416,6 +416,9 @@ export class TesseraClient {
           ...(hooks.lane ? { lane: hooks.lane } : {}),
           // Nobody reads what a snapshot changed unless entities are tracked.
           changes: this.options.trackEntities !== false,
+          // A client that never opens standby connections says so: no `prepare` for it, and no
+          // crossing of its waits for one.
+          noStandby: this.options.standby === false || this.options.migrate === false,
         },
       )
       hooks.signal?.addEventListener('abort', () => {

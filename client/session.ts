@@ -9,7 +9,7 @@
  * replaces when the player migrates to another worker (the numbering continues there).
  */
 import { ControlStream } from '../core/wire/control-stream.ts'
-import { decodeControlMessage } from '../core/wire/control-messages.ts'
+import { decodeControlMessage, encodeControlMessage } from '../core/wire/control-messages.ts'
 import type { ControlMessage, JoinAccepted } from '../core/wire/control-messages.ts'
 import { isDecodeError } from '../core/wire/errors.ts'
 import { encodeInputPacket } from '../core/wire/input-codec.ts'
@@ -79,6 +79,8 @@ export interface SessionOptions {
    * are empty and decoding allocates nothing per entity (a client that does not track entities).
    */
   changes?: boolean
+  /** Tell the worker, once joined, that this client opens no standby connections (`no-standby`). */
+  noStandby?: boolean
 }
 
 /** The counters a session keeps itself (the others are its lane's). */
@@ -91,6 +93,7 @@ export class Session {
     snapshots: 0, staleSnapshots: 0, badSnapshots: 0, tickGaps: 0, ackRegressions: 0, bytesIn: 0, bytesOut: 0, controlMessages: 0,
   }
   private readonly receiver: SnapshotReceiver
+  private readonly noStandby: boolean
   private readonly control = new ControlStream()
   private readonly pingIntervalMs: number
   private accepted: JoinAccepted | undefined
@@ -115,6 +118,7 @@ export class Session {
   ) {
     this.lane = options.lane ?? new InputLane(options.inputRedundancy ?? 4)
     this.receiver = new SnapshotReceiver({ changes: options.changes ?? true })
+    this.noStandby = options.noStandby ?? false
     this.pingIntervalMs = options.pingIntervalMs ?? 5000
     conn.onMessage((bytes) => this.receive(bytes))
     conn.onClose((reason, code) => this.finish(reason, code))
@@ -257,6 +261,8 @@ export class Session {
       if (message.kind === 'join-accepted') {
         this.accepted = message
         this.serverTick = Math.max(this.serverTick ?? 0, message.tick)
+        // Sent with the acknowledgement below, and resent until acknowledged.
+        if (this.noStandby) this.control.send(encodeControlMessage({ kind: 'no-standby' }))
         this.handlers.joined(message)
       } else if (message.kind === 'error' || message.kind === 'kick' || message.kind === 'bye') {
         this.explanation = message

@@ -35,6 +35,8 @@ export interface PlayerBinding {
   link: PlayerLink
   claims: TicketClaims
   runner: PartitionRunner<unknown, unknown>
+  /** Its client said it opens no standby connections (`no-standby`). */
+  noStandby?: boolean
 }
 
 export interface PartitionRunnerOptions<S, M> {
@@ -132,6 +134,11 @@ export class PartitionRunner<S, M> {
     return this.links.has(playerId)
   }
 
+  /** Whether the player's client said it opens no standby connections (`no-standby`). */
+  opensNoStandby(playerId: string): boolean {
+    return this.links.get(playerId)?.noStandby === true
+  }
+
   /** Players whose connections this runner holds (its own, and those it relays). */
   playerIds(): IterableIterator<string> {
     return this.links.keys()
@@ -204,7 +211,9 @@ export class PartitionRunner<S, M> {
         input: (packet) => binding.runner.playerInput(claims.playerId, packet),
         ack: (tick) => binding.runner.sim.acknowledge(claims.playerId, tick),
         malformed: () => binding.runner.malformed++,
-        control: () => undefined,
+        control: (message) => {
+          if (message.kind === 'no-standby') binding.noStandby = true
+        },
       },
       () => binding.runner.sim.tick,
     )

@@ -60,6 +60,11 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
    * on a standby connection (whose standby ticket cannot start a session).
    */
   z.object({ kind: z.literal(K.TICKET), ticket: z.string().min(1).max(3072), worldId: id }),
+  /**
+   * Client → worker, after its `join-accepted`: this client opens no standby connections (its
+   * moves go by `migrate`), so `prepare` is not sent to it and its crossings do not wait for one.
+   */
+  z.object({ kind: z.literal(K.NO_STANDBY) }),
   z.object({ kind: z.literal(K.KICK), code: closeCode, reason: z.string().max(1024) }),
   z.object({ kind: z.literal(K.BYE), code: closeCode }),
 ])

@@ -43,6 +43,7 @@ export const Protocol = {
     PREPARE: 'prepare',
     UNPREPARE: 'unprepare',
     TICKET: 'ticket',
+    NO_STANDBY: 'no-standby',
   },
 
   /** Error codes: stable strings on the wire (control `error` messages, HTTP bodies), stable numbers in metrics and logs. */

@@ -232,7 +232,8 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
     } else {
       const p1 = wA.runner('w', 'p1')
       const players = Array.from({ length: bots }, (_, i) => {
-        const p = new DirectPlayer({ playerId: `bot${i}`, worldId: 'w', workerId: 'wA', partitionId: 'p1' })
+        // They never switch worker: told so, the worker sends them no `prepare` and holds no crossing of theirs.
+        const p = new DirectPlayer({ playerId: `bot${i}`, worldId: 'w', workerId: 'wA', partitionId: 'p1' }, { noStandby: true })
         p1?.addPlayer(p.conn)
         return memoryPacer(p)
       })

@@ -5,7 +5,7 @@
 import type { Connection, ConnectionCloseReason } from '../../client/connection.ts'
 import { BitWriter } from '../../core/wire/bits.ts'
 import { ControlStream } from '../../core/wire/control-stream.ts'
-import { encodeControlMessage } from '../../core/wire/control-messages.ts'
+import { decodeControlMessage, encodeControlMessage } from '../../core/wire/control-messages.ts'
 import type { ControlMessage } from '../../core/wire/control-messages.ts'
 import { EntityTable } from '../../core/wire/entity-table.ts'
 import type { WireEntity } from '../../core/wire/entity-table.ts'
@@ -95,6 +95,26 @@ export class FakeConnection implements Connection {
     for (const bytes of this.sent) {
       const d = decodeClientDatagram(bytes)
       if (!isDecodeError(d) && d.type === 'input') out.push(d)
+    }
+    return out
+  }
+
+  /** The control messages the client sent over its reliable stream, in order. */
+  controlsFromClient(): ControlMessage[] {
+    const stream = new ControlStream()
+    // The client's frames acknowledge what the worker sent: a stream that has "sent" as much
+    // takes them (it refuses acknowledgements of messages it never sent).
+    for (let i = 0; i < 256; i++) stream.send(new Uint8Array(0))
+    const out: ControlMessage[] = []
+    for (const bytes of this.sent) {
+      const d = decodeClientDatagram(bytes)
+      if (isDecodeError(d) || d.type !== 'control') continue
+      const payloads = stream.receive(d.frame)
+      if (isDecodeError(payloads)) continue
+      for (const p of payloads) {
+        const m = decodeControlMessage(p)
+        if (!isDecodeError(m)) out.push(m)
+      }
     }
     return out
   }

@@ -402,6 +402,18 @@ function prepare(conn: FakeConnection, ticket = 'standby', url = NEW_URL): void 
 }
 
 describe('TesseraClient standby connections', () => {
+  it('a client that opens none says so to every worker it joins (no-standby); one that does says nothing', async () => {
+    const { client, old, conn } = await joinedClient({ standby: false })
+    expect(old.controlsFromClient()).toEqual([{ kind: 'no-standby' }])
+    migrate(old)
+    const next = (await conn(1)).conn
+    next.join(SELF, 120)
+    await eventually('switched', () => client.stats().migrations === 1)
+    expect(next.controlsFromClient()).toEqual([{ kind: 'no-standby' }])
+    const usual = await joinedClient()
+    expect(usual.old.controlsFromClient()).toEqual([])
+  })
+
   it('opens a standby connection on prepare and switches on its join-accepted, with no dial at the handoff', async () => {
     const { client, old, conn, dialled, migrated, log } = await joinedClient({ joinTimeoutMs: 100 })
     let walking = true

@@ -286,6 +286,32 @@ describe('a player walking towards another worker', () => {
     expect(w.a.notices?.stats).toMatchObject({ crossingsHeld: 1, crossingHoldsExpired: 1 })
   })
 
+  it('a player whose client opens no standby connections (no-standby) is sent no prepare, and its crossing goes at once', async () => {
+    const { w, alice, id } = aliceAt(60, 16)
+    await w.step()
+    alice.say({ kind: 'no-standby' })
+    place(w, 'p1', id, 90)
+    for (let t = 0; t < 3; t++) await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted'])
+    expect(w.signed).toEqual([])
+    place(w, 'p1', id, 106)
+    for (let t = 0; t < 6; t++) await w.step()
+    expect(w.copies(id)).toEqual(['p2'])
+    expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
+    expect(w.a.notices?.stats.crossingsHeld).toBe(0)
+  })
+
+  it('a prepare already sent is withdrawn when the client says it opens no standby connections', async () => {
+    const { w, alice } = aliceAt(90, 16)
+    await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare'])
+    alice.say({ kind: 'no-standby' })
+    await w.step()
+    await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare', 'unprepare'])
+    expect(w.a.notices?.size).toBe(0)
+  })
+
   it('does not hold the entity of a player relayed through another worker: it has no standby here to wait for', async () => {
     // Alice's client never opens its standby: after the hold her entity goes to wB, relayed by wA.
     const { w, id } = aliceAt(108, 16)
@@ -342,7 +368,7 @@ describe('a player crossing where three workers meet', () => {
     const alice = { id: 1, x: 97, y: 45, playerId: 'alice' }
     const runner = {
       key: 'w:p1', retiring: false, players: 1, options: { kind: 'world', worldId: 'w', partitionId: 'p1', rect: P1 },
-      playerIds: () => ['alice'],
+      playerIds: () => ['alice'], opensNoStandby: () => false,
       sim: { isRelay: () => false, playerEntity: () => alice.id, entity: () => alice },
     } as unknown as PartitionRunner<unknown, unknown>
     /** A sweep after a tick, then the ticket signed. */

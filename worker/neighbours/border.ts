@@ -536,10 +536,10 @@ export class Border implements RunnerBorder {
    * (`StandbyNotices.holdCrossing`), and only while it stays within the ghost margin less a
    * hysteresis band: the worker ahead keeps seeing it as a ghost until it arrives there. Only a
    * player connected here has a standby to wait for (one relayed through another worker moves when
-   * that worker tells it to).
+   * that worker tells it to), and only if its client opens them.
    */
   private holdsCrossing(r: AnyRunner, e: Readonly<Entity<unknown>>, peer: string): boolean {
-    if (this.notices === undefined || e.playerId === null || peer === this.deps.workerId || !r.hasPlayer(e.playerId)) return false
+    if (this.notices === undefined || e.playerId === null || peer === this.deps.workerId || !r.hasPlayer(e.playerId) || r.opensNoStandby(e.playerId)) return false
     if (outsideBy(r.options.rect, e) > this.deps.ghostMargin - this.config.hysteresis) return false
     return this.notices.holdCrossing(r.options.worldId, e.playerId, peer)
   }

@@ -158,6 +158,11 @@ export class StandbyNotices {
       for (const playerId of r.playerIds()) {
         const k = `${r.options.worldId}:${playerId}`
         const notice = this.notices.get(k)
+        if (r.opensNoStandby(playerId)) {
+          // Its client opens no standby connections: nothing to tell it, nothing to wait for.
+          if (notice) this.withdraw(k, notice)
+          continue
+        }
         // Kept while the player is connected here, its entity here or not (handed on, and relayed
         // until the client switches: the notice's standby may be the one adopted).
         if (notice) notice.seen = sweep
@@ -246,6 +251,7 @@ export class StandbyNotices {
     const workers = this.deps.workers()
     let waiting = false
     for (const playerId of r.playerIds()) {
+      if (r.opensNoStandby(playerId)) continue
       const e = ownEntity(r, playerId)
       const peer = e && successor(e.x, e.y)
       const url = peer === undefined || peer === this.deps.workerId ? undefined : workers.get(peer)?.clientUrl

@@ -7,12 +7,12 @@
  */
 import type { TicketClaims } from '../../../core/tickets.ts'
 import { ControlStream } from '../../../core/wire/control-stream.ts'
-import { decodeControlMessage } from '../../../core/wire/control-messages.ts'
+import { decodeControlMessage, encodeControlMessage } from '../../../core/wire/control-messages.ts'
 import type { ControlMessage } from '../../../core/wire/control-messages.ts'
 import { isDecodeError } from '../../../core/wire/errors.ts'
 import { encodeInputPacket } from '../../../core/wire/input-codec.ts'
 import type { InputRecord } from '../../../core/wire/input-codec.ts'
-import { decodeServerDatagram } from '../../../core/wire/messages.ts'
+import { decodeServerDatagram, encodeControlDatagram } from '../../../core/wire/messages.ts'
 import { SnapshotReceiver } from '../../../core/wire/snapshot-receiver.ts'
 import type { ClientConnection } from '../../../worker/transport/client-connection.ts'
 import { MemoryConnection } from './memory-connection.ts'
@@ -36,7 +36,15 @@ export class DirectPlayer {
   private readonly history: InputRecord[] = []
   private readonly link: MemoryConnection
 
-  constructor(claims: Pick<TicketClaims, 'playerId' | 'worldId' | 'workerId'> & { partitionId?: string }) {
+  /**
+   * `noStandby`: once joined, tell the worker this player opens no standby connections (as the
+   * player library does with `standby: false`), so it is sent no `prepare` and its crossings do not
+   * wait for one.
+   */
+  constructor(
+    claims: Pick<TicketClaims, 'playerId' | 'worldId' | 'workerId'> & { partitionId?: string },
+    private readonly options: { noStandby?: boolean } = {},
+  ) {
     const principal: TicketClaims = {
       ...claims, partitionId: claims.partitionId ?? null, roomId: null, standby: false, issuer: null, ticketId: `direct-${claims.playerId}`, issuedAt: 0, expiresAt: 0,
     }
@@ -80,8 +88,17 @@ export class DirectPlayer {
         const m = decodeControlMessage(p)
         if (isDecodeError(m)) continue
         this.control.push(m)
-        if (m.kind === 'join-accepted') this.joinedEntity = m.entityId
+        if (m.kind === 'join-accepted') {
+          this.joinedEntity = m.entityId
+          if (this.options.noStandby) this.stream.send(encodeControlMessage({ kind: 'no-standby' }))
+        }
       }
+      // Acknowledged (and anything of ours sent) as the player library does, once the worker's
+      // own sending is over: the connection delivers synchronously, a network never does.
+      queueMicrotask(() => {
+        const now = performance.now()
+        for (let frame = this.stream.poll(now); frame; frame = this.stream.poll(now)) this.link.send(encodeControlDatagram('client', frame))
+      })
     }
   }
 }
