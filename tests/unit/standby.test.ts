@@ -72,6 +72,18 @@ function place(w: ReturnType<typeof standbyWorld>, runner: 'p1' | 'p2', id: numb
   e.y = 50
 }
 
+/**
+ * Alice's entity, placed at x in wB's ground, is handed there within a few steps, with no wait for
+ * a standby connection: her client is told to dial wB (`migrate`).
+ */
+async function crossesAtOnce(w: ReturnType<typeof standbyWorld>, alice: ReturnType<typeof playerConnection>, id: number, x: number): Promise<void> {
+  place(w, 'p1', id, x)
+  for (let t = 0; t < 6; t++) await w.step()
+  expect(w.copies(id)).toEqual(['p2'])
+  expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
+  expect(w.a.notices?.stats.crossingsHeld).toBe(0)
+}
+
 describe('the nearest foreign border', () => {
   const borders = new Map([
     ['wB', [{ axis: 'x' as const, at: 100, from: 0, to: 100 }]],
@@ -294,11 +306,7 @@ describe('a player walking towards another worker', () => {
     for (let t = 0; t < 3; t++) await w.step()
     expect(kinds(alice.controls())).toEqual(['join-accepted'])
     expect(w.signed).toEqual([])
-    place(w, 'p1', id, 106)
-    for (let t = 0; t < 6; t++) await w.step()
-    expect(w.copies(id)).toEqual(['p2'])
-    expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
-    expect(w.a.notices?.stats.crossingsHeld).toBe(0)
+    await crossesAtOnce(w, alice, id, 106)
   })
 
   it('a prepare already sent is withdrawn when the client says it opens no standby connections', async () => {
@@ -329,11 +337,7 @@ describe('a player walking towards another worker', () => {
     const { w, alice, id } = aliceAt(90, 16)
     await w.step()
     // 13 past the border: the worker ahead would no longer be sure to see it as a ghost.
-    place(w, 'p1', id, 113)
-    for (let t = 0; t < 4; t++) await w.step()
-    expect(w.copies(id)).toEqual(['p2'])
-    expect(alice.controls().find((m) => m.kind === 'migrate')).toMatchObject({ url: 'http://wB' })
-    expect(w.a.notices?.stats.crossingsHeld).toBe(0)
+    await crossesAtOnce(w, alice, id, 113)
   })
 
   it('a player whose prepared worker leaves the cluster is told to drop the standby connection', async () => {
