@@ -5,7 +5,7 @@
 import type { Connection, ConnectionCloseReason } from '../../client/connection.ts'
 import { BitWriter } from '../../core/wire/bits.ts'
 import { ControlStream } from '../../core/wire/control-stream.ts'
-import { decodeControlMessage, encodeControlMessage } from '../../core/wire/control-messages.ts'
+import { encodeControlMessage } from '../../core/wire/control-messages.ts'
 import type { ControlMessage } from '../../core/wire/control-messages.ts'
 import { EntityTable } from '../../core/wire/entity-table.ts'
 import type { WireEntity } from '../../core/wire/entity-table.ts'
@@ -13,6 +13,7 @@ import { isDecodeError } from '../../core/wire/errors.ts'
 import type { InputPacket } from '../../core/wire/input-codec.ts'
 import { decodeClientDatagram, encodeControlDatagram } from '../../core/wire/messages.ts'
 import { SnapshotEncoder } from '../../core/wire/snapshot-codec.ts'
+import { controlMessagesOf } from './control-reader.ts'
 
 export function wire(id: number, x: number, y: number, extra: Partial<WireEntity> = {}): WireEntity {
   return { id, x: x * 16, y: y * 16, heading: 0, speed: 0, kind: 1, flags: 0, hp: 100, ...extra }
@@ -101,22 +102,12 @@ export class FakeConnection implements Connection {
 
   /** The control messages the client sent over its reliable stream, in order. */
   controlsFromClient(): ControlMessage[] {
-    const stream = new ControlStream()
-    // The client's frames acknowledge what the worker sent: a stream that has "sent" as much
-    // takes them (it refuses acknowledgements of messages it never sent).
-    for (let i = 0; i < 256; i++) stream.send(new Uint8Array(0))
-    const out: ControlMessage[] = []
+    const frames: Uint8Array[] = []
     for (const bytes of this.sent) {
       const d = decodeClientDatagram(bytes)
-      if (isDecodeError(d) || d.type !== 'control') continue
-      const payloads = stream.receive(d.frame)
-      if (isDecodeError(payloads)) continue
-      for (const p of payloads) {
-        const m = decodeControlMessage(p)
-        if (!isDecodeError(m)) out.push(m)
-      }
+      if (!isDecodeError(d) && d.type === 'control') frames.push(d.frame)
     }
-    return out
+    return controlMessagesOf(frames)
   }
 
   /** Types of every datagram the client sent, in order. */

@@ -1,15 +1,15 @@
 /**
- * A player's connection to a runner, in memory: what was sent on it (snapshots picked out), and a
- * way to close it from the client's side.
+ * A player's connection to a runner, in memory: what was sent on it (snapshots and control messages
+ * picked out), and ways to send a control message and to close it from the client's side.
  */
 import type { TicketClaims } from '../../core/tickets.ts'
-import { decodeControlMessage, encodeControlMessage } from '../../core/wire/control-messages.ts'
+import { encodeControlMessage } from '../../core/wire/control-messages.ts'
 import type { ControlMessage } from '../../core/wire/control-messages.ts'
 import { ControlStream } from '../../core/wire/control-stream.ts'
-import { isDecodeError } from '../../core/wire/errors.ts'
 import { encodeControlDatagram } from '../../core/wire/messages.ts'
 import { Protocol } from '../../core/wire/protocol.ts'
 import type { ClientConnection } from '../../worker/transport/client-connection.ts'
+import { controlMessagesOf } from './control-reader.ts'
 
 export function playerConnection(playerId: string, at: { workerId?: string; partitionId?: string | null; standby?: boolean; issuer?: string } = {}) {
   const sent: Uint8Array[] = []
@@ -39,23 +39,7 @@ export function playerConnection(playerId: string, at: { workerId?: string; part
     },
   }
   /** The control messages sent on it so far, in order (resent frames once). */
-  const controls = (): ControlMessage[] => {
-    const stream = new ControlStream()
-    // Frames sent after the client said something acknowledge it: a stream that has "sent" as
-    // much takes them (it refuses acknowledgements of messages it never sent).
-    for (let i = 0; i < 256; i++) stream.send(new Uint8Array(0))
-    const out: ControlMessage[] = []
-    for (const b of sent) {
-      if (b[0] !== Protocol.serverOp.CONTROL) continue
-      const payloads = stream.receive(b.subarray(1))
-      if (isDecodeError(payloads)) continue
-      for (const p of payloads) {
-        const m = decodeControlMessage(p)
-        if (!isDecodeError(m)) out.push(m)
-      }
-    }
-    return out
-  }
+  const controls = (): ControlMessage[] => controlMessagesOf(sent.filter((b) => b[0] === Protocol.serverOp.CONTROL).map((b) => b.subarray(1)))
   /** A control message from the client, over its own reliable stream, as the player library sends one. */
   const clientStream = new ControlStream()
   const say = (message: ControlMessage) => {
