@@ -309,10 +309,16 @@ describe('a player walking towards another worker', () => {
     await crossesAtOnce(w, alice, id, 106)
   })
 
-  it('a prepare already sent is withdrawn when the client says it opens no standby connections', async () => {
+  it('a prepare already sent is withdrawn when the client says it opens no standby connections, and only then', async () => {
     const { w, alice } = aliceAt(90, 16)
     await w.step()
     expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare'])
+    // A kind only workers send, from a client: ignored.
+    alice.say({ kind: 'stay', worldId: 'w' })
+    await w.step()
+    await w.step()
+    expect(kinds(alice.controls())).toEqual(['join-accepted', 'prepare'])
+    expect(w.a.notices?.size).toBe(1)
     alice.say({ kind: 'no-standby' })
     await w.step()
     await w.step()
