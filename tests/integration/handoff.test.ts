@@ -167,7 +167,7 @@ describe('entity handoff between workers', () => {
     await eventually('refused', () => (wB.border.stats.refused.stale_to_epoch ?? 0) > before)
     expect(wB.runner('w', 'p2')?.sim.entity(999_999)).toBeUndefined()
     const stale = wB.border.ghosts.staleDropped
-    wB.border.receive('wA', [{ frame: { $case: 'ghosts', value: { source: { worldId: 'w', partitionId: 'p1', epoch: 0 }, tick: 0, upserts: [entity], removed: [] } } }])
+    wB.border.receive('wA', [{ frame: { $case: 'ghosts', value: { source: { worldId: 'w', partitionId: 'p1', epoch: 0 }, tick: 0, ghosts: [{ id: entity.id, x: entity.x, y: entity.y, heading: 0, speed: 0, kind: 0, flags: 0, hp: 0 }] } } }])
     await eventually('stale ghosts dropped', () => wB.border.ghosts.staleDropped > stale)
   })
 

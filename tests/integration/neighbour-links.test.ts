@@ -9,25 +9,30 @@ import { startGrpcServer } from '../../core/grpc.ts'
 import type { RunningGrpcServer } from '../../core/grpc.ts'
 import { silentLogger } from '../../core/log.ts'
 import { NeighbourServiceService } from '../../proto/gen/tessera/v1/neighbour.ts'
-import type { EntityState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { EntityState, GhostState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { LINK_SERVER_OPTIONS, LinkSet, MAX_MESSAGE_BYTES, approxBytes } from '../../worker/neighbours/links.ts'
 import { eventually } from '../helpers/eventually.ts'
 
 const ref = { worldId: 'w', partitionId: 'p1', epoch: 1 }
 
-function ghosts(tick: number, source = ref, upserts: EntityState[] = []): NeighbourFrame {
-  return { frame: { $case: 'ghosts', value: { source, tick, upserts, removed: [] } } }
+function ghosts(tick: number, source = ref, list: GhostState[] = []): NeighbourFrame {
+  return { frame: { $case: 'ghosts', value: { source, tick, ghosts: list } } }
 }
 
 function reply(handoffId: string): NeighbourFrame {
   return { frame: { $case: 'handoffReply', value: { handoffId, accepted: true, reason: '', clientUrl: '', ticket: '' } } }
 }
 
-/** A ghost batch as a crowd at a border makes it: n entities, each with some game state. */
-function crowd(n: number): EntityState[] {
+/** A ghost batch as a crowd at a border makes it: n entities, players among them. */
+function crowd(n: number): GhostState[] {
   return Array.from({ length: n }, (_, i) => ({
-    id: i + 1, x: i, y: i, vx: 1, vy: 1, heading: 0, radius: 0.5, state: Buffer.alloc(64, i), playerId: '', lastInputSeq: 0,
+    id: i + 1, x: i + 0.1, y: i + 0.2, heading: 0.3, speed: 1.5, kind: 1, flags: 0, hp: 100, ...(i % 2 === 0 ? { lastInputSeq: i } : {}),
   }))
+}
+
+/** An entity as an offer carries it, with `bytes` bytes of game state. */
+function entityState(i: number, bytes: number): EntityState {
+  return { id: i + 1, x: i, y: i, vx: 1, vy: 1, heading: 0, radius: 0.5, state: Buffer.alloc(bytes, i), playerId: '', lastInputSeq: 0 }
 }
 
 const label = (f: NeighbourFrame): string =>
@@ -89,10 +94,10 @@ describe('neighbour links', () => {
 
   it("carries a partition's transfer larger than gRPC's default 4 MB message, both ways", async () => {
     // 12,000 entities with 500 bytes of state each: ~6.5 MB in one frame.
-    const offers = crowd(12_000).map((entity, i) => {
+    const offers = Array.from({ length: 12_000 }, (_, i) => {
       const o = offer(`big.${i}`).frame
       if (o?.$case !== 'handoff') throw new Error('not an offer')
-      return { ...o.value, entity: { ...entity, state: Buffer.alloc(500, i) } }
+      return { ...o.value, entity: entityState(i, 500) }
     })
     const transfer: NeighbourFrame = { frame: { $case: 'transfer', value: { offers } } }
     received.length = 0
@@ -112,7 +117,7 @@ describe('neighbour links', () => {
     for (let i = 0; i < 12; i++) {
       const o = offer(`chunk.${i}`).frame
       if (o?.$case !== 'handoff') throw new Error('not an offer')
-      a.send('b', { frame: { $case: 'handoff', value: { ...o.value, entity: { ...crowd(1)[0] as EntityState, state: Buffer.alloc(64 * 1024) } } } })
+      a.send('b', { frame: { $case: 'handoff', value: { ...o.value, entity: entityState(i, 64 * 1024) } } })
     }
     a.flush()
     await eventually('every offer', () => received.flatMap((r) => r.frames).length >= 12)
@@ -138,10 +143,10 @@ describe('neighbour links', () => {
     // the event loop, so no write can complete meanwhile), then a reply: gRPC alone would buffer
     // every batch and deliver the reply after all of them.
     received.length = 0
-    const upserts = crowd(2_000)
+    const batch = crowd(4_000)
     const ticks = 200
     for (let t = 1; t <= ticks; t++) {
-      a.send('b', ghosts(t, ref, upserts))
+      a.send('b', ghosts(t, ref, batch))
       a.flush()
     }
     a.send('b', reply('b.1'))

@@ -37,7 +37,7 @@ describe('an entity out on offer', () => {
     runners.push(p1)
     // Standing 6 units into p2 (past the 4-unit band): offered to wB at the first tick boundary.
     const id = p1.sim.spawnNpc({ x: 106, y: 50 })
-    const ghostIds = () => frames.filter((f) => f.frame.frame?.$case === 'ghosts').map((f) => (f.frame.frame?.$case === 'ghosts' ? f.frame.frame.value.upserts.map((u) => u.id) : []))
+    const ghostIds = () => frames.filter((f) => f.frame.frame?.$case === 'ghosts').map((f) => (f.frame.frame?.$case === 'ghosts' ? f.frame.frame.value.ghosts.map((g) => g.id) : []))
     const offers = () => frames.filter((f) => f.frame.frame?.$case === 'handoff')
 
     for (let tick = 1; tick <= 3; tick++) {

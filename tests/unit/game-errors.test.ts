@@ -21,7 +21,6 @@ import { createDemoGame, DemoKind } from '../../worker/game/demo.ts'
 import type { DemoMessage, DemoState } from '../../worker/game/demo.ts'
 import type { EntityId, Game } from '../../worker/game/types.ts'
 import { Border } from '../../worker/neighbours/border.ts'
-import { jsonCodec, toEntityState } from '../../worker/neighbours/codec.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
 import { playerConnection } from '../helpers/player-connection.ts'
 import { BOUNDS } from '../helpers/test-maps.ts'
@@ -159,14 +158,17 @@ function splitOwned(p1: string, p2: string): PartitionMap {
   }
 }
 
-function borderOf(workerId: string, map: PartitionMap, runners: PartitionRunner<unknown, unknown>[]): Border {
+function borderOf(workerId: string, map: PartitionMap, runners: PartitionRunner<unknown, unknown>[], sendRemote: (frame: NeighbourFrame) => void = () => {}): Border {
   return new Border({
     workerId, logger: silentLogger(), ghostMargin: 16, clientUrl: 'http://127.0.0.1:1',
     map: () => map,
     workers: () => new Map([['wA', {} as WorkerRecord], ['wB', {} as WorkerRecord]]),
     runners: () => runners,
     runner: (_w, p) => runners.find((r) => r.options.partitionId === p),
-    sendRemote: () => true,
+    sendRemote: (_peer, frame) => {
+      sendRemote(frame)
+      return true
+    },
   })
 }
 
@@ -178,21 +180,36 @@ describe('ghosts of entities whose wire throws', () => {
       game, seed: 2, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(),
     })
 
-  it('shows a remote batch whole, the failing one with zero fields', () => {
-    const game = wireThrowsFor((id) => id === 11)
-    const runners: PartitionRunner<unknown, unknown>[] = []
-    const border = borderOf('wB', splitOwned('wA', 'wB'), runners)
+  it('sends a batch whole to a neighbour on another worker, the failing one with zero fields worked out by the sender', () => {
+    let bad = -1
+    const game = wireThrowsFor((id) => id === bad)
+    const west: PartitionRunner<unknown, unknown>[] = []
+    const east: PartitionRunner<unknown, unknown>[] = []
+    const sent: NeighbourFrame[] = []
+    const wA = borderOf('wA', splitOwned('wA', 'wB'), west, (frame) => sent.push(frame))
+    const wB = borderOf('wB', splitOwned('wA', 'wB'), east)
+    const p1 = new PartitionRunner<DemoState, DemoMessage>({
+      worldId: 'w', partitionId: 'p1', epoch: 1, kind: 'world', rect, worldBounds: BOUNDS, maxPlayers: undefined,
+      game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), border: wA,
+    })
+    // The receiver plays the same game: its wire would throw for `bad` too, but it is not asked.
     const p2 = neighbour(game)
-    runners.push(p2 as PartitionRunner<unknown, unknown>)
-    const codec = jsonCodec<DemoState>()
-    const state: DemoState = { role: 'walker', targetX: 0, targetY: 0, speed: 0, moveX: 0, moveY: 0, hp: 100, bumpedTicks: 0 }
-    const upserts = [10, 11, 12].map((id) => toEntityState({ id, control: 'npc', playerId: null, x: 95, y: id, vx: 0, vy: 0, heading: 0, radius: 0.5, state }, codec))
-    const frame: NeighbourFrame = { frame: { $case: 'ghosts', value: { source: { worldId: 'w', partitionId: 'p1', epoch: 1 }, tick: 0, upserts, removed: [] } } }
-    expect(() => border.receive('wA', [frame])).not.toThrow()
-    border.beforeTick(1)
+    west.push(p1 as PartitionRunner<unknown, unknown>)
+    east.push(p2 as PartitionRunner<unknown, unknown>)
+    const ok = p1.sim.spawnNpc({ x: 95, y: 40 })
+    bad = p1.sim.spawnNpc({ x: 95, y: 60 })
+    for (let tick = 1; tick <= 3; tick++) {
+      wA.beforeTick(tick)
+      p1.tick()
+      expect(() => wA.afterTick()).not.toThrow()
+    }
+    expect(() => wB.receive('wA', sent)).not.toThrow()
+    wB.beforeTick(1)
     p2.tick()
-    expect(p2.sim.ghosts().map((g) => [g.id, g.fields.kind, g.fields.hp])).toEqual([[10, DemoKind.walker, 100], [11, 0, 0], [12, DemoKind.walker, 100]])
-    expect(p2.gameErrors).toBe(1)
+    expect(p2.sim.ghosts().map((g) => [g.id, g.fields.kind, g.fields.hp])).toEqual([[ok, DemoKind.walker, 100], [bad, 0, 0]])
+    // Its own snapshots' view and its ghost batch each tick, at the sender; nothing at the receiver.
+    expect(p1.gameErrors).toBe(6)
+    expect(p2.gameErrors).toBe(0)
   })
 
   it('publishes a partition’s own batch whole to its neighbour on the same worker', () => {

@@ -26,7 +26,7 @@ function setup() {
     tick: () => 1,
     map: () => map,
     sendRemote: (peer: string, frame: NeighbourFrame) => {
-      if (frame.frame?.$case === 'ghosts') sent.push({ peer, ids: frame.frame.value.upserts.map((u) => u.id), partition: frame.frame.value.source?.partitionId ?? '' })
+      if (frame.frame?.$case === 'ghosts') sent.push({ peer, ids: frame.frame.value.ghosts.map((g) => g.id), partition: frame.frame.value.source?.partitionId ?? '' })
       return true
     },
     send: () => undefined,

@@ -24,7 +24,7 @@ import { handoffTrace } from '../handoff/trace.ts'
 import type { PartitionRunner, RunnerBorder } from '../partition-runner.ts'
 import type { EntityExport, Ghost } from '../simulation.ts'
 import type { ClientConnection } from '../transport/client-connection.ts'
-import { encodeEntity, fromPendingInput, gameCodecs, ghostOf, toPendingInput } from './codec.ts'
+import { encodeEntity, fromGhostState, fromPendingInput, gameCodecs, toPendingInput } from './codec.ts'
 import { GhostStore } from './ghosts.ts'
 import { localGhost, publishGhosts, routeMessages, withdrawGhosts } from './traffic.ts'
 import { CROSSING_HOLD_MS, StandbyNotices, TRANSFER_HOLD_MS } from './standby-notices.ts'
@@ -717,19 +717,11 @@ export class Border implements RunnerBorder {
     switch (f.$case) {
       case 'ghosts': {
         const src = f.value.source
-        // Any of our partitions of that world runs its game (and counts its errors).
-        const runner = src ? this.anyRunner(src.worldId) : undefined
-        if (!src || !runner) return
-        const game = runner.options.game
-        const codec = gameCodecs(game).state
-        const mapEpoch = this.deps.map(src.worldId) ? leafInfo(this.deps.map(src.worldId) as PartitionMap, src.partitionId)?.leaf.epoch : undefined
-        // An entity whose state the game cannot decode is left out of the batch, the rest arrive.
-        const ghosts: Ghost[] = []
-        for (const s of f.value.upserts) {
-          const g = ghostOf(s, game, codec, runner.faults)
-          if (g !== undefined) ghosts.push(g)
-        }
-        this.ghosts.apply(src.worldId, src.partitionId, src.epoch, mapEpoch, ghosts, this.tick)
+        // Ghosts of a world none of our partitions is in would be shown to no one.
+        if (!src || !this.anyRunner(src.worldId)) return
+        const map = this.deps.map(src.worldId)
+        const mapEpoch = map ? leafInfo(map, src.partitionId)?.leaf.epoch : undefined
+        this.ghosts.apply(src.worldId, src.partitionId, src.epoch, mapEpoch, f.value.ghosts.map(fromGhostState), this.tick)
         return
       }
       case 'handoff':

@@ -4,9 +4,8 @@
  */
 import type { InputRecord } from '../../core/wire/input-codec.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
-import type { EntityState, PendingInput } from '../../proto/gen/tessera/v1/neighbour.ts'
-import type { Entity, Game, StateCodec, WireFields } from '../game/types.ts'
-import { wireFields } from '../game-faults.ts'
+import type { EntityState, GhostState, PendingInput } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { Entity, Game, StateCodec } from '../game/types.ts'
 import type { GameFaults } from '../game-faults.ts'
 import type { Ghost } from '../world-view.ts'
 
@@ -80,19 +79,18 @@ export function decodeEntity<S>(s: EntityState, codec: StateCodec<S>, faults: Ga
   }
 }
 
-/**
- * A ghost from a neighbour's entity: the game fills its snapshot fields as for its own entities (a
- * `wire` that throws, reported to `faults`, leaves them zero; the ghost is shown all the same).
- * Undefined when the game's `decode` throws for it (reported too): it is left out of its batch.
- */
-export function ghostOf<S, M>(s: EntityState, game: Game<S, M>, codec: StateCodec<S>, faults: GameFaults): Ghost | undefined {
-  const entity = decodeEntity(s, codec, faults)
-  if (entity === undefined) return undefined
-  const fields: WireFields = { kind: 0, flags: 0, hp: 0 }
-  wireFields(game, entity, fields, faults)
-  const ghost: Ghost = { id: s.id, x: s.x, y: s.y, heading: s.heading, speed: Math.hypot(s.vx, s.vy), fields }
-  if (s.playerId) ghost.lastInputSeq = s.lastInputSeq
-  return ghost
+/** A ghost as it goes to a neighbour. */
+export function toGhostState(g: Ghost): GhostState {
+  const s: GhostState = { id: g.id, x: g.x, y: g.y, heading: g.heading, speed: g.speed, kind: g.fields.kind, flags: g.fields.flags, hp: g.fields.hp }
+  if (g.lastInputSeq !== undefined) s.lastInputSeq = g.lastInputSeq
+  return s
+}
+
+/** A ghost as a neighbour sent it. */
+export function fromGhostState(s: GhostState): Ghost {
+  const g: Ghost = { id: s.id, x: s.x, y: s.y, heading: s.heading, speed: s.speed, fields: { kind: s.kind, flags: s.flags, hp: s.hp } }
+  if (s.lastInputSeq !== undefined) g.lastInputSeq = s.lastInputSeq
+  return g
 }
 
 /** One input as 8 bytes: u32 tick, i8 moveX, i8 moveY, u16 buttons (seq travels beside it). */

@@ -6,12 +6,12 @@
 import type { BorderSegment, PartitionMap } from '../../core/partition-map.ts'
 import { leafInfo } from '../../core/partition-map.ts'
 import type { PartitionRef } from '../../proto/gen/tessera/v1/common.ts'
-import type { EntityState, NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
+import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import type { Entity } from '../game/types.ts'
 import { wireFields } from '../game-faults.ts'
 import type { PartitionRunner } from '../partition-runner.ts'
 import type { Ghost } from '../world-view.ts'
-import { encodeEntity, gameCodecs } from './codec.ts'
+import { gameCodecs, toGhostState } from './codec.ts'
 import type { GhostStore } from './ghosts.ts'
 import { bordersByOwner, nearBorder } from './ghosts.ts'
 
@@ -55,38 +55,28 @@ export function publishGhosts(c: TrafficContext, r: AnyRunner): void {
   const margin = c.ghostMargin
   // Each peer's shared border segments, looked up once per tick rather than searched per entity.
   const bordersOf = bordersByOwner(map, r.options.partitionId)
-  const perPeer = new Map<string, Entity<unknown>[]>()
+  const perPeer = new Map<string, Ghost[]>()
   for (const peer of bordersOf.keys()) perPeer.set(peer, [])
   const relayed = c.relayedBy.size > 0
-  const place = (e: Entity<unknown>) => {
+  // An entity's ghost is worked out once, however many peers it goes to.
+  const place = (e: Entity<unknown>, seq: number | undefined) => {
     const relayPeer = relayed ? c.relayedBy.get(key(r.options.worldId, e.id)) : undefined
     if (relayPeer !== undefined && !perPeer.has(relayPeer)) perPeer.set(relayPeer, [])
+    let ghost: Ghost | undefined
     for (const [peer, list] of perPeer) {
-      if (peer === relayPeer || nearAny(e.x, e.y, bordersOf.get(peer), margin)) list.push(e)
+      if (peer === relayPeer || nearAny(e.x, e.y, bordersOf.get(peer), margin)) list.push((ghost ??= localGhost(r, e, seq)))
     }
   }
-  for (const e of r.sim.allEntities()) place(e as Entity<unknown>)
-  let heldSeq: Map<number, number> | undefined
-  for (const h of c.held(r.key)) {
-    place(h.entity)
-    if (h.lastInputSeq !== undefined) (heldSeq ??= new Map()).set(h.entity.id, h.lastInputSeq)
-  }
-  const lastInputSeq = (e: Entity<unknown>) => heldSeq?.get(e.id) ?? (e.playerId === null ? 0 : r.sim.lastInputSeq(e.playerId))
+  for (const e of r.sim.allEntities()) place(e as Entity<unknown>, undefined)
+  for (const h of c.held(r.key)) place(h.entity, h.lastInputSeq)
   const ref: PartitionRef = r.ref
-  const codecs = gameCodecs(r.options.game)
   for (const [peer, list] of perPeer) {
     if (peer === c.workerId) {
       const mapEpoch = leafInfo(map, r.options.partitionId)?.leaf.epoch
-      c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list.map((e) => localGhost(r, e, lastInputSeq(e))), c.tick())
+      c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, mapEpoch, list, c.tick())
       continue
     }
-    // An entity whose state the game cannot encode is left out of this batch, the rest go.
-    const upserts: EntityState[] = []
-    for (const e of list) {
-      const s = encodeEntity(e, codecs.state, lastInputSeq(e), r.faults)
-      if (s !== undefined) upserts.push(s)
-    }
-    c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), upserts, removed: [] } } })
+    c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, r.sim.tick), ghosts: list.map(toGhostState) } } })
   }
   const before = c.published.get(r.key)
   if (before) for (const peer of before.peers) if (!perPeer.has(peer)) sendEmptyBatch(c, before.ref, peer)
@@ -105,7 +95,7 @@ export function withdrawGhosts(c: TrafficContext, live: ReadonlySet<string>): vo
 function sendEmptyBatch(c: TrafficContext, ref: PartitionRef, peer: string): void {
   const tick = c.tick()
   if (peer === c.workerId) c.ghosts.apply(ref.worldId, ref.partitionId, ref.epoch, undefined, [], tick)
-  else c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, tick), upserts: [], removed: [] } } })
+  else c.sendRemote(peer, { frame: { $case: 'ghosts', value: { source: ref, tick: Math.max(0, tick), ghosts: [] } } })
 }
 
 function nearAny(x: number, y: number, borders: readonly BorderSegment[] | undefined, margin: number): boolean {

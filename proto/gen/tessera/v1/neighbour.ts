@@ -57,14 +57,35 @@ export interface LinkHello {
   owned: PartitionRef[];
 }
 
-/** Entities within the ghost margin of the border with the receiver, for one tick of one partition. */
+/**
+ * Entities within the ghost margin of the border with the receiver, for one tick of one partition.
+ * A batch holds the source's whole margin set and replaces the one before it (an entity missing
+ * from it has left the margin, the world or the partition).
+ */
 export interface GhostBatch {
   source?: PartitionRef | undefined;
   tick: number;
-  /** Entities that entered the margin or changed since the last batch. */
-  upserts: EntityState[];
-  /** Entities that left the margin, left the world or were handed off. */
-  removed: number[];
+  ghosts: GhostState[];
+}
+
+/**
+ * What a neighbour shows of an entity it does not own: where it is, and the fields its snapshots
+ * carry, worked out by the owner (the game's `wire`). Not the game's state: a game reads ghosts
+ * only as positions and fields, so the state travels only with authority (handoffs, transfers).
+ */
+export interface GhostState {
+  id: number;
+  x: number;
+  y: number;
+  /** Facing in radians. */
+  heading: number;
+  /** World units per second. */
+  speed: number;
+  kind: number;
+  flags: number;
+  hp: number;
+  /** Players only: the owner's last applied input, which a worker relaying the player acknowledges. */
+  lastInputSeq?: number | undefined;
 }
 
 export interface EntityState {
@@ -741,7 +762,7 @@ export const LinkHello: MessageFns<LinkHello> = {
 };
 
 function createBaseGhostBatch(): GhostBatch {
-  return { source: undefined, tick: 0, upserts: [], removed: [] };
+  return { source: undefined, tick: 0, ghosts: [] };
 }
 
 export const GhostBatch: MessageFns<GhostBatch> = {
@@ -752,15 +773,8 @@ export const GhostBatch: MessageFns<GhostBatch> = {
     if (message.tick !== 0) {
       writer.uint32(16).uint64(message.tick);
     }
-    for (const v of message.upserts) {
-      EntityState.encode(v!, writer.uint32(26).fork()).join();
-    }
-    if (message.removed.length !== 0) {
-      writer.uint32(34).fork();
-      for (const v of message.removed) {
-        writer.uint64(v);
-      }
-      writer.join();
+    for (const v of message.ghosts) {
+      GhostState.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -794,31 +808,13 @@ export const GhostBatch: MessageFns<GhostBatch> = {
             message.tick = longToNumber(reader.uint64());
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
-            message.upserts.push(EntityState.decode(reader, reader.uint32()));
+            message.ghosts.push(GhostState.decode(reader, reader.uint32()));
             continue;
-          }
-          case 4: {
-            if (tag === 32) {
-              message.removed.push(longToNumber(reader.uint64()));
-
-              continue;
-            }
-
-            if (tag === 34) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.removed.push(longToNumber(reader.uint64()));
-              }
-
-              continue;
-            }
-
-            break;
           }
         }
         if ((tag & 7) === 4 || tag === 0) {
@@ -836,8 +832,7 @@ export const GhostBatch: MessageFns<GhostBatch> = {
     return {
       source: isSet(object.source) ? PartitionRef.fromJSON(object.source) : undefined,
       tick: isSet(object.tick) ? globalThis.Number(object.tick) : 0,
-      upserts: globalThis.Array.isArray(object?.upserts) ? object.upserts.map((e: any) => EntityState.fromJSON(e)) : [],
-      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => globalThis.Number(e)) : [],
+      ghosts: globalThis.Array.isArray(object?.ghosts) ? object.ghosts.map((e: any) => GhostState.fromJSON(e)) : [],
     };
   },
 
@@ -849,11 +844,8 @@ export const GhostBatch: MessageFns<GhostBatch> = {
     if (message.tick !== 0) {
       obj.tick = Math.round(message.tick);
     }
-    if (message.upserts?.length) {
-      obj.upserts = message.upserts.map((e) => EntityState.toJSON(e));
-    }
-    if (message.removed?.length) {
-      obj.removed = message.removed.map((e) => Math.round(e));
+    if (message.ghosts?.length) {
+      obj.ghosts = message.ghosts.map((e) => GhostState.toJSON(e));
     }
     return obj;
   },
@@ -867,8 +859,208 @@ export const GhostBatch: MessageFns<GhostBatch> = {
       ? PartitionRef.fromPartial(object.source)
       : undefined;
     message.tick = object.tick ?? 0;
-    message.upserts = object.upserts?.map((e) => EntityState.fromPartial(e)) || [];
-    message.removed = object.removed?.map((e) => e) || [];
+    message.ghosts = object.ghosts?.map((e) => GhostState.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGhostState(): GhostState {
+  return { id: 0, x: 0, y: 0, heading: 0, speed: 0, kind: 0, flags: 0, hp: 0, lastInputSeq: undefined };
+}
+
+export const GhostState: MessageFns<GhostState> = {
+  encode(message: GhostState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.x !== 0) {
+      writer.uint32(17).double(message.x);
+    }
+    if (message.y !== 0) {
+      writer.uint32(25).double(message.y);
+    }
+    if (message.heading !== 0) {
+      writer.uint32(33).double(message.heading);
+    }
+    if (message.speed !== 0) {
+      writer.uint32(41).double(message.speed);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(48).uint32(message.kind);
+    }
+    if (message.flags !== 0) {
+      writer.uint32(56).uint32(message.flags);
+    }
+    if (message.hp !== 0) {
+      writer.uint32(64).uint32(message.hp);
+    }
+    if (message.lastInputSeq !== undefined) {
+      writer.uint32(72).uint32(message.lastInputSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GhostState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGhostState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.x = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.y = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.heading = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.speed = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.kind = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.flags = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.hp = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.lastInputSeq = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GhostState {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      x: isSet(object.x) ? globalThis.Number(object.x) : 0,
+      y: isSet(object.y) ? globalThis.Number(object.y) : 0,
+      heading: isSet(object.heading) ? globalThis.Number(object.heading) : 0,
+      speed: isSet(object.speed) ? globalThis.Number(object.speed) : 0,
+      kind: isSet(object.kind) ? globalThis.Number(object.kind) : 0,
+      flags: isSet(object.flags) ? globalThis.Number(object.flags) : 0,
+      hp: isSet(object.hp) ? globalThis.Number(object.hp) : 0,
+      lastInputSeq: isSet(object.lastInputSeq)
+        ? globalThis.Number(object.lastInputSeq)
+        : isSet(object.last_input_seq)
+        ? globalThis.Number(object.last_input_seq)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GhostState): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.x !== 0) {
+      obj.x = floatToJson(message.x);
+    }
+    if (message.y !== 0) {
+      obj.y = floatToJson(message.y);
+    }
+    if (message.heading !== 0) {
+      obj.heading = floatToJson(message.heading);
+    }
+    if (message.speed !== 0) {
+      obj.speed = floatToJson(message.speed);
+    }
+    if (message.kind !== 0) {
+      obj.kind = Math.round(message.kind);
+    }
+    if (message.flags !== 0) {
+      obj.flags = Math.round(message.flags);
+    }
+    if (message.hp !== 0) {
+      obj.hp = Math.round(message.hp);
+    }
+    if (message.lastInputSeq !== undefined) {
+      obj.lastInputSeq = Math.round(message.lastInputSeq);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GhostState>, I>>(base?: I): GhostState {
+    return GhostState.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GhostState>, I>>(object: I): GhostState {
+    const message = createBaseGhostState();
+    message.id = object.id ?? 0;
+    message.x = object.x ?? 0;
+    message.y = object.y ?? 0;
+    message.heading = object.heading ?? 0;
+    message.speed = object.speed ?? 0;
+    message.kind = object.kind ?? 0;
+    message.flags = object.flags ?? 0;
+    message.hp = object.hp ?? 0;
+    message.lastInputSeq = object.lastInputSeq ?? undefined;
     return message;
   },
 };
