@@ -52,6 +52,7 @@ import type { WorkerRead } from '../../tests/helpers/ownership-audit.ts'
 import { createBehaviour, seededRandom } from '../bots/behaviours.ts'
 import { Bot } from '../bots/bot.ts'
 import { sleep } from './lib/ticker.ts'
+import { until } from './lib/until.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
 
@@ -137,10 +138,10 @@ async function run(flags: BenchFlags): Promise<BenchResult> {
       },
     }))
     await store.put(keys.world(WORLD), JSON.stringify({ id: WORLD, kind: 'world', bounds, labels: {}, createdAt: Date.now() }))
-    await until('every strip simulated', 20_000, async () => {
+    await until('every strip simulated', async () => {
       const reads = await Promise.all(WORKERS.map((w) => cluster.entities(w)))
       return reads.every((r) => (r?.partitions.length ?? 0) === 1)
-    })
+    }, 20_000, 100)
 
     const gateway = cluster.gateway.info['url'] as string
     const workerByUrl = new Map([...cluster.workers].map(([id, p]) => [p.info['clientUrl'] as string, id]))
@@ -344,14 +345,6 @@ async function settledCensus(read: () => Promise<Array<DebugEntities | undefined
     await sleep(100)
   }
   return last as { ids: Set<number>; players: number; problems: string[] }
-}
-
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!(await check().catch(() => false))) {
-    if (performance.now() > deadline) throw new Error(`failover: ${what}: not within ${timeoutMs} ms`)
-    await sleep(100)
-  }
 }
 
 function clamp(v: number, lo: number, hi: number): number {

@@ -28,6 +28,7 @@ import type { EtcdMember } from '../lib/etcd.ts'
 import { MinimalWorker } from '../../tests/helpers/minimal-worker.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
+import { until } from './lib/until.ts'
 
 /**
  * The load generator, run as a child process (its own core, and the gateway process's CPU time
@@ -152,11 +153,7 @@ async function cluster(kind: 'memory' | 'etcd', etcd: EtcdMember | undefined): P
     id: 'g1', port: 0, rateLimitMax: 10_000_000, rateLimitWindowMs: 1_000, logLevel: 'silent', seatReservationMs: 600_000,
   }), silentLogger())
   await gateway.start()
-  const deadline = Date.now() + 15_000
-  while (!(coordinator.isLeader && coordinator.view.workers.size === 2)) {
-    if (Date.now() > deadline) throw new Error('the cluster did not come up')
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  await until('the cluster: a leader and both workers', () => coordinator.isLeader && coordinator.view.workers.size === 2, 15_000)
   return {
     gateway, keys, store: gatewayStore,
     stop: async () => {

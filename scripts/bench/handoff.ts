@@ -53,6 +53,7 @@ import { childGroup, localGroup, memoryPacer } from './lib/pacers.ts'
 import type { PlayerGroup } from './lib/pacers.ts'
 import { ServerChild } from './lib/server-child.ts'
 import { sleep } from './lib/ticker.ts'
+import { until } from './lib/until.ts'
 import type { BenchFlags, BenchResult, Scenario } from './scenario.ts'
 import { summarize } from './scenario.ts'
 
@@ -61,14 +62,6 @@ const BORDER = 32
 /** Players turn round this far past the border, beyond the handoff band. */
 const REACH = 10
 const PREFIX = '/bench-handoff/'
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 /** What the bench reads from one worker, wherever it runs. */
 interface WorkerStats {

@@ -16,7 +16,8 @@ import { installNodeWebRTC } from '../../../client/polyfill-node.ts'
 import { importPrivateKeyPem, issueTicket } from '../../../core/tickets.ts'
 import type { DirectPlayer } from './direct-player.ts'
 import { ServerChild } from './server-child.ts'
-import { sleep, startTicker } from './ticker.ts'
+import { startTicker } from './ticker.ts'
+import { until } from './until.ts'
 
 /** One pacing player, whichever kind. */
 export interface Pacer {
@@ -118,13 +119,7 @@ export function localGroup(players: Pacer[], p: PaceParams): PlayerGroup {
     })
   })
   return {
-    firstSnapshots: async (timeoutMs) => {
-      const deadline = performance.now() + timeoutMs
-      while (!players.every((player) => player.arrivals.length > 0)) {
-        if (performance.now() > deadline) throw new Error('timed out waiting for first snapshots')
-        await sleep(20)
-      }
-    },
+    firstSnapshots: (timeoutMs) => until('first snapshots', () => players.every((player) => player.arrivals.length > 0), timeoutMs),
     measure: () => {
       measureFrom = performance.now()
       return Promise.resolve()
@@ -168,11 +163,9 @@ export async function childGroup(params: ChildParams): Promise<PlayerGroup> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const child = new ServerChild<ToChild, FromChild>(proc, { type: 'stop' })
-  const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`the pacing clients' process exited (${code}) before they were ready`))))
-  exited.catch(() => undefined)
   try {
-    // Sequential WebRTC connects: up to ~1 s each here.
-    await Promise.race([child.next('ready', 30_000 + params.bots * 1_500), exited])
+    // Sequential WebRTC connects: up to ~1 s each here. A child that dies first ends the wait.
+    await child.next('ready', 30_000 + params.bots * 1_500)
   } catch (err) {
     await child.stop()
     throw err
