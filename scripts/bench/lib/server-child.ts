@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process'
 
 export class ServerChild<ToChild extends { type: string }, FromChild extends { type: string }> {
-  private readonly waiters = new Map<string, (msg: FromChild) => void>()
+  private readonly waiters = new Map<string, { resolve: (msg: FromChild) => void; reject: (err: Error) => void }>()
 
   constructor(
     readonly proc: ChildProcess,
@@ -14,16 +14,34 @@ export class ServerChild<ToChild extends { type: string }, FromChild extends { t
     proc.on('message', (msg: FromChild) => {
       const waiter = this.waiters.get(msg.type)
       this.waiters.delete(msg.type)
-      waiter?.(msg)
+      waiter?.resolve(msg)
+    })
+    // A child that dies leaves nothing to wait for: every wait ends now, not at its timeout.
+    proc.once('exit', (code, signal) => {
+      for (const [type, waiter] of this.waiters) waiter.reject(new Error(`server child: exited (${signal ?? code}) before "${type}"`))
+      this.waiters.clear()
     })
   }
 
   next<T extends FromChild['type']>(type: T, timeoutMs = 20_000): Promise<Extract<FromChild, { type: T }>> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server child: no "${type}" within ${timeoutMs} ms`)), timeoutMs)
-      this.waiters.set(type, (msg) => {
-        clearTimeout(timer)
-        resolve(msg as Extract<FromChild, { type: T }>)
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+        reject(new Error(`server child: exited (${this.proc.signalCode ?? this.proc.exitCode}) before "${type}"`))
+        return
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(type)
+        reject(new Error(`server child: no "${type}" within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.waiters.set(type, {
+        resolve: (msg) => {
+          clearTimeout(timer)
+          resolve(msg as Extract<FromChild, { type: T }>)
+        },
+        reject: (err) => {
+          clearTimeout(timer)
+          reject(err)
+        },
       })
     })
   }
