@@ -1,6 +1,8 @@
 /** The worker's options: one schema, parsed once in `tessera worker`'s main. */
 import { z } from 'zod'
 import { opt } from '../core/config.ts'
+import { DEFAULT_GHOST_MARGIN } from './neighbours/ghosts.ts'
+import { CROSSING_HOLD_MS, TRANSFER_HOLD_MS } from './neighbours/standby-notices.ts'
 
 export const workerOptionsSchema = z.object({
   /** This worker's id (unique in the cluster). Default `worker-<pid>`. */
@@ -46,7 +48,7 @@ export const workerOptionsSchema = z.object({
   /** Keep simulating a partition whose map vanished (a store wipe) this long, so it can be rebuilt. */
   orphanGraceMs: opt.int().min(0).default(15_000),
   /** Entities within this distance of a border with another partition are shown there as ghosts. Default 16. */
-  ghostMargin: opt.number().positive().default(16),
+  ghostMargin: opt.number().positive().default(DEFAULT_GHOST_MARGIN),
   /** How far past its partition's edge an entity must walk before it is handed off. Default 4. */
   handoffHysteresis: opt.number().min(0).default(4),
   /**
@@ -65,14 +67,14 @@ export const workerOptionsSchema = z.object({
    * wait there, or after this long (ms) at most; 0 ships at once (its players are then relayed and
    * sent `migrate`). Default 500.
    */
-  transferHoldMs: opt.int().min(0).default(500),
+  transferHoldMs: opt.int().min(0).default(TRANSFER_HOLD_MS),
   /**
    * A player's entity that crosses a border before its standby connection is parked at the worker
    * ahead waits on this side for it, this long (ms) at most and only within the ghost margin less
    * the hysteresis band; then it is offered anyway (its player relayed and sent `migrate`). 0 offers
    * at once. Default 1000.
    */
-  crossingHoldMs: opt.int().min(0).default(1000),
+  crossingHoldMs: opt.int().min(0).default(CROSSING_HOLD_MS),
   /** Standby connections this worker holds at most (one per player); more are refused as `busy`. Default 2000. */
   maxStandbyConnections: opt.int().min(0).default(2000),
   seed: opt.int().default(1),
