@@ -75,6 +75,13 @@ export const workerOptionsSchema = z.object({
    * at once. Default 1000.
    */
   crossingHoldMs: opt.int().min(0).default(CROSSING_HOLD_MS),
+  /**
+   * Wait out the last millisecond before each tick by turning the event loop, so ticks start within
+   * microseconds of their due time, instead of asleep on a timer (up to ~1 ms late). Turning costs
+   * about 1% of a core per worker process and a third more garbage collections; it was measured
+   * to keep the handoff p99 about 1 ms lower on two shared virtual CPUs. Default true.
+   */
+  tickSpin: opt.bool().default(true),
   /** Standby connections this worker holds at most (one per player); more are refused as `busy`. Default 2000. */
   maxStandbyConnections: opt.int().min(0).default(2000),
   seed: opt.int().default(1),

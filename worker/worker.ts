@@ -38,7 +38,7 @@ import type { WorkerOptions } from './options.ts'
 import { EntityIdBlocks } from './entity-ids.ts'
 import { PartitionRunner } from './partition-runner.ts'
 import { StandbyPool } from './standby-pool.ts'
-import { TickLoop } from './tick-loop.ts'
+import { sleepingScheduler, TickLoop, timerScheduler } from './tick-loop.ts'
 import { clusterEpoch, spreadPhase } from '../core/cluster-clock.ts'
 import type { ClientConnection, ClientTransport } from './transport/geckos-server.ts'
 import { refusePlayer } from './player-link.ts'
@@ -155,6 +155,7 @@ export class Worker<S = unknown, M = unknown> {
     })
     this.loop = new TickLoop({
       tickRate: options.tickRate,
+      scheduler: options.tickSpin ? timerScheduler : sleepingScheduler,
       onTick: (tick) => this.tick(tick),
       onError: (err) => logger.error({ err }, 'tick loop stopped by an error'),
     })

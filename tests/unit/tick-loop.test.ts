@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TickLoop, TickStepper, timerScheduler } from '../../worker/tick-loop.ts'
+import { sleepingScheduler, TickLoop, TickStepper } from '../../worker/tick-loop.ts'
 import type { Clock, Scheduler } from '../../worker/tick-loop.ts'
 
 /** A manual clock and scheduler: time only moves when the test moves it. */
@@ -98,24 +98,30 @@ describe('TickStepper', () => {
 })
 
 describe('TickLoop', () => {
-  it('waits for each tick asleep on the real timers: about one wake-up a tick, no tick before it is due', async () => {
+  /** Runs a 50 Hz loop on the real clock and `scheduler` for 300 ms: its ticks' lateness and its wake-ups. */
+  async function runFor300ms(scheduler: Scheduler): Promise<{ lateMs: number[]; wakes: number }> {
     let wakes = 0
     const counting: Scheduler = {
       schedule: (fn, delayMs) => {
         wakes++
-        return timerScheduler.schedule(fn, delayMs)
+        return scheduler.schedule(fn, delayMs)
       },
     }
     const epoch = Date.now()
     const lateMs: number[] = []
-    // 50 Hz: tick n is due at epoch + 20n ms of wall-clock time.
+    // Tick n is due at epoch + 20n ms of wall-clock time.
     const loop = new TickLoop({ tickRate: 50, scheduler: counting, onTick: (t) => lateMs.push(performance.timeOrigin + performance.now() - (epoch + t * 20)) })
     loop.start(epoch)
     await new Promise((resolve) => setTimeout(resolve, 300))
     loop.stop()
+    return { lateMs, wakes }
+  }
+
+  it('asleep on the real timers: about one wake-up a tick, no tick before it is due', async () => {
+    const { lateMs, wakes } = await runFor300ms(sleepingScheduler)
     expect(lateMs.length).toBeGreaterThanOrEqual(5)
     expect(Math.min(...lateMs)).toBeGreaterThanOrEqual(-0.001)
-    // Spinning the event loop until a tick is due would be hundreds of wake-ups a tick.
+    // Turning the event loop until a tick is due would be hundreds of wake-ups a tick.
     expect(wakes).toBeLessThanOrEqual(3 * lateMs.length + 2)
   })
 
