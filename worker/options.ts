@@ -82,6 +82,13 @@ export const workerOptionsSchema = z.object({
    * to keep the handoff p99 about 1 ms lower on two shared virtual CPUs. Default true.
    */
   tickSpin: opt.bool().default(true),
+  /**
+   * After a tick that sent handoff offers to other workers, keep the event loop turning (instead of
+   * asleep) until they are answered, this long (ms) at most, so each reply is taken in the moment
+   * it arrives. Measured to shorten the handoff tail on two shared virtual CPUs; costs at most this
+   * long per tick, only on ticks that offer. 0 turns it off. Default 5.
+   */
+  replyWaitSpinMs: opt.number().min(0).max(50).default(5),
   /** Standby connections this worker holds at most (one per player); more are refused as `busy`. Default 2000. */
   maxStandbyConnections: opt.int().min(0).default(2000),
   seed: opt.int().default(1),

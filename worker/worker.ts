@@ -532,6 +532,7 @@ export class Worker<S = unknown, M = unknown> {
     this.border.afterTick()
     const bordered = traced ? handoffTrace.now() : 0
     this.links.flush()
+    if (this.border.awaitingReplies && this.deps.options.replyWaitSpinMs > 0) this.turnUntilAnswered(performance.now() + this.deps.options.replyWaitSpinMs)
     if (traced) handoffTrace.tick({ worker: this.id, start, stepped, bordered, end: handoffTrace.now() })
     this.ticks = tick + 1
     // Once a second (by the tick numbers, which skip ticks dropped in an overrun).
@@ -540,6 +541,17 @@ export class Worker<S = unknown, M = unknown> {
       this.gaugeSecond = second
       this.updateGauges()
     }
+  }
+
+  /**
+   * Keep the event loop turning until this tick's offers are answered (or `until`): the reply is
+   * then taken in as soon as it arrives, the thread already on a CPU rather than asleep and woken.
+   */
+  private turnUntilAnswered(until: number): void {
+    const turn = (): void => {
+      if (this.border.awaitingReplies && performance.now() < until) setImmediate(turn)
+    }
+    setImmediate(turn)
   }
 
   private updateGauges(): void {

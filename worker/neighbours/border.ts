@@ -203,6 +203,8 @@ export class Border implements RunnerBorder {
   readonly ghosts = new GhostStore()
   private readonly config: HandoffConfig
   private readonly outs = new Map<string, Out>()
+  /** Offers sent to other workers at this tick boundary and not answered yet (`awaitingReplies`). */
+  private readonly unanswered = new Set<string>()
   private readonly byHandoff = new Map<string, string>()
   /** Entities handed to us whose player's connection a peer still relays: their ghost follows them there. */
   private readonly relayedBy = new Map<string, string>()
@@ -301,6 +303,15 @@ export class Border implements RunnerBorder {
   }
 
   /** Entities out on offer (held here, not simulated anywhere until accepted). */
+  /**
+   * Whether an offer sent to another worker at the last tick boundary still waits for its reply
+   * (offers inside a partition transfer are not counted: the transfer's replies come over many
+   * ticks).
+   */
+  get awaitingReplies(): boolean {
+    return this.unanswered.size > 0
+  }
+
   offersOut(): OfferOut[] {
     const out: OfferOut[] = []
     const now = performance.now()
@@ -342,6 +353,7 @@ export class Border implements RunnerBorder {
   /** Tick boundary, before stepping: take in everything that arrived; set every runner's ghosts. */
   beforeTick(tick: number): void {
     this.tick = tick
+    this.unanswered.clear()
     // Local frames may produce more local frames (an in-process offer, then its reply): one pass.
     for (let i = 0; i < this.inbox.length; i++) {
       const item = this.inbox[i]
@@ -511,6 +523,7 @@ export class Border implements RunnerBorder {
         continue
       }
       this.send(target.owner, { frame: { $case: 'handoff', value: offer } })
+      if (target.owner !== this.deps.workerId) this.unanswered.add(handoffId)
       waiting.set(target.owner, out + 1)
       if (target.owner !== this.deps.workerId) this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
     }
@@ -527,6 +540,7 @@ export class Border implements RunnerBorder {
       const offer = this.offerOf(r, o)
       if (offer === undefined || o.phase.phase !== 'offering') continue
       this.send(o.phase.toWorker, { frame: { $case: 'handoff', value: offer } })
+      if (o.phase.toWorker !== this.deps.workerId) this.unanswered.add(offer.handoffId)
       this.stats.offersResent++
     }
   }
@@ -596,6 +610,7 @@ export class Border implements RunnerBorder {
   }
 
   private onReply(reply: HandoffReply): void {
+    this.unanswered.delete(reply.handoffId)
     const k = this.byHandoff.get(reply.handoffId)
     const o = k === undefined ? undefined : this.outs.get(k)
     if (!o) return
