@@ -117,9 +117,10 @@ export const monotonicClock: Clock = { now: () => performance.now() }
  * (timers cannot resolve under a millisecond), so a tick starts within microseconds of its due
  * time. The last millisecond or so before each tick is spent turning the event loop (some 550
  * turns a tick, each allocating): an idle loop at 20 Hz uses 2.0% of a core instead of 0.8%, and
- * in the `handoff` benchmark the process collects 48 times a minute instead of 34. The loop stays on a CPU and
- * answers I/O at once meanwhile: alternated runs of that benchmark (six each, 2 virtual CPUs) had
- * a handoff p99 of 4.5–7.0 ms (four at or under 5) spinning, 5.4–8.4 ms (none) asleep.
+ * in the `handoff` benchmark the process collects 48 times a minute instead of 34. The loop stays
+ * on a CPU and answers I/O at once meanwhile: alternated runs of that benchmark (six each, 2
+ * virtual CPUs) had a handoff p99 of 4.5–7.0 ms (four at or under 5) spinning, 5.4–8.4 ms (none)
+ * asleep.
  */
 export const timerScheduler: Scheduler = {
   schedule(fn, delayMs) {

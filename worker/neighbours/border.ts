@@ -302,7 +302,6 @@ export class Border implements RunnerBorder {
     return this.unencodable.get(runner.key) ?? NONE
   }
 
-  /** Entities out on offer (held here, not simulated anywhere until accepted). */
   /**
    * Whether an offer sent to another worker at the last tick boundary still waits for its reply
    * (offers inside a partition transfer are not counted: the transfer's replies come over many
@@ -312,6 +311,7 @@ export class Border implements RunnerBorder {
     return this.unanswered.size > 0
   }
 
+  /** Entities out on offer (held here, not simulated anywhere until accepted). */
   offersOut(): OfferOut[] {
     const out: OfferOut[] = []
     const now = performance.now()
