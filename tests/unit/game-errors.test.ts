@@ -12,18 +12,16 @@
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../core/log.ts'
 import type { PartitionMap } from '../../core/partition-map.ts'
-import type { WorkerRecord } from '../../core/records.ts'
 import type { TicketClaims } from '../../core/tickets.ts'
 import { quantizePosition } from '../../core/wire/entity-table.ts'
 import { SnapshotReceiver } from '../../core/wire/snapshot-receiver.ts'
-import type { NeighbourFrame } from '../../proto/gen/tessera/v1/neighbour.ts'
 import { createDemoGame, DemoKind } from '../../worker/game/demo.ts'
 import type { DemoMessage, DemoState } from '../../worker/game/demo.ts'
 import type { EntityId, Game } from '../../worker/game/types.ts'
-import { Border } from '../../worker/neighbours/border.ts'
 import { PartitionRunner } from '../../worker/partition-runner.ts'
 import { playerConnection } from '../helpers/player-connection.ts'
 import { BOUNDS } from '../helpers/test-maps.ts'
+import { borderOf } from '../helpers/two-borders.ts'
 
 const rect = { minX: 0, minY: 0, maxX: 100, maxY: 100 }
 
@@ -158,20 +156,6 @@ function splitOwned(p1: string, p2: string): PartitionMap {
   }
 }
 
-function borderOf(workerId: string, map: PartitionMap, runners: PartitionRunner<unknown, unknown>[], sendRemote: (frame: NeighbourFrame) => void = () => {}): Border {
-  return new Border({
-    workerId, logger: silentLogger(), ghostMargin: 16, clientUrl: 'http://127.0.0.1:1',
-    map: () => map,
-    workers: () => new Map([['wA', {} as WorkerRecord], ['wB', {} as WorkerRecord]]),
-    runners: () => runners,
-    runner: (_w, p) => runners.find((r) => r.options.partitionId === p),
-    sendRemote: (_peer, frame) => {
-      sendRemote(frame)
-      return true
-    },
-  })
-}
-
 describe('ghosts of entities whose wire throws', () => {
   const p2Rect = { minX: 100, minY: 0, maxX: 200, maxY: 100 }
   const neighbour = (game: Game<DemoState, DemoMessage>) =>
@@ -185,9 +169,8 @@ describe('ghosts of entities whose wire throws', () => {
     const game = wireThrowsFor((id) => id === bad)
     const west: PartitionRunner<unknown, unknown>[] = []
     const east: PartitionRunner<unknown, unknown>[] = []
-    const sent: NeighbourFrame[] = []
-    const wA = borderOf('wA', splitOwned('wA', 'wB'), west, (frame) => sent.push(frame))
-    const wB = borderOf('wB', splitOwned('wA', 'wB'), east)
+    const { border: wA, sent } = borderOf('wA', splitOwned('wA', 'wB'), west)
+    const { border: wB } = borderOf('wB', splitOwned('wA', 'wB'), east)
     const p1 = new PartitionRunner<DemoState, DemoMessage>({
       worldId: 'w', partitionId: 'p1', epoch: 1, kind: 'world', rect, worldBounds: BOUNDS, maxPlayers: undefined,
       game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), border: wA,
@@ -203,7 +186,7 @@ describe('ghosts of entities whose wire throws', () => {
       p1.tick()
       expect(() => wA.afterTick()).not.toThrow()
     }
-    expect(() => wB.receive('wA', sent)).not.toThrow()
+    expect(() => wB.receive('wA', sent.filter((s) => s.peer === 'wB').map((s) => s.frame))).not.toThrow()
     wB.beforeTick(1)
     p2.tick()
     expect(p2.sim.ghosts().map((g) => [g.id, g.fields.kind, g.fields.hp])).toEqual([[ok, DemoKind.walker, 100], [bad, 0, 0]])
@@ -216,7 +199,7 @@ describe('ghosts of entities whose wire throws', () => {
     let bad = -1
     const game = wireThrowsFor((id) => id === bad)
     const runners: PartitionRunner<unknown, unknown>[] = []
-    const border = borderOf('wA', splitOwned('wA', 'wA'), runners)
+    const { border } = borderOf('wA', splitOwned('wA', 'wA'), runners)
     const p1 = new PartitionRunner<DemoState, DemoMessage>({
       worldId: 'w', partitionId: 'p1', epoch: 1, kind: 'world', rect, worldBounds: BOUNDS, maxPlayers: undefined,
       game, seed: 1, tickRate: 20, interestRadius: 1000, npcs: 0, logger: silentLogger(), border,
