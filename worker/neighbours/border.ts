@@ -523,9 +523,11 @@ export class Border implements RunnerBorder {
         continue
       }
       this.send(target.owner, { frame: { $case: 'handoff', value: offer } })
-      if (target.owner !== this.deps.workerId) this.unanswered.add(handoffId)
       waiting.set(target.owner, out + 1)
-      if (target.owner !== this.deps.workerId) this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
+      if (target.owner !== this.deps.workerId) {
+        this.unanswered.add(handoffId)
+        this.stats.offersWaitingPeak = Math.max(this.stats.offersWaitingPeak, out + 1)
+      }
     }
     candidates.length = 0
     for (const { toWorker, offers } of transfers.values()) {
